@@ -1,0 +1,98 @@
+"""data_curation nodes: thin adapters from catalog datasets to `seaweed_apt.data`."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from seaweed_apt.config import CurationConfig, QualityGateConfig, SplitConfig, TextEncoderConfig
+from seaweed_apt.data.curation import REJECT_COLUMNS, cut_clips, probe_videos
+from seaweed_apt.data.curation import summarize_curation as summarize
+from seaweed_apt.data.shards import caption_index, shard_clips
+from seaweed_apt.data.splits import assign_splits
+from seaweed_apt.expectations import enforce_quality_gate as enforce
+from seaweed_apt.expectations import run_quality_gate
+from seaweed_apt.text.encoder import TextEncoder
+
+logger = logging.getLogger(__name__)
+
+
+def probe_raw_videos(raw_videos: pd.DataFrame, curation: CurationConfig) -> pd.DataFrame:
+    """Args: raw_videos: the indexed raw files. curation: worker count.
+    Returns: one ffprobe row per file (codec, fps, size, duration, frames, sha256, error)."""
+    return probe_videos(raw_videos, curation.num_workers)
+
+
+def cut_candidate_clips(raw_videos: pd.DataFrame, raw_video_probes: pd.DataFrame,
+                        curation: CurationConfig) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Args: raw_videos, raw_video_probes, curation (fps, size, clip length, strides, motion).
+    Returns: candidate clip rows (with `candidate_row`), their frames (N, T, H, W, 3), rejects."""
+    candidates = cut_clips(raw_videos, raw_video_probes, curation)
+    clips = candidates.clips.assign(candidate_row=np.arange(len(candidates.clips), dtype=np.int64))
+    return clips, candidates.frames, candidates.rejects
+
+
+def split_clips_by_source(candidate_clips: pd.DataFrame, split: SplitConfig) -> pd.DataFrame:
+    """Args: candidate_clips, split fractions. Returns: the clips with a `split` column."""
+    return assign_splits(candidate_clips, split)
+
+
+def embed_captions(split_clips: pd.DataFrame, text_encoder: TextEncoderConfig
+                   ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Embed each unique caption once.
+    Args: split_clips, text_encoder (model package, token length).
+    Returns: clips with `caption_embedding_index`, and the embedding tensors."""
+    index, captions = caption_index(split_clips["caption"])
+    embeddings = TextEncoder(text_encoder).encode(captions)
+    logger.info("embedded %d unique captions of %d clips", len(captions), len(split_clips))
+    tensors = {"tokens": embeddings.tokens, "mask": embeddings.mask, "pooled": embeddings.pooled}
+    return split_clips.assign(caption_embedding_index=index), tensors
+
+
+def validate_clip_manifest(embedded_clips: pd.DataFrame, curation: CurationConfig,
+                           quality_gate: QualityGateConfig
+                           ) -> tuple[pd.DataFrame, pd.DataFrame, dict, dict[str, bytes]]:
+    """The Great Expectations gate over the clip manifest.
+    Returns: rows that passed, rows that failed (to quarantine), the report, GX Data Docs files."""
+    result = run_quality_gate(embedded_clips, "clip_manifest", curation, quality_gate)
+    return result.passed, result.failed, result.report, result.data_docs
+
+
+def enforce_quality_gate(gated_clips: pd.DataFrame, quality_gate_report: dict) -> pd.DataFrame:
+    """Stops the run (after the report is written) when the gate failed.
+    Returns: the validated clips, unchanged."""
+    enforce(quality_gate_report)
+    return gated_clips
+
+
+def write_clip_shards(validated_clips: pd.DataFrame, candidate_clip_frames: np.ndarray,
+                      curation: CurationConfig) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """Returns: the clip manifest (with shard and offset) and shard name -> tensors."""
+    manifest, shards = shard_clips(validated_clips, candidate_clip_frames,
+                                   validated_clips["candidate_row"], curation.shard_size)
+    return manifest.drop(columns=["candidate_row"]), shards
+
+
+def quarantine_rejects(curation_rejects: pd.DataFrame, gate_rejects: pd.DataFrame) -> pd.DataFrame:
+    """Returns: every file and clip that did not make it, with its reason."""
+    gate_rows = pd.DataFrame({
+        "level": "clip", "source_set": gate_rejects.get("source_set", pd.Series(dtype=str)),
+        "file": gate_rejects.get("source_file", pd.Series(dtype=str)), "path": "",
+        "clip_start": gate_rejects.get("start_frame", pd.Series(dtype="int64")),
+        "reason": gate_rejects.get("reason", pd.Series(dtype=str)), "detail": "",
+    }, columns=REJECT_COLUMNS)
+    return pd.concat([curation_rejects, gate_rows], ignore_index=True).astype({"clip_start": "int64"})
+
+
+def summarize_curation(raw_videos: pd.DataFrame, clip_manifest: pd.DataFrame,
+                       quarantine: pd.DataFrame) -> dict:
+    """Returns: counts (files in, clips out, quarantined by reason); also logged as one line."""
+    summary = summarize(raw_videos, clip_manifest, quarantine)
+    logger.info("curation: %d files in, %d clips out %s, %d files quarantined %s, "
+                "%d static windows dropped", summary["files_in"], summary["clips_out"],
+                summary["clips_by_split"], summary["files_quarantined"],
+                summary["quarantined_files_by_reason"],
+                summary["quarantined_clips_by_reason"].get("static", 0))
+    return summary

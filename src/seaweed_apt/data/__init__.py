@@ -1,0 +1,1 @@
+"""Raw video sources, curation into clips, splits and shards."""

@@ -1,0 +1,166 @@
+"""From indexed raw files to candidate clips: probe, decode, cut, score, and reject with a reason.
+
+Nothing is dropped silently: every file that yields no clip and every window below the motion
+threshold comes back as a row of `rejects` (level "file" or "clip") with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from seaweed_apt.config import CurationConfig
+from seaweed_apt.data.clips import motion_score, window_starts
+from seaweed_apt.data.video_io import VideoError, decode_video, probe_video, sha256_of_file
+
+logger = logging.getLogger(__name__)
+
+PROBE_COLUMNS = [
+    "path", "sha256", "size_bytes", "codec", "container", "width", "height", "fps",
+    "duration_s", "num_frames", "error_reason", "error_detail",
+]
+CLIP_COLUMNS = [
+    "clip_id", "source_set", "source_file", "source_sha256", "source_package", "licence",
+    "split_hint", "caption", "metadata", "start_frame", "num_frames", "fps", "width", "height",
+    "motion", "source_codec", "source_fps", "source_width", "source_height",
+]
+REJECT_COLUMNS = ["level", "source_set", "file", "path", "clip_start", "reason", "detail"]
+
+
+@dataclass
+class CandidateClips:
+    clips: pd.DataFrame  # one row per clip, aligned with `frames`
+    frames: np.ndarray  # (N, T, H, W, 3) uint8
+    rejects: pd.DataFrame  # REJECT_COLUMNS
+
+
+def worker_count(requested: int) -> int:
+    return requested if requested > 0 else (os.cpu_count() or 1)
+
+
+def probe_one(path: str) -> dict:
+    row = dict.fromkeys(PROBE_COLUMNS, None)
+    row.update(path=path, error_reason="", error_detail="")
+    file = Path(path)
+    row["size_bytes"] = file.stat().st_size if file.exists() else 0
+    row["sha256"] = sha256_of_file(file) if file.exists() else ""
+    try:
+        row.update(probe_video(file).as_dict())
+    except VideoError as error:
+        row.update(error_reason=error.reason, error_detail=error.detail)
+    return row
+
+
+def probe_videos(index: pd.DataFrame, num_workers: int = 0) -> pd.DataFrame:
+    """Probe every indexed file with ffprobe; a failure is a row with `error_reason`, not an error."""
+    with ThreadPoolExecutor(worker_count(num_workers)) as pool:
+        rows = list(tqdm(pool.map(probe_one, index["path"]), total=len(index),
+                         desc="probe", unit="file"))
+    return pd.DataFrame(rows, columns=PROBE_COLUMNS)
+
+
+def _reject(source: pd.Series, reason: str, detail: str, level: str = "file",
+            clip_start: int = -1) -> dict:
+    return {"level": level, "source_set": source["source_set"], "file": source["file"],
+            "path": source["path"], "clip_start": clip_start, "reason": reason, "detail": detail}
+
+
+def cut_clips_from_file(source: pd.Series, probe: pd.Series, config: CurationConfig):
+    """Decode one file and cut its windows. Returns (clip rows, clip frames, reject rows)."""
+    if probe["error_reason"]:
+        return [], [], [_reject(source, probe["error_reason"], probe["error_detail"])]
+    if not source["caption"]:
+        return [], [], [_reject(source, "no_caption",
+                                "no caption in captions.csv or a sidecar .txt")]
+    try:
+        frames, warnings = decode_video(source["path"], config.fps, config.width, config.height)
+    except VideoError as error:
+        return [], [], [_reject(source, error.reason, error.detail)]
+    expected = probe["duration_s"] * config.fps
+    if len(frames) < config.min_truncation_ratio * expected or (len(frames) == 0 and warnings):
+        detail = f"decoded {len(frames)} of ~{expected:.0f} frames at {config.fps} fps"
+        return [], [], [_reject(source, "truncated", f"{detail}; {warnings[-200:]}".strip())]
+    if len(frames) < config.clip_frames:
+        return [], [], [_reject(source, "too_short",
+                                f"{len(frames)} frames at {config.fps} fps < {config.clip_frames}")]
+    stride = config.stride_frames_by_source.get(source["source_set"], config.default_stride_frames)
+    rows, clips, rejects = [], [], []
+    for start in window_starts(len(frames), config.clip_frames, stride, config.max_clips_per_file):
+        clip = frames[start : start + config.clip_frames]  # (T, H, W, 3)
+        motion = motion_score(clip)
+        if motion < config.min_motion:
+            rejects.append(_reject(source, "static", f"motion {motion:.5f} < {config.min_motion}",
+                                   level="clip", clip_start=start))
+            continue
+        rows.append({
+            "clip_id": f"{source['source_set']}/{Path(source['file']).with_suffix('')}/{start:05d}",
+            "source_set": source["source_set"],
+            "source_file": source["file"],
+            "source_sha256": probe["sha256"],
+            "source_package": source["source_package"],
+            "licence": source["licence"],
+            "split_hint": source["split_hint"],
+            "caption": source["caption"],
+            "metadata": source["metadata"],
+            "start_frame": start,
+            "num_frames": config.clip_frames,
+            "fps": float(config.fps),
+            "width": config.width,
+            "height": config.height,
+            "motion": motion,
+            "source_codec": probe["codec"],
+            "source_fps": float(probe["fps"]),
+            "source_width": int(probe["width"]),
+            "source_height": int(probe["height"]),
+        })
+        clips.append(clip)
+    if not rows:
+        rejects.append(_reject(source, "static", "every window is below the motion threshold"))
+    return rows, clips, rejects
+
+
+def cut_clips(index: pd.DataFrame, probes: pd.DataFrame, config: CurationConfig) -> CandidateClips:
+    """Cut every usable file of `index` into scored clips, in parallel over files."""
+    probe_by_path = probes.set_index("path")
+    jobs = [(source, probe_by_path.loc[source["path"]]) for _, source in index.iterrows()]
+    rows, frames, rejects = [], [], []
+    with ThreadPoolExecutor(worker_count(config.num_workers)) as pool:
+        results = pool.map(lambda job: cut_clips_from_file(*job, config), jobs)
+        for file_rows, file_frames, file_rejects in tqdm(results, total=len(jobs),
+                                                        desc="decode+cut", unit="file"):
+            rows += file_rows
+            frames += file_frames
+            rejects += file_rejects
+    shape = (0, config.clip_frames, config.height, config.width, 3)
+    return CandidateClips(
+        clips=pd.DataFrame(rows, columns=CLIP_COLUMNS),
+        frames=np.stack(frames) if frames else np.zeros(shape, np.uint8),
+        rejects=pd.DataFrame(rejects, columns=REJECT_COLUMNS),
+    )
+
+
+def summarize_curation(index: pd.DataFrame, manifest: pd.DataFrame,
+                       quarantine: pd.DataFrame) -> dict:
+    """Counts for the closing log line and the DVC metrics file."""
+    files = quarantine[quarantine["level"] == "file"]
+    clips = quarantine[quarantine["level"] == "clip"]
+    return {
+        "files_in": int(len(index)),
+        "files_quarantined": int(len(files)),
+        "clips_out": int(len(manifest)),
+        "clips_by_split": {k: int(v) for k, v in manifest["split"].value_counts().items()},
+        "clips_by_source_set": {k: int(v) for k, v in
+                                manifest["source_set"].value_counts().items()},
+        "quarantined_files_by_reason": {k: int(v) for k, v in
+                                        files["reason"].value_counts().items()},
+        "quarantined_clips_by_reason": {k: int(v) for k, v in
+                                        clips["reason"].value_counts().items()},
+        "unique_captions": int(manifest["caption"].nunique()),
+    }

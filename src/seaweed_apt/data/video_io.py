@@ -1,0 +1,172 @@
+"""Video in and out through ffmpeg (ffmpeg-python): probe, decode to uint8 frames, encode mp4/gif."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+
+# Containers ffmpeg opens as a single picture: a file like this is a still image, not a video.
+_IMAGE_CODECS = {"png", "bmp", "tiff", "webp", "gif_still", "jpegls"}
+_IMAGE_FORMATS = {"png_pipe", "jpeg_pipe", "bmp_pipe", "tiff_pipe", "webp_pipe", "image2"}
+
+
+class VideoError(Exception):
+    """A file that cannot be used as a video. `reason` is a short machine-readable key."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class VideoProbe:
+    codec: str
+    container: str
+    width: int
+    height: int
+    fps: float
+    duration_s: float
+    num_frames: int  # container's count, or duration * fps where the container has none
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def sha256_of_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _ffmpeg_message(error: ffmpeg.Error) -> str:
+    text = (error.stderr or b"").decode("utf-8", "replace").strip()
+    return text.splitlines()[-1] if text else "ffmpeg gave no message"
+
+
+def probe_video(path: str | os.PathLike) -> VideoProbe:
+    """Read a file's first video stream. Raises VideoError with a reason a person can act on."""
+    path = Path(path)
+    if not path.exists():
+        raise VideoError("missing_file", f"{path} does not exist")
+    if path.stat().st_size == 0:
+        raise VideoError("empty_file", f"{path} has zero bytes")
+    try:
+        info = ffmpeg.probe(str(path))
+    except ffmpeg.Error as error:
+        message = _ffmpeg_message(error)
+        if "moov atom not found" in message or "partial file" in message:
+            raise VideoError("truncated", message) from None
+        raise VideoError("not_a_video", message) from None
+    streams = [s for s in info.get("streams", []) if s.get("codec_type") == "video"]
+    if not streams:
+        raise VideoError("no_video_stream", f"{path.name} has no video stream")
+    stream = streams[0]
+    container = info.get("format", {}).get("format_name", "")
+    codec = stream.get("codec_name", "unknown")
+    if codec in _IMAGE_CODECS or container in _IMAGE_FORMATS:
+        raise VideoError("still_image", f"{path.name} is a {codec} picture, not a video")
+    fps = _stream_fps(stream)
+    duration = float(stream.get("duration") or info.get("format", {}).get("duration") or 0.0)
+    frames = int(stream["nb_frames"]) if str(stream.get("nb_frames", "")).isdigit() else 0
+    if frames == 0:
+        frames = int(round(duration * fps))
+    if frames <= 1 and duration <= 0.0:
+        raise VideoError("still_image", f"{path.name} holds a single frame")
+    return VideoProbe(
+        codec=codec,
+        container=container,
+        width=int(stream.get("width", 0)),
+        height=int(stream.get("height", 0)),
+        fps=fps,
+        duration_s=duration,
+        num_frames=frames,
+    )
+
+
+def _stream_fps(stream: dict) -> float:
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        rate = stream.get(key, "0/0")
+        num, _, den = rate.partition("/")
+        if den and int(den) != 0 and int(num) != 0:
+            return float(Fraction(int(num), int(den)))
+    return 0.0
+
+
+def decode_video(
+    path: str | os.PathLike, fps: float, width: int, height: int
+) -> tuple[np.ndarray, str]:
+    """Decode to `fps`, scale to cover `width x height` and centre-crop.
+
+    Returns:
+        frames (N, H, W, 3) uint8 and ffmpeg's warnings (empty when the decode was clean).
+    """
+    stream = (
+        ffmpeg.input(str(path))
+        .filter("fps", fps=fps)
+        .filter("scale", width, height, force_original_aspect_ratio="increase")
+        .filter("crop", width, height)
+    )
+    try:
+        raw, stderr = (
+            stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", loglevel="error")
+            .global_args("-nostdin")
+            .run(capture_stdout=True, capture_stderr=True)
+        )
+    except ffmpeg.Error as error:
+        message = _ffmpeg_message(error)
+        reason = "unsupported_codec" if "Decoder" in message or "codec" in message else "decode_failed"
+        raise VideoError(reason, message) from None
+    frame_bytes = width * height * 3
+    count = len(raw) // frame_bytes
+    frames = np.frombuffer(raw[: count * frame_bytes], dtype=np.uint8)
+    return frames.reshape(count, height, width, 3), stderr.decode("utf-8", "replace").strip()
+
+
+def encode_video(
+    frames: np.ndarray, path: str | os.PathLike, fps: float, crf: int = 18
+) -> None:
+    """Write (N, H, W, 3) uint8 frames as an H.264 mp4 (yuv420p, so every player opens it)."""
+    count, height, width, _ = frames.shape  # (N, H, W, 3)
+    if width % 2 or height % 2:
+        raise ValueError(f"H.264 in yuv420p needs even sizes, got {width}x{height}")
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial{path.suffix}")
+    (
+        ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", r=fps)
+        .output(str(partial), vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset="veryfast",
+                r=fps, loglevel="error")
+        .global_args("-nostdin")
+        .overwrite_output()
+        .run(input=np.ascontiguousarray(frames).tobytes(), capture_stdout=True,
+             capture_stderr=True)
+    )
+    os.replace(partial, path)  # a killed run never leaves a half-written video under the real name
+
+
+def encode_video_bytes(frames: np.ndarray, fps: float, fmt: str = "mp4") -> bytes:
+    """Encode frames to mp4 or gif in memory (for reports and HTTP responses)."""
+    _, height, width, _ = frames.shape  # (N, H, W, 3)
+    if fmt == "mp4":
+        out = {"format": "mp4", "vcodec": "libx264", "pix_fmt": "yuv420p",
+               "movflags": "frag_keyframe+empty_moov"}  # mp4 to a pipe needs fragmenting
+    elif fmt == "gif":
+        out = {"format": "gif"}
+    else:
+        raise ValueError(f"unknown video format {fmt!r}: use 'mp4' or 'gif'")
+    data, _ = (
+        ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", r=fps)
+        .output("pipe:", r=fps, loglevel="error", **out)
+        .global_args("-nostdin")
+        .run(input=np.ascontiguousarray(frames).tobytes(), capture_stdout=True,
+             capture_stderr=True)
+    )
+    return data

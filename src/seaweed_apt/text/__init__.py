@@ -1,0 +1,1 @@
+"""The frozen caption encoder shared by curation (offline) and serving (per request)."""

