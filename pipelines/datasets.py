@@ -50,7 +50,7 @@ class VideoFoldersDataset(AbstractDataset[None, pd.DataFrame]):
         return pd.concat(tables, ignore_index=True)
 
     def save(self, data: None) -> None:
-        raise DatasetError("raw video folders are read-only: fill them with `seaweed-apt fetch-data`")
+        raise DatasetError("raw video folders are read-only: `seaweed-apt fetch-data` fills them")
 
     def _describe(self) -> dict[str, Any]:
         return {"folders": self._folders}

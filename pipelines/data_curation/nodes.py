@@ -83,7 +83,8 @@ def quarantine_rejects(curation_rejects: pd.DataFrame, gate_rejects: pd.DataFram
         "clip_start": gate_rejects.get("start_frame", pd.Series(dtype="int64")),
         "reason": gate_rejects.get("reason", pd.Series(dtype=str)), "detail": "",
     }, columns=REJECT_COLUMNS)
-    return pd.concat([curation_rejects, gate_rows], ignore_index=True).astype({"clip_start": "int64"})
+    quarantine = pd.concat([curation_rejects, gate_rows], ignore_index=True)
+    return quarantine.astype({"clip_start": "int64"})
 
 
 def summarize_curation(raw_videos: pd.DataFrame, clip_manifest: pd.DataFrame,

@@ -47,9 +47,10 @@ def sha256_of_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _ffmpeg_message(error: ffmpeg.Error) -> str:
-    text = (error.stderr or b"").decode("utf-8", "replace").strip()
-    return text.splitlines()[-1] if text else "ffmpeg gave no message"
+def _ffmpeg_message(error: ffmpeg.Error, max_lines: int = 3) -> str:
+    """ffmpeg's last few error lines: the cause often sits above the final summary line."""
+    lines = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+    return " | ".join(lines[-max_lines:]) if lines else "ffmpeg gave no message"
 
 
 def probe_video(path: str | os.PathLike) -> VideoProbe:
@@ -63,7 +64,8 @@ def probe_video(path: str | os.PathLike) -> VideoProbe:
         info = ffmpeg.probe(str(path))
     except ffmpeg.Error as error:
         message = _ffmpeg_message(error)
-        if "moov atom not found" in message or "partial file" in message:
+        truncation = "moov atom not found" in message or "partial file" in message
+        if truncation and _starts_like_a_video(path):
             raise VideoError("truncated", message) from None
         raise VideoError("not_a_video", message) from None
     streams = [s for s in info.get("streams", []) if s.get("codec_type") == "video"]
@@ -78,7 +80,9 @@ def probe_video(path: str | os.PathLike) -> VideoProbe:
     duration = float(stream.get("duration") or info.get("format", {}).get("duration") or 0.0)
     frames = int(stream["nb_frames"]) if str(stream.get("nb_frames", "")).isdigit() else 0
     if frames == 0:
-        frames = int(round(duration * fps))
+        frames = _count_packets(path)
+    if fps > 0 and frames > 1 and duration < 0.5 * frames / fps:
+        duration = frames / fps  # broken timestamps (seen in MPEG program streams): trust the count
     if frames <= 1 and duration <= 0.0:
         raise VideoError("still_image", f"{path.name} holds a single frame")
     return VideoProbe(
@@ -90,6 +94,28 @@ def probe_video(path: str | os.PathLike) -> VideoProbe:
         duration_s=duration,
         num_frames=frames,
     )
+
+
+def _count_packets(path: Path) -> int:
+    """Frames of the first video stream by demuxing (no decoding), for containers without a count."""
+    try:
+        info = ffmpeg.probe(str(path), count_packets=None, select_streams="v:0")
+    except ffmpeg.Error:
+        return 0
+    streams = info.get("streams") or [{}]
+    return int(streams[0].get("nb_read_packets") or 0)
+
+
+# Leading bytes of the containers we expect: MP4/MOV boxes, MPEG program stream, Matroska, RIFF.
+_MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"}
+_MAGIC = (b"\x00\x00\x01\xba", b"\x1a\x45\xdf\xa3", b"RIFF")
+
+
+def _starts_like_a_video(path: Path) -> bool:
+    """A file cut short still starts like a video; a text file renamed .mp4 does not."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    return head[4:8] in _MP4_BOXES or head.startswith(_MAGIC)
 
 
 def _stream_fps(stream: dict) -> float:

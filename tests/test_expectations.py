@@ -1,0 +1,60 @@
+import pandas as pd
+import pytest
+
+from seaweed_apt.config import CurationConfig, QualityGateConfig
+from seaweed_apt.expectations import QualityGateError, enforce_quality_gate, run_quality_gate
+
+CURATION = CurationConfig()
+
+
+def _manifest(rows: int = 200) -> pd.DataFrame:
+    return pd.DataFrame({
+        "clip_id": [f"s/f{i}/00000" for i in range(rows)],
+        "caption": ["a bag bouncing up and down"] * rows,
+        "fps": [8.0] * rows, "num_frames": [16] * rows, "width": [64] * rows, "height": [64] * rows,
+        "motion": [0.05] * rows, "split": ["train"] * rows,
+        "caption_embedding_index": pd.Series([0] * rows, dtype="int64"),
+        "source_sha256": ["a" * 64] * rows,
+    })
+
+
+def test_a_clean_manifest_passes_with_data_docs():
+    result = run_quality_gate(_manifest(), "clip_manifest", CURATION, QualityGateConfig())
+    assert result.report["passed"] and len(result.failed) == 0 and len(result.passed) == 200
+    assert "index.html" in result.data_docs
+    enforce_quality_gate(result.report)
+
+
+@pytest.mark.parametrize("column,value,expectation", [
+    ("fps", 25.0, "expect_column_values_to_be_in_set(fps)"),
+    ("caption", None, "expect_column_values_to_not_be_null(caption)"),
+    ("caption", "", "expect_column_value_lengths_to_be_between(caption)"),
+])
+def test_gate_fails_on_wrong_fps_or_missing_caption(column, value, expectation):
+    bad = _manifest(20)
+    bad.loc[:4, column] = value  # 25% of rows: far over the 1% allowance
+    result = run_quality_gate(bad, "clip_manifest", CURATION, QualityGateConfig())
+    assert not result.report["passed"]
+    assert result.report["expectations"][expectation]["unexpected_count"] == 5
+    with pytest.raises(QualityGateError, match=expectation.replace("(", r"\(").replace(")", r"\)")):
+        enforce_quality_gate(result.report)
+
+
+def test_a_few_bad_rows_are_quarantined_and_the_rest_pass():
+    manifest = _manifest(200)
+    manifest.loc[7, "fps"] = 30.0
+    result = run_quality_gate(manifest, "clip_manifest", CURATION, QualityGateConfig())
+    assert result.report["passed"]
+    assert list(result.failed["clip_id"]) == ["s/f7/00000"]
+    assert result.failed["reason"].iloc[0].startswith("gx:expect_column_values_to_be_in_set(fps)")
+    assert len(result.passed) == 199
+
+
+def test_duplicate_ids_and_too_few_rows_fail_the_table():
+    manifest = _manifest(3)
+    manifest.loc[1, "clip_id"] = manifest.loc[0, "clip_id"]
+    result = run_quality_gate(manifest, "clip_manifest", CURATION, QualityGateConfig(min_clips=10))
+    failing = {k for k, v in result.report["expectations"].items() if not v["success"]}
+    assert failing == {"expect_table_row_count_to_be_between(table)",
+                       "expect_column_values_to_be_unique(clip_id)"}
+    assert not result.report["passed"]

@@ -1,0 +1,16 @@
+import numpy as np
+
+from seaweed_apt.config import TextEncoderConfig
+from seaweed_apt.text.encoder import TextEncoder
+
+
+def test_shipped_encoder_embeds_offline_and_separates_meanings():
+    encoder = TextEncoder(TextEncoderConfig(max_tokens=12))
+    out = encoder.encode(["a sneaker bouncing left and right", "a sneaker moving left and right",
+                          "glass skyscrapers lit at night"])
+    assert out.tokens.shape == (3, 12, 384) and out.tokens.dtype == np.float16
+    assert out.mask.shape == (3, 12) and out.mask[:, 0].all() and not out.mask[:, -1].any()
+    assert np.allclose(np.linalg.norm(out.pooled, axis=1), 1.0, atol=1e-4)
+    similar, different = out.pooled[0] @ out.pooled[1], out.pooled[0] @ out.pooled[2]
+    assert similar > different + 0.3
+    assert np.all(out.tokens[~out.mask.astype(bool)] == 0)
