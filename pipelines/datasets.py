@@ -113,3 +113,28 @@ class FileTreeDataset(AbstractDataset[dict, dict]):
 
     def _exists(self) -> bool:
         return self._path.is_dir()
+
+
+class PathDataset(AbstractDataset[None, str]):
+    """Loads the absolute path of a file or folder, so a node can hand data to Ray workers by
+    reference (workers read it themselves) while the path still lives in the catalog."""
+
+    def __init__(self, path: str, must_exist: bool = True) -> None:
+        self._path = Path(path)
+        self._must_exist = must_exist
+
+    def load(self) -> str:
+        if self._must_exist and not self._path.exists():
+            raise DatasetError(f"{self._path} does not exist: run the stage that writes it first")
+        if not self._must_exist:
+            self._path.mkdir(parents=True, exist_ok=True)
+        return str(self._path.resolve())
+
+    def save(self, data: None) -> None:
+        raise DatasetError("a PathDataset only hands out its path")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path)}
+
+    def _exists(self) -> bool:
+        return self._path.exists()

@@ -35,3 +35,36 @@ class QuietLocalDefaultsHook:
     def before_pipeline_run(self, run_params: dict) -> None:
         logger.info("seaweed-apt: running pipeline(s) %s in env %s",
                     run_params.get("pipeline_names") or ["__default__"], run_params.get("env"))
+
+
+class RayLifecycleHook:
+    """Starts a local Ray on loopback (or joins `ray.address`) before a pipeline with nodes tagged
+    `ray`, and shuts down only a Ray it started."""
+
+    def __init__(self) -> None:
+        self._started = False
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict, pipeline, catalog) -> None:
+        if not any("ray" in node.tags for node in pipeline.nodes):
+            return
+        from seaweed_apt.config import RayConfig
+        from seaweed_apt.training.launch import ensure_ray
+
+        apply_local_defaults()
+        self._started = ensure_ray(RayConfig.model_validate(catalog.load("params:ray")))
+
+    def _shutdown(self) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._shutdown()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._shutdown()

@@ -2,9 +2,9 @@
 
 from kedro.config import OmegaConfigLoader
 
-from pipelines.hooks import QuietLocalDefaultsHook
+from pipelines.hooks import QuietLocalDefaultsHook, RayLifecycleHook
 
-HOOKS = (QuietLocalDefaultsHook(),)
+HOOKS = (QuietLocalDefaultsHook(), RayLifecycleHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -88,3 +88,61 @@ class QualityGateConfig(_Strict):
     max_failed_fraction: float = Field(0.01, ge=0.0, le=1.0)
     min_clips: int = Field(1, ge=1)
     max_motion: float = Field(0.5, gt=0.0)
+
+
+class ModelSpec(_Strict):
+    """A named preset of `seaweed_apt.models.dit.PRESETS`, with field overrides."""
+
+    preset: str = "cpu"
+    overrides: dict[str, int | float] = {}
+
+
+class TimestepConfig(_Strict):
+    kind: str = Field("logit_normal", pattern="^(logit_normal|uniform)$")
+    mean: float = 0.0
+    std: float = Field(1.0, gt=0.0)
+    shift: float = Field(1.0, gt=0.0)
+
+
+class RayConfig(_Strict):
+    """Where and how wide training runs. No address: a local Ray on loopback; an address: join it."""
+
+    address: str | None = None
+    num_workers: int = Field(2, ge=1)
+    use_gpu: bool = False
+    cpus_per_worker: float = Field(1.0, gt=0.0)
+    threads_per_worker: int = Field(1, ge=1, description="torch intra-op threads per worker")
+    storage_path: str | None = Field(None, description="None: the catalog's run folder; or s3://")
+    max_failures: int = Field(2, ge=0)
+
+
+class PretrainConfig(_Strict):
+    """Stage A: the rectified-flow teacher (APT_METHOD.md §1)."""
+
+    model: ModelSpec = ModelSpec()
+    steps: int = Field(3000, ge=1)
+    batch_size: int = Field(16, ge=1, description="per worker")
+    lr: float = Field(3e-4, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    warmup_steps: int = Field(100, ge=0)
+    grad_clip: float = Field(1.0, gt=0.0)
+    ema_decay: float = Field(0.999, ge=0.0, lt=1.0)
+    caption_dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    timesteps: TimestepConfig = TimestepConfig()
+    checkpoint_every: int = Field(250, ge=1)
+    keep_checkpoints: int = Field(3, ge=1)
+    log_every: int = Field(10, ge=1)
+    seed: int = 0
+    # Test-only switch: the worker of rank 0 raises once at this step (the fault-tolerance test).
+    fail_once_at_step: int | None = None
+
+
+class SamplingConfig(_Strict):
+    """The fixed prompts and seeds of every sample grid (teacher now, one-step generator later)."""
+
+    prompts: list[str] = Field(min_length=1)
+    seeds: list[int] = Field([0, 1], min_length=1)
+    steps: int = Field(25, ge=1)
+    cfg_scale: float = Field(5.0, ge=1.0)
+    shift: float = Field(1.0, gt=0.0)
+    fps: int = Field(8, ge=1)

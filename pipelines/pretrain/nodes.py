@@ -1,0 +1,39 @@
+"""pretrain nodes: launch the Ray Train teacher run; draw the teacher's sample grid."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from seaweed_apt.config import PretrainConfig, RayConfig, SamplingConfig, TextEncoderConfig
+from seaweed_apt.reporting.figures import loss_curve_figure
+from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
+from seaweed_apt.training.checkpoint import load_model_from_files
+from seaweed_apt.training.pretrain import clip_geometry
+from seaweed_apt.training.pretrain import pretrain_teacher as run_pretraining
+
+
+def pretrain_teacher(clip_manifest: pd.DataFrame, clip_shards_dir: str,
+                     caption_embeddings_file: str, pretrain_runs_dir: str,
+                     pretrain: PretrainConfig, ray: RayConfig):
+    """Train the rectified-flow teacher on Ray Train (workers read the shards by path).
+
+    Returns:
+        teacher model files (EMA weights + config.json), metrics, per-step history, loss curve.
+    """
+    outcome = run_pretraining(clip_manifest, clip_shards_dir, caption_embeddings_file, pretrain,
+                              ray, pretrain_runs_dir)
+    figure = loss_curve_figure(outcome.history, "pretrain (rank 0)",
+                               keys=("loss", "grad_norm", "samples_per_s"))
+    return outcome.model_files, outcome.metrics, pd.DataFrame(outcome.history), figure
+
+
+def sample_teacher_grid(teacher_model: dict[str, bytes], clip_manifest: pd.DataFrame,
+                        sampling: SamplingConfig, text_encoder: TextEncoderConfig
+                        ) -> dict[str, bytes]:
+    """Returns: the teacher's grid (Euler steps with CFG) for the fixed prompts and seeds, as mp4,
+    GIF and a PNG contact sheet."""
+    model = load_model_from_files(teacher_model)
+    prompts = embed_prompts(sampling.prompts, text_encoder)
+    videos = grid_videos(model, prompts, sampling, clip_geometry(clip_manifest),
+                         sampling.steps, sampling.cfg_scale)
+    return grid_files(videos, sampling.prompts, sampling, f"teacher_{sampling.steps}steps")

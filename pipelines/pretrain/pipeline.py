@@ -1,0 +1,18 @@
+"""pretrain: curated shards -> rectified-flow teacher on Ray Train -> sample grid."""
+
+from kedro.pipeline import Node, Pipeline
+
+from pipelines.pretrain import nodes
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline([
+        Node(nodes.pretrain_teacher,
+             ["clip_manifest", "clip_shards_dir", "caption_embeddings_file", "pretrain_runs_dir",
+              "params:pretrain", "params:ray"],
+             ["teacher_model", "pretrain_metrics", "pretrain_history", "pretrain_loss_curve"],
+             name="pretrain_teacher", tags=["ray"]),
+        Node(nodes.sample_teacher_grid,
+             ["teacher_model", "clip_manifest", "params:sampling", "params:text_encoder"],
+             "teacher_samples", name="sample_teacher_grid"),
+    ])

@@ -1,0 +1,1 @@
+"""The rectified-flow process, separate from the network: schedules, losses, samplers."""

@@ -1,0 +1,1 @@
+"""Network modules only: no I/O, no distributed setup, no optimiser."""

@@ -1,0 +1,123 @@
+"""Self-describing checkpoints: safetensors weights + JSON config, written atomically.
+
+A checkpoint folder holds `model.safetensors` (the unwrapped network), `ema.safetensors`,
+`optimizer.pt` (loaded with weights_only=True), `trainer_state.json` (step, metric history) and
+`config.json` (model config + the resolved training config). Anything downstream rebuilds the
+network from the folder alone with `load_model`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from seaweed_apt.models.dit import DiTConfig, VideoDiT
+
+MODEL_FILE, EMA_FILE, OPTIMIZER_FILE = "model.safetensors", "ema.safetensors", "optimizer.pt"
+STATE_FILE, CONFIG_FILE = "trainer_state.json", "config.json"
+
+
+class CheckpointError(Exception):
+    """A checkpoint that is missing a file, truncated, or does not match its config."""
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    return model.module if hasattr(model, "module") else model
+
+
+def _state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in unwrap(model).state_dict().items()}
+
+
+def write_checkpoint(folder: str | Path, model: nn.Module, ema: nn.Module | None,
+                     optimizer: torch.optim.Optimizer | None, state: dict, config: dict) -> Path:
+    """Write into a temp folder beside `folder`, then rename: a crash never leaves a half folder."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        save_file(_state_dict(model), str(staging / MODEL_FILE))
+        if ema is not None:
+            save_file(_state_dict(ema), str(staging / EMA_FILE))
+        if optimizer is not None:
+            torch.save(optimizer.state_dict(), staging / OPTIMIZER_FILE)
+        (staging / STATE_FILE).write_text(json.dumps(state))
+        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def read_config(folder: str | Path) -> dict:
+    path = Path(folder) / CONFIG_FILE
+    if not path.exists():
+        raise CheckpointError(f"{folder} has no {CONFIG_FILE}: not a seaweed-apt checkpoint")
+    return json.loads(path.read_text())
+
+
+def model_from_state(config: dict, weights: dict[str, torch.Tensor], source: str) -> VideoDiT:
+    model = VideoDiT(DiTConfig(**config["model"]))
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as error:
+        raise CheckpointError(f"{source}: weights do not match config.json: {error}") from None
+    return model.eval()
+
+
+def load_model(folder: str | Path, use_ema: bool = True, device: str | torch.device = "cpu"
+               ) -> VideoDiT:
+    """Rebuild the network from a checkpoint folder (EMA weights where present and asked for)."""
+    folder = Path(folder)
+    config = read_config(folder)
+    weights_file = folder / (EMA_FILE if use_ema and (folder / EMA_FILE).exists() else MODEL_FILE)
+    try:
+        weights = load_file(str(weights_file), device=str(device))
+    except (OSError, Exception) as error:  # safetensors raises its own error type on truncation
+        raise CheckpointError(f"cannot read {weights_file}: {error}") from None
+    return model_from_state(config, weights, str(weights_file)).to(device)
+
+
+def load_model_from_files(files: dict[str, bytes], device: str | torch.device = "cpu") -> VideoDiT:
+    """The same as `load_model`, from a {file name: bytes} mapping (a Kedro file-tree dataset)."""
+    if CONFIG_FILE not in files or MODEL_FILE not in files:
+        raise CheckpointError(f"model files need {CONFIG_FILE} and {MODEL_FILE}, got {sorted(files)}")
+    config = json.loads(files[CONFIG_FILE])
+    weights = load_safetensors_bytes(files[MODEL_FILE])
+    return model_from_state(config, weights, "model files").to(device)
+
+
+def restore_training(folder: str | Path, model: nn.Module, ema: nn.Module | None,
+                     optimizer: torch.optim.Optimizer | None) -> dict:
+    """Load weights, EMA and optimizer into live objects. Returns the trainer state."""
+    folder = Path(folder)
+    unwrap(model).load_state_dict(load_file(str(folder / MODEL_FILE)))
+    if ema is not None and (folder / EMA_FILE).exists():
+        ema.load_state_dict(load_file(str(folder / EMA_FILE)))
+    if optimizer is not None and (folder / OPTIMIZER_FILE).exists():
+        optimizer.load_state_dict(torch.load(folder / OPTIMIZER_FILE, weights_only=True))
+    return json.loads((folder / STATE_FILE).read_text())
+
+
+def export_model_files(folder: str | Path, use_ema: bool = True) -> dict[str, bytes]:
+    """The deployable part of a checkpoint: the (EMA) weights as model.safetensors + config.json,
+    with the sha256 of the weights recorded in config.json."""
+    folder = Path(folder)
+    weights = (folder / (EMA_FILE if use_ema and (folder / EMA_FILE).exists() else MODEL_FILE)
+               ).read_bytes()
+    config = read_config(folder)
+    config["weights_sha256"] = hashlib.sha256(weights).hexdigest()
+    config["weights_are_ema"] = use_ema and (folder / EMA_FILE).exists()
+    return {MODEL_FILE: weights, CONFIG_FILE: json.dumps(config, indent=2, sort_keys=True).encode()}

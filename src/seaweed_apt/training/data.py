@@ -1,0 +1,64 @@
+"""Curated clips for one training worker, read by path from the shards (no tensors through Kedro)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file
+
+from seaweed_apt.diffusion.flow import TextBatch
+
+
+@dataclass
+class ClipSet:
+    frames: torch.Tensor  # (N, T, H, W, 3) uint8
+    caption_index: torch.Tensor  # (N,) int64 row of the caption table
+    captions: TextBatch  # the caption table: (U, L, Dt), (U, L), (U, Dt)
+
+    def __len__(self) -> int:
+        return self.frames.shape[0]
+
+    def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, TextBatch]:
+        """Clips as (B, C, T, H, W) floats in [-1, 1] and their captions."""
+        x = self.frames[indices].permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
+        rows = self.caption_index[indices]
+        text = TextBatch(self.captions.tokens[rows].float(), self.captions.mask[rows].bool(),
+                         self.captions.pooled[rows].float())
+        return x, text
+
+
+def load_caption_table(path: str | Path) -> TextBatch:
+    tensors = load_file(str(path))
+    return TextBatch(torch.from_numpy(tensors["tokens"]), torch.from_numpy(tensors["mask"]),
+                     torch.from_numpy(tensors["pooled"]))
+
+
+def worker_shards(shard_names: list[str], rank: int, world_size: int) -> tuple[list[str], bool]:
+    """This worker's own shards; with fewer shards than workers every worker reads all of them and
+    takes every world_size-th clip instead (the second value says so)."""
+    names = sorted(shard_names)
+    if len(names) >= world_size:
+        return names[rank::world_size], False
+    return names, True
+
+
+def load_worker_clips(shards_dir: str | Path, caption_index_by_shard: dict[str, list[int]],
+                      captions_path: str | Path, rank: int = 0, world_size: int = 1) -> ClipSet:
+    names, stride_clips = worker_shards(list(caption_index_by_shard), rank, world_size)
+    frames, captions = [], []
+    for name in names:
+        shard = load_file(str(Path(shards_dir) / f"{name}.safetensors"))
+        frames.append(shard["frames"])
+        captions.append(np.asarray(caption_index_by_shard[name], dtype=np.int64))
+    if not frames:
+        raise ValueError(f"no training shards under {shards_dir}")
+    all_frames, all_captions = np.concatenate(frames), np.concatenate(captions)
+    if stride_clips:
+        all_frames, all_captions = all_frames[rank::world_size], all_captions[rank::world_size]
+    if len(all_frames) == 0:
+        raise ValueError(f"worker {rank} of {world_size} got no clips: add clips or workers fewer")
+    return ClipSet(torch.from_numpy(np.ascontiguousarray(all_frames)),
+                   torch.from_numpy(all_captions), load_caption_table(captions_path))

@@ -1,0 +1,68 @@
+"""Build and run a TorchTrainer for a training loop; scale comes from config, not from the loop."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from seaweed_apt.config import RayConfig
+
+logger = logging.getLogger(__name__)
+
+# A local Ray must never advertise the machine's external interface.
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
+
+
+def ensure_ray(ray_config: RayConfig) -> bool:
+    """Connect to `ray_config.address`, or start a local Ray on loopback. Returns True when this
+    call started Ray (the caller then owns its shutdown)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    for key, value in LOOPBACK_ENV.items():
+        os.environ.setdefault(key, value)
+    if ray_config.address:
+        ray.init(address=ray_config.address, log_to_driver=True)
+    else:
+        ray.init(include_dashboard=False, num_cpus=os.cpu_count(), log_to_driver=True)
+    return True
+
+
+def run_name(stage: str, resolved: dict) -> str:
+    """Same config -> same run name, so an interrupted run resumes from its checkpoints; a changed
+    config starts a fresh run instead of resuming a stale one."""
+    digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{stage}-{digest}"
+
+
+def fit(loop: Callable[[dict], dict | None], loop_config: dict, ray_config: RayConfig,
+        storage_path: str, name: str, keep_checkpoints: int):
+    """Run `loop` on `ray_config.num_workers` workers. Returns the Ray Train Result."""
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    ensure_ray(ray_config)
+    resources = {"CPU": ray_config.cpus_per_worker}
+    if ray_config.use_gpu:
+        resources["GPU"] = 1
+    storage = storage_path if "://" in storage_path else str(Path(storage_path).resolve())
+    trainer = TorchTrainer(
+        train_loop_per_worker=loop,
+        train_loop_config=loop_config,
+        scaling_config=ScalingConfig(num_workers=ray_config.num_workers,
+                                     use_gpu=ray_config.use_gpu,
+                                     resources_per_worker=resources),
+        run_config=RunConfig(
+            name=name, storage_path=storage,
+            checkpoint_config=CheckpointConfig(num_to_keep=keep_checkpoints),
+            failure_config=FailureConfig(max_failures=ray_config.max_failures),
+        ),
+    )
+    logger.info("training %s on %d worker(s) (gpu=%s), runs under %s", name,
+                ray_config.num_workers, ray_config.use_gpu, storage)
+    return trainer.fit()
