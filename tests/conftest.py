@@ -56,3 +56,39 @@ def curation_config() -> CurationConfig:
 @pytest.fixture
 def gate_config() -> QualityGateConfig:
     return QualityGateConfig(min_clips=1)
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One local Ray on loopback for the session (starting one costs ~5 s)."""
+    import ray
+
+    from seaweed_apt.config import RayConfig
+    from seaweed_apt.training.launch import ensure_ray
+
+    started = ensure_ray(RayConfig(num_workers=2))
+    yield
+    if started:
+        ray.shutdown()
+
+
+def run_kedro(data_root: Path, pipelines: list[str], env: str = "test", **params):
+    """Run pipelines in-process through a KedroSession, as `kedro run` would."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(PROJECT_ROOT)
+    runtime = {"data_root": str(data_root), **params}
+    with KedroSession.create(project_path=PROJECT_ROOT, env=env,
+                             runtime_params=runtime) as session:
+        return session.run(pipeline_names=pipelines)
+
+
+@pytest.fixture(scope="session")
+def curated_root(tmp_path_factory, real_clips_dir, moving_fashion_dir) -> Path:
+    """A data root that has been through data_curation under conf/test."""
+    root = tmp_path_factory.mktemp("curated") / "data"
+    shutil.copytree(real_clips_dir, root / "01_raw" / "real_clips")
+    shutil.copytree(moving_fashion_dir, root / "01_raw" / "moving_fashion")
+    run_kedro(root, ["data_curation"])
+    return root

@@ -105,7 +105,9 @@ class TimestepConfig(_Strict):
 
 
 class RayConfig(_Strict):
-    """Where and how wide training runs. No address: a local Ray on loopback; an address: join it."""
+    """Where and how wide training runs.
+
+    No address: a local Ray on loopback; an address: join that cluster."""
 
     address: str | None = None
     num_workers: int = Field(2, ge=1)

@@ -59,7 +59,8 @@ class TextBatch:
     def where(self, keep: torch.Tensor, other: TextBatch) -> TextBatch:
         """Per sample: this caption where `keep` (B,) is true, else `other`'s."""
         k = keep.to(self.tokens.device)
-        return TextBatch(torch.where(k[:, None, None], self.tokens, other.tokens.to(self.tokens.dtype)),
+        other_tokens = other.tokens.to(self.tokens.dtype)
+        return TextBatch(torch.where(k[:, None, None], self.tokens, other_tokens),
                          torch.where(k[:, None], self.mask, other.mask),
                          torch.where(k[:, None], self.pooled, other.pooled.to(self.pooled.dtype)))
 

@@ -53,7 +53,8 @@ def build_config(preset: str, overrides: dict | None = None) -> DiTConfig:
     fields = set(DiTConfig.__dataclass_fields__)
     unknown = set(overrides or {}) - fields
     if unknown:
-        raise ValueError(f"unknown model override(s) {sorted(unknown)}: fields are {sorted(fields)}")
+        raise ValueError(f"unknown model override(s) {sorted(unknown)}: "
+                         f"fields are {sorted(fields)}")
     return replace(PRESETS[preset], **(overrides or {}))
 
 
@@ -97,7 +98,8 @@ class VideoDiT(nn.Module):
         position = sincos_3d(*grid, tokens.shape[-1], device=x.device).to(tokens.dtype)
         return tokens + position[None], grid, frames
 
-    def _unpatchify(self, out: torch.Tensor, grid: tuple[int, int, int], frames: int) -> torch.Tensor:
+    def _unpatchify(self, out: torch.Tensor, grid: tuple[int, int, int],
+                    frames: int) -> torch.Tensor:
         batch = out.shape[0]
         pt, ph, pw = self.patch
         t, h, w = grid
@@ -129,7 +131,7 @@ class VideoDiT(nn.Module):
 
     def hidden_states(self, x, t, text_tokens, text_mask, text_pooled,
                       depths: tuple[int, ...]) -> list[torch.Tensor]:
-        """Token states (B, N, D) after the blocks at `depths` (1-based), for discriminator heads."""
+        """Token states (B, N, D) after the blocks at `depths` (1-based), for the discriminator."""
         if any(d < 1 or d > len(self.blocks) for d in depths):
             raise ValueError(f"depths {depths} outside 1..{len(self.blocks)}")
         return self.forward_features(x, t, text_tokens, text_mask, text_pooled, tuple(depths))[4]
@@ -157,4 +159,5 @@ def flops_per_sample(config: DiTConfig, frames: int, height: int, width: int) ->
 def describe(config: DiTConfig, frames: int, height: int, width: int) -> str:
     params = count_parameters(VideoDiT(config))
     flops = flops_per_sample(config, frames, height, width)
-    return f"{params / 1e6:.2f}M parameters, {flops / 1e9:.2f} GFLOP forward per {frames}x{height}x{width} sample"
+    return (f"{params / 1e6:.2f}M parameters, {flops / 1e9:.2f} GFLOP forward per "
+            f"{frames}x{height}x{width} sample")

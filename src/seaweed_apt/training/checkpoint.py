@@ -93,7 +93,8 @@ def load_model(folder: str | Path, use_ema: bool = True, device: str | torch.dev
 def load_model_from_files(files: dict[str, bytes], device: str | torch.device = "cpu") -> VideoDiT:
     """The same as `load_model`, from a {file name: bytes} mapping (a Kedro file-tree dataset)."""
     if CONFIG_FILE not in files or MODEL_FILE not in files:
-        raise CheckpointError(f"model files need {CONFIG_FILE} and {MODEL_FILE}, got {sorted(files)}")
+        raise CheckpointError(f"model files need {CONFIG_FILE} and {MODEL_FILE}, "
+                              f"got {sorted(files)}")
     config = json.loads(files[CONFIG_FILE])
     weights = load_safetensors_bytes(files[MODEL_FILE])
     return model_from_state(config, weights, "model files").to(device)

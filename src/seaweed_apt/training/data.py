@@ -1,4 +1,4 @@
-"""Curated clips for one training worker, read by path from the shards (no tensors through Kedro)."""
+"""Curated clips for one training worker, read by path from the shards (no tensors via Kedro)."""
 
 from __future__ import annotations
 

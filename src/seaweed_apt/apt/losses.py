@@ -1,0 +1,70 @@
+"""APT's adversarial objective (APT_METHOD.md §3): non-saturating losses on clean samples, the
+discriminator's timestep drawn as conditioning, and the approximated R1 penalty."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seaweed_apt.diffusion.flow import TextBatch, predict_velocity, shift_timesteps
+
+
+def one_step_generate(generator: nn.Module, noise: torch.Tensor, text: TextBatch) -> torch.Tensor:
+    """G(z, c) = z - v_hat(z, c, T): the network always sees the final timestep T = 1."""
+    t = torch.ones(noise.shape[0], device=noise.device)
+    return noise - predict_velocity(generator, noise, t, text)
+
+
+def discriminator_timesteps(batch: int, shift: float, generator: torch.Generator | None,
+                            device) -> torch.Tensor:
+    """t ~ shift(U(0, 1), s), one per sample (s = 1 images, 12 video in the paper)."""
+    return shift_timesteps(torch.rand(batch, generator=generator), shift).to(device)
+
+
+def approximate_r1(discriminator: nn.Module, real: torch.Tensor, t: torch.Tensor,
+                   text: TextBatch, sigma: float, noise: torch.Tensor | None = None
+                   ) -> torch.Tensor:
+    """L_aR1 = || D(x, c) - D(x + sigma n, c) ||^2 on real data, same t and c for both terms.
+    No double backward: it only needs a second forward pass."""
+    noise = torch.randn_like(real) if noise is None else noise
+    perturbed = discriminator(real + sigma * noise, t, text)
+    return (discriminator(real, t, text) - perturbed).pow(2).mean()
+
+
+@dataclass(frozen=True)
+class APTLoss:
+    """Holds the adversarial hyper-parameters; each call returns named terms."""
+
+    r1_weight: float = 100.0  # lambda
+    r1_sigma: float = 0.1  # 0.01 images, 0.1 video (paper)
+    timestep_shift: float = 12.0
+    use_r1: bool = True
+
+    def discriminator_terms(self, discriminator: nn.Module, real: torch.Tensor,
+                            fake: torch.Tensor, text: TextBatch,
+                            generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """L_D = softplus(-D(x_real)) + softplus(D(G(z))) + lambda * L_aR1 (fake detached)."""
+        t = discriminator_timesteps(real.shape[0], self.timestep_shift, generator, real.device)
+        d_real = discriminator(real, t, text)
+        d_fake = discriminator(fake.detach(), t, text)
+        adversarial = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        terms = {"d_adv": adversarial, "d_real": d_real.mean().detach(),
+                 "d_fake": d_fake.mean().detach(),
+                 "d_accuracy": ((d_real > 0).float().mean() + (d_fake < 0).float().mean()) / 2}
+        r1 = torch.zeros((), device=real.device)
+        if self.use_r1:
+            noise = torch.randn(real.shape, generator=generator).to(real.device)
+            r1 = approximate_r1(discriminator, real, t, text, self.r1_sigma, noise)
+        terms["r1"] = r1.detach()
+        terms["d_loss"] = adversarial + self.r1_weight * r1
+        return terms
+
+    def generator_terms(self, discriminator: nn.Module, fake: torch.Tensor, text: TextBatch,
+                        generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """L_G = softplus(-D(G(z)))."""
+        t = discriminator_timesteps(fake.shape[0], self.timestep_shift, generator, fake.device)
+        d_fake = discriminator(fake, t, text)
+        return {"g_loss": F.softplus(-d_fake).mean(), "d_fake_for_g": d_fake.mean().detach()}

@@ -1,0 +1,119 @@
+import pytest
+import torch
+
+from seaweed_apt.apt.discriminator import APTDiscriminator, head_depths_from_fractions
+from seaweed_apt.apt.losses import APTLoss, approximate_r1, one_step_generate
+from seaweed_apt.diffusion.flow import TextBatch, shift_timesteps
+from seaweed_apt.models.dit import VideoDiT, build_config
+
+
+def _text(batch: int) -> TextBatch:
+    g = torch.Generator().manual_seed(1)
+    return TextBatch(torch.randn(batch, 24, 384, generator=g),
+                     torch.ones(batch, 24, dtype=torch.bool), torch.randn(batch, 384, generator=g))
+
+
+def _teacher(depth: int = 4) -> VideoDiT:
+    torch.manual_seed(0)
+    model = VideoDiT(build_config("tiny", {"depth": depth}))
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    return model
+
+
+class _BlindDiscriminator(torch.nn.Module):
+    """Ignores its input: a constant logit per sample."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.tensor(0.3))
+
+    def forward(self, x, t, text):
+        return self.bias.expand(x.shape[0])
+
+
+def test_head_depths_follow_the_paper_fractions():
+    assert head_depths_from_fractions((16 / 36, 26 / 36, 1.0), 36) == (16, 26, 36)
+    assert head_depths_from_fractions((0.44, 0.72, 1.0), 6) == (3, 4, 6)
+    with pytest.raises(ValueError):
+        head_depths_from_fractions((0.0,), 6)
+
+
+def test_heads_give_one_logit_per_sample_from_the_configured_depths():
+    teacher = _teacher(depth=4)
+    discriminator = APTDiscriminator(teacher, (2, 3))
+    assert len(discriminator.backbone.blocks) == 3 and len(discriminator.heads) == 2
+    logits = discriminator(torch.randn(5, 3, 4, 16, 16), torch.rand(5), _text(5))
+    assert logits.shape == (5,)
+    for p in discriminator.parameters():  # every parameter is trained, the backbone's too
+        assert p.requires_grad
+    # initialised from the teacher, not shared with it
+    copied = discriminator.backbone.blocks[0].mlp[0].weight
+    original = teacher.blocks[0].mlp[0].weight
+    assert torch.equal(copied, original) and copied is not original
+    with pytest.raises(ValueError, match="outside"):
+        APTDiscriminator(teacher, (5,))
+
+
+def test_approximate_r1_is_zero_for_a_blind_discriminator_and_positive_otherwise():
+    real, t, text = torch.randn(4, 3, 4, 16, 16), torch.rand(4), _text(4)
+    assert approximate_r1(_BlindDiscriminator(), real, t, text, sigma=0.1).item() == 0.0
+    discriminator = APTDiscriminator(_teacher(), (2, 4))
+    assert approximate_r1(discriminator, real, t, text, sigma=0.1).item() > 0.0
+
+
+def test_r1_gradient_reaches_the_discriminator_only():
+    generator, discriminator = _teacher(), APTDiscriminator(_teacher(), (2, 4))
+    real = one_step_generate(generator, torch.randn(2, 3, 4, 16, 16), _text(2)).detach()
+    approximate_r1(discriminator, real, torch.rand(2), _text(2), 0.1).backward()
+    assert all(p.grad is None for p in generator.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in discriminator.parameters())
+
+
+def _snapshot(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def _unchanged(module, snapshot):
+    return all(torch.equal(a, b) for a, b in zip(module.parameters(), snapshot, strict=True))
+
+
+def test_a_generator_step_changes_no_discriminator_parameter_and_vice_versa():
+    generator, discriminator = _teacher(), APTDiscriminator(_teacher(), (2, 4))
+    loss = APTLoss(r1_sigma=0.1, timestep_shift=12.0)
+    g_opt = torch.optim.RMSprop(generator.parameters(), lr=1e-3, alpha=0.9)
+    d_opt = torch.optim.RMSprop(discriminator.parameters(), lr=1e-3, alpha=0.9)
+    text, real = _text(2), torch.rand(2, 3, 4, 16, 16) * 2 - 1
+
+    d_before = _snapshot(discriminator)
+    g_before = _snapshot(generator)
+    discriminator.requires_grad_(False)
+    fake = one_step_generate(generator, torch.randn(2, 3, 4, 16, 16), text)
+    g_opt.zero_grad()
+    loss.generator_terms(discriminator, fake, text)["g_loss"].backward()
+    g_opt.step()
+    discriminator.requires_grad_(True)
+    assert _unchanged(discriminator, d_before) and not _unchanged(generator, g_before)
+
+    g_before = _snapshot(generator)
+    fake = one_step_generate(generator, torch.randn(2, 3, 4, 16, 16), text)
+    d_opt.zero_grad()
+    terms = loss.discriminator_terms(discriminator, real, fake, text)
+    terms["d_loss"].backward()
+    d_opt.step()
+    assert _unchanged(generator, g_before) and not _unchanged(discriminator, d_before)
+    assert terms["r1"] > 0 and 0.0 <= terms["d_accuracy"] <= 1.0
+
+
+def test_generator_output_has_the_data_shape_and_a_data_range():
+    generator = _teacher()
+    noise = torch.randn(3, 3, 4, 16, 16)
+    sample = one_step_generate(generator, noise, _text(3))
+    assert sample.shape == noise.shape
+    assert sample.abs().max() < 10  # z - v: same scale as the data, not blown up
+
+
+def test_shift_matches_its_formula():
+    t = torch.linspace(0, 1, 11)
+    for s in (1.0, 3.0, 12.0):
+        assert torch.allclose(shift_timesteps(t, s), s * t / (1 + (s - 1) * t))
