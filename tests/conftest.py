@@ -78,7 +78,13 @@ def run_kedro(data_root: Path, pipelines: list[str], env: str = "test", **params
     from kedro.framework.startup import bootstrap_project
 
     bootstrap_project(PROJECT_ROOT)
-    runtime = {"data_root": str(data_root), **params}
+    runtime: dict = {"data_root": str(data_root)}
+    for dotted, value in params.items():  # "a.b.c" -> {"a": {"b": {"c": value}}}, as the CLI does
+        *parents, leaf = dotted.split(".")
+        node = runtime
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
     with KedroSession.create(project_path=PROJECT_ROOT, env=env,
                              runtime_params=runtime) as session:
         return session.run(pipeline_names=pipelines)
@@ -92,3 +98,10 @@ def curated_root(tmp_path_factory, real_clips_dir, moving_fashion_dir) -> Path:
     shutil.copytree(moving_fashion_dir, root / "01_raw" / "moving_fashion")
     run_kedro(root, ["data_curation"])
     return root
+
+
+@pytest.fixture(scope="session")
+def pretrained_root(curated_root, ray_local) -> Path:
+    """The curated root after the pretrain pipeline under conf/test (a tiny teacher)."""
+    run_kedro(curated_root, ["pretrain"])
+    return curated_root

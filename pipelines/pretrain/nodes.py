@@ -8,8 +8,8 @@ from seaweed_apt.config import PretrainConfig, RayConfig, SamplingConfig, TextEn
 from seaweed_apt.reporting.figures import loss_curve_figure
 from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
 from seaweed_apt.training.checkpoint import load_model_from_files
-from seaweed_apt.training.pretrain import clip_geometry
 from seaweed_apt.training.pretrain import pretrain_teacher as run_pretraining
+from seaweed_apt.training.stage import clip_geometry
 
 
 def pretrain_teacher(clip_manifest: pd.DataFrame, clip_shards_dir: str,
@@ -20,11 +20,11 @@ def pretrain_teacher(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     Returns:
         teacher model files (EMA weights + config.json), metrics, per-step history, loss curve.
     """
-    outcome = run_pretraining(clip_manifest, clip_shards_dir, caption_embeddings_file, pretrain,
-                              ray, pretrain_runs_dir)
+    outcome, metrics = run_pretraining(clip_manifest, clip_shards_dir, caption_embeddings_file,
+                                       pretrain, ray, pretrain_runs_dir)
     figure = loss_curve_figure(outcome.history, "pretrain (rank 0)",
                                keys=("loss", "grad_norm", "samples_per_s"))
-    return outcome.model_files, outcome.metrics, pd.DataFrame(outcome.history), figure
+    return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure
 
 
 def sample_teacher_grid(teacher_model: dict[str, bytes], clip_manifest: pd.DataFrame,

@@ -148,3 +148,55 @@ class SamplingConfig(_Strict):
     cfg_scale: float = Field(5.0, ge=1.0)
     shift: float = Field(1.0, gt=0.0)
     fps: int = Field(8, ge=1)
+
+
+class DistillConfig(_Strict):
+    """Stage B1 (APT_METHOD.md §2): consistency distillation with an MSE loss, CFG baked in."""
+
+    steps: int = Field(600, ge=1)
+    batch_size: int = Field(8, ge=1, description="per worker")
+    lr: float = Field(2e-4, gt=0.0)
+    warmup_steps: int = Field(20, ge=0)
+    grad_clip: float = Field(1.0, gt=0.0)
+    cfg_scale: float = Field(5.0, ge=1.0)
+    negative_prompt: str = Field("", description="'' : the teacher's learned null caption")
+    intervals: int = Field(8, ge=1, description="N of the consistency time grid")
+    timestep_shift: float = Field(1.0, gt=0.0)
+    target_ema_decay: float = Field(0.95, ge=0.0, lt=1.0)
+    checkpoint_every: int = Field(200, ge=1)
+    keep_checkpoints: int = Field(2, ge=1)
+    log_every: int = Field(10, ge=1)
+    seed: int = 0
+
+
+class CollapseWatchConfig(_Strict):
+    """D's loss near 0 for a while is the paper's 'coloured plates' collapse."""
+
+    d_loss_floor: float = Field(0.05, ge=0.0)
+    patience: int = Field(5, ge=1, description="consecutive logged windows")
+    stop: bool = False
+
+
+class APTConfig(_Strict):
+    """Stage B2 (APT_METHOD.md §3): adversarial post-training of the one-step generator."""
+
+    generator_updates: int = Field(1000, ge=1)
+    batch_size: int = Field(8, ge=1, description="per worker")
+    g_lr: float = Field(2e-5, gt=0.0)
+    d_lr: float = Field(1e-4, gt=0.0)
+    rmsprop_alpha: float = Field(0.9, gt=0.0, lt=1.0)
+    use_r1: bool = True
+    r1_weight: float = Field(100.0, ge=0.0)
+    r1_sigma: float = Field(0.1, gt=0.0)
+    timestep_shift: float = Field(12.0, gt=0.0)
+    head_depth_fractions: tuple[float, ...] = (0.44, 0.72, 1.0)
+    use_ema: bool = True
+    ema_decay: float = Field(0.99, ge=0.0, lt=1.0)
+    discriminator_init: str = Field("teacher", pattern="^(teacher|distilled)$")
+    image_mode: bool = Field(False, description="train on single frames (images)")
+    checkpoint_every: int = Field(100, ge=1)
+    keep_checkpoints: int = Field(5, ge=1)
+    log_every: int = Field(10, ge=1)
+    seed: int = 0
+    collapse_watch: CollapseWatchConfig = CollapseWatchConfig()
+    fail_once_at_step: int | None = None  # test-only fault switch

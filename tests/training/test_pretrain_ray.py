@@ -8,7 +8,6 @@ import pytest
 from seaweed_apt.config import PretrainConfig, RayConfig
 from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.pretrain import pretrain_teacher
-from tests.conftest import run_kedro
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -18,9 +17,12 @@ TINY = dict(model={"preset": "tiny"}, batch_size=2, warmup_steps=1, log_every=1)
 def _train(root, storage, **overrides):
     manifest = pd.read_parquet(root / "03_primary" / "clip_manifest.parquet")
     config = PretrainConfig.model_validate({**TINY, **overrides})
-    return pretrain_teacher(manifest, str(root / "03_primary" / "clip_shards"),
-                            str(root / "04_feature" / "caption_embeddings.safetensors"),
-                            config, RayConfig(num_workers=2), str(storage))
+    outcome, metrics = pretrain_teacher(
+        manifest, str(root / "03_primary" / "clip_shards"),
+        str(root / "04_feature" / "caption_embeddings.safetensors"), config,
+        RayConfig(num_workers=2), str(storage))
+    outcome.metrics = metrics
+    return outcome
 
 
 def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local, curated_root,
@@ -46,8 +48,8 @@ def test_a_worker_that_fails_once_is_restarted_from_the_last_checkpoint(ray_loca
     assert outcome.metrics["steps"] == 6
 
 
-def test_pretrain_pipeline_writes_teacher_metrics_and_sample_grid(ray_local, curated_root):
-    run_kedro(curated_root, ["pretrain"])
+def test_pretrain_pipeline_writes_teacher_metrics_and_sample_grid(pretrained_root):
+    curated_root = pretrained_root
     teacher = curated_root / "06_models" / "teacher"
     assert {p.name for p in teacher.iterdir()} == {"model.safetensors", "config.json"}
     metrics = json.loads((curated_root / "08_reporting" / "pretrain" / "metrics.json").read_text())

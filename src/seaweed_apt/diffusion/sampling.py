@@ -11,12 +11,13 @@ from seaweed_apt.diffusion.flow import TextBatch, null_text, predict_velocity, s
 
 
 def guided_velocity(model: nn.Module, x: torch.Tensor, t: torch.Tensor, text: TextBatch,
-                    cfg_scale: float) -> torch.Tensor:
-    """v = v_uncond + w (v_cond - v_uncond); w = 1 is the plain conditional prediction (1 NFE)."""
+                    cfg_scale: float, negative: TextBatch | None = None) -> torch.Tensor:
+    """v = v_uncond + w (v_cond - v_uncond); w = 1 is the plain conditional prediction (1 NFE).
+    The unconditional branch uses `negative` (a negative prompt) or the learned null caption."""
     if cfg_scale == 1.0:
         return predict_velocity(model, x, t, text)
     batch = x.shape[0]
-    null = null_text(model, batch)
+    null = negative if negative is not None else null_text(model, batch)
     both = TextBatch(torch.cat([text.tokens, null.tokens.to(text.tokens.dtype)]),
                      torch.cat([text.mask, null.mask]),
                      torch.cat([text.pooled, null.pooled.to(text.pooled.dtype)]))

@@ -39,17 +39,26 @@ def _state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def write_checkpoint(folder: str | Path, model: nn.Module, ema: nn.Module | None,
-                     optimizer: torch.optim.Optimizer | None, state: dict, config: dict) -> Path:
-    """Write into a temp folder beside `folder`, then rename: a crash never leaves a half folder."""
+                     optimizer: torch.optim.Optimizer | None, state: dict, config: dict,
+                     extra_modules: dict[str, nn.Module] | None = None,
+                     extra_optimizers: dict[str, torch.optim.Optimizer] | None = None) -> Path:
+    """Write into a temp folder beside `folder`, then rename: a crash never leaves a half folder.
+    `extra_modules` / `extra_optimizers` (an APT discriminator and its optimiser, say) are saved as
+    `<name>.safetensors` / `<name>.pt` beside the model."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    modules = {MODEL_FILE: model, EMA_FILE: ema}
+    modules |= {f"{name}.safetensors": module for name, module in (extra_modules or {}).items()}
+    optimizers = {OPTIMIZER_FILE: optimizer}
+    optimizers |= {f"{name}.pt": opt for name, opt in (extra_optimizers or {}).items()}
     try:
-        save_file(_state_dict(model), str(staging / MODEL_FILE))
-        if ema is not None:
-            save_file(_state_dict(ema), str(staging / EMA_FILE))
-        if optimizer is not None:
-            torch.save(optimizer.state_dict(), staging / OPTIMIZER_FILE)
+        for file_name, module in modules.items():
+            if module is not None:
+                save_file(_state_dict(module), str(staging / file_name))
+        for file_name, opt in optimizers.items():
+            if opt is not None:
+                torch.save(opt.state_dict(), staging / file_name)
         (staging / STATE_FILE).write_text(json.dumps(state))
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True))
         if folder.exists():
@@ -101,14 +110,22 @@ def load_model_from_files(files: dict[str, bytes], device: str | torch.device = 
 
 
 def restore_training(folder: str | Path, model: nn.Module, ema: nn.Module | None,
-                     optimizer: torch.optim.Optimizer | None) -> dict:
-    """Load weights, EMA and optimizer into live objects. Returns the trainer state."""
+                     optimizer: torch.optim.Optimizer | None,
+                     extra_modules: dict[str, nn.Module] | None = None,
+                     extra_optimizers: dict[str, torch.optim.Optimizer] | None = None) -> dict:
+    """Load weights, EMA and optimisers into live objects. Returns the trainer state."""
     folder = Path(folder)
     unwrap(model).load_state_dict(load_file(str(folder / MODEL_FILE)))
-    if ema is not None and (folder / EMA_FILE).exists():
-        ema.load_state_dict(load_file(str(folder / EMA_FILE)))
-    if optimizer is not None and (folder / OPTIMIZER_FILE).exists():
-        optimizer.load_state_dict(torch.load(folder / OPTIMIZER_FILE, weights_only=True))
+    modules = {EMA_FILE: ema}
+    modules |= {f"{name}.safetensors": module for name, module in (extra_modules or {}).items()}
+    for file_name, module in modules.items():
+        if module is not None and (folder / file_name).exists():
+            unwrap(module).load_state_dict(load_file(str(folder / file_name)))
+    optimizers = {OPTIMIZER_FILE: optimizer}
+    optimizers |= {f"{name}.pt": opt for name, opt in (extra_optimizers or {}).items()}
+    for file_name, opt in optimizers.items():
+        if opt is not None and (folder / file_name).exists():
+            opt.load_state_dict(torch.load(folder / file_name, weights_only=True))
     return json.loads((folder / STATE_FILE).read_text())
 
 

@@ -1,0 +1,97 @@
+"""posttrain nodes: distil the teacher (B1), post-train adversarially (B2), draw one-step grids."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import torch
+
+from seaweed_apt.apt.posttrain import adversarial_post_train as run_apt
+from seaweed_apt.apt.posttrain import distill_generator as run_distillation
+from seaweed_apt.config import (
+    APTConfig,
+    DistillConfig,
+    RayConfig,
+    SamplingConfig,
+    TextEncoderConfig,
+)
+from seaweed_apt.reporting.figures import loss_curve_figure
+from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
+from seaweed_apt.training.checkpoint import load_model_from_files
+from seaweed_apt.training.stage import clip_geometry
+
+
+def distill_generator(clip_manifest: pd.DataFrame, pretrain_metrics: dict, teacher_model_dir: str,
+                      clip_shards_dir: str, caption_embeddings_file: str, posttrain_runs_dir: str,
+                      distill: DistillConfig, ray: RayConfig, text_encoder: TextEncoderConfig):
+    """Stage B1: consistency distillation of the teacher into a one-step student.
+
+    `pretrain_metrics` only orders this node after pretraining; workers read the teacher by path.
+
+    Returns:
+        distilled model files, metrics, per-step history, loss curve.
+    """
+    negative = None
+    if distill.negative_prompt:
+        out = embed_prompts([distill.negative_prompt], text_encoder)
+        negative = (out.tokens.numpy(), out.mask.numpy(), out.pooled.numpy())
+    outcome, metrics = run_distillation(clip_manifest, clip_shards_dir, caption_embeddings_file,
+                                        teacher_model_dir, distill, ray, posttrain_runs_dir,
+                                        negative)
+    figure = loss_curve_figure(outcome.history, "consistency distillation (rank 0)")
+    return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure
+
+
+def adversarially_post_train(clip_manifest: pd.DataFrame, distill_metrics: dict,
+                             teacher_model_dir: str, distilled_model_dir: str,
+                             clip_shards_dir: str, caption_embeddings_file: str,
+                             posttrain_runs_dir: str, apt: APTConfig, ray: RayConfig):
+    """Stage B2: APT. Returns every kept EMA checkpoint of G, metrics, history, curves."""
+    outcome, metrics, checkpoints = run_apt(clip_manifest, clip_shards_dir,
+                                            caption_embeddings_file, teacher_model_dir,
+                                            distilled_model_dir, apt, ray, posttrain_runs_dir)
+    figure = loss_curve_figure(outcome.history, "APT (rank 0)",
+                               keys=("d_adv", "g_loss", "d_accuracy", "r1", "diversity"))
+    return checkpoints, metrics, pd.DataFrame(outcome.history), figure
+
+
+def _latest_checkpoint(files: dict[str, bytes]) -> dict[str, bytes]:
+    latest = max(name.split("/")[0] for name in files)
+    return {name.split("/", 1)[1]: data for name, data in files.items()
+            if name.startswith(latest + "/")}
+
+
+def sample_one_step_grids(teacher_model: dict[str, bytes], distilled_model: dict[str, bytes],
+                          apt_checkpoints: dict[str, bytes], clip_manifest: pd.DataFrame,
+                          sampling: SamplingConfig, text_encoder: TextEncoderConfig
+                          ) -> tuple[dict[str, bytes], dict]:
+    """One-step grids of the distilled and the (latest) APT generator for the teacher grid's
+    prompts and seeds, and the time per video of each against the teacher with CFG.
+
+    Returns:
+        grid files, and a speed record (seconds per video, network evaluations per video).
+    """
+    torch.manual_seed(0)
+    prompts = embed_prompts(sampling.prompts, text_encoder)
+    geometry = clip_geometry(clip_manifest)
+    systems = {
+        f"teacher_{sampling.steps}steps": (load_model_from_files(teacher_model), sampling.steps,
+                                           sampling.cfg_scale, False),
+        "distilled_1step": (load_model_from_files(distilled_model), 1, 1.0, True),
+        "apt_1step": (load_model_from_files(_latest_checkpoint(apt_checkpoints)), 1, 1.0, True),
+    }
+    files, speed = {}, {}
+    videos_per_grid = len(sampling.prompts) * len(sampling.seeds)
+    for name, (model, steps, cfg, one_step) in systems.items():
+        start = time.perf_counter()
+        videos = grid_videos(model, prompts, sampling, geometry, steps, cfg, one_step)
+        seconds = (time.perf_counter() - start) / videos_per_grid
+        files |= grid_files(videos, sampling.prompts, sampling, name)
+        evaluations = 1 if one_step else steps * (2 if cfg != 1.0 else 1)
+        speed[name] = {"seconds_per_video": seconds, "network_evaluations": evaluations}
+    teacher = speed[f"teacher_{sampling.steps}steps"]["seconds_per_video"]
+    speed["apt_speedup_over_teacher"] = teacher / speed["apt_1step"]["seconds_per_video"]
+    files["speed.json"] = json.dumps(speed, indent=2).encode()
+    return files, speed

@@ -1,0 +1,26 @@
+"""posttrain: teacher -> consistency-distilled one-step student -> APT one-step generator."""
+
+from kedro.pipeline import Node, Pipeline
+
+from pipelines.posttrain import nodes
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline([
+        Node(nodes.distill_generator,
+             ["clip_manifest", "pretrain_metrics", "teacher_model_dir", "clip_shards_dir",
+              "caption_embeddings_file", "posttrain_runs_dir", "params:posttrain.distill",
+              "params:ray", "params:text_encoder"],
+             ["distilled_model", "distill_metrics", "distill_history", "distill_loss_curve"],
+             name="distill_generator", tags=["ray"]),
+        Node(nodes.adversarially_post_train,
+             ["clip_manifest", "distill_metrics", "teacher_model_dir", "distilled_model_dir",
+              "clip_shards_dir", "caption_embeddings_file", "posttrain_runs_dir",
+              "params:posttrain.apt", "params:ray"],
+             ["apt_checkpoints", "apt_metrics", "apt_history", "apt_loss_curve"],
+             name="adversarially_post_train", tags=["ray"]),
+        Node(nodes.sample_one_step_grids,
+             ["teacher_model", "distilled_model", "apt_checkpoints", "clip_manifest",
+              "params:sampling", "params:text_encoder"],
+             ["posttrain_samples", "posttrain_speed"], name="sample_one_step_grids"),
+    ])

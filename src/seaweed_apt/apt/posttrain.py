@@ -1,0 +1,74 @@
+"""Stage B end to end: distil the teacher into a one-step student, then post-train it
+adversarially. Each call runs one Ray Train stage and returns files and metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seaweed_apt.apt.apt_loop import apt_loop_per_worker
+from seaweed_apt.apt.distill_loop import distill_loop_per_worker
+from seaweed_apt.config import APTConfig, DistillConfig, RayConfig
+from seaweed_apt.training.checkpoint import export_model_files, read_config
+from seaweed_apt.training.stage import StageOutcome, run_stage
+
+logger = logging.getLogger(__name__)
+
+
+def _weights_id(model_dir: str) -> str:
+    return read_config(model_dir).get("weights_sha256", str(Path(model_dir).resolve()))
+
+
+def distill_generator(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
+                      teacher_dir: str, config: DistillConfig, ray_config: RayConfig,
+                      storage_path: str, negative_text: tuple[np.ndarray, ...] | None = None
+                      ) -> tuple[StageOutcome, dict]:
+    """Stage B1. `negative_text` (tokens, mask, pooled of one prompt) replaces the learned null
+    caption in the teacher's guidance when `config.negative_prompt` is set."""
+    identity = {"distill": config.model_dump(exclude={"steps"}),
+                "teacher": _weights_id(teacher_dir)}
+    extra = {"teacher_dir": str(Path(teacher_dir).resolve())}
+    if negative_text is not None:
+        extra["negative_text"] = [np.asarray(a).tolist() for a in negative_text]
+    outcome = run_stage("distill", distill_loop_per_worker, config.model_dump(), identity,
+                        manifest, shards_dir, captions_path, ray_config, storage_path,
+                        config.keep_checkpoints, extra)
+    history = outcome.history
+    metrics = {"run_name": outcome.run_name, "steps": history[-1]["step"] if history else 0,
+               "first_loss": history[0]["loss"] if history else None,
+               "final_loss": history[-1]["loss"] if history else None,
+               "wall_time_s": outcome.wall_time_s, "resumed_from_steps": outcome.resumed_from}
+    return outcome, metrics
+
+
+def adversarial_post_train(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
+                           teacher_dir: str, distilled_dir: str, config: APTConfig,
+                           ray_config: RayConfig, storage_path: str
+                           ) -> tuple[StageOutcome, dict, dict[str, bytes]]:
+    """Stage B2. Returns the outcome, metrics, and every kept EMA checkpoint of G as files
+    `step-NNNNN/{model.safetensors,config.json}` so evaluation can pick the best one."""
+    identity = {"apt": config.model_dump(exclude={"generator_updates", "fail_once_at_step"}),
+                "teacher": _weights_id(teacher_dir), "distilled": _weights_id(distilled_dir)}
+    extra = {"teacher_dir": str(Path(teacher_dir).resolve()),
+             "distilled_dir": str(Path(distilled_dir).resolve())}
+    outcome = run_stage("apt", apt_loop_per_worker, config.model_dump(), identity, manifest,
+                        shards_dir, captions_path, ray_config, storage_path,
+                        config.keep_checkpoints, extra)
+    kept: dict[str, bytes] = {}
+    for path in outcome.checkpoint_paths:
+        step = json.loads((Path(path) / "trainer_state.json").read_text())["step"]
+        for name, data in export_model_files(path, use_ema=config.use_ema).items():
+            kept[f"step-{step:05d}/{name}"] = data
+    history = outcome.history
+    last = history[-1] if history else {}
+    metrics = {"run_name": outcome.run_name, "generator_updates": last.get("step", 0),
+               "wall_time_s": outcome.wall_time_s, "resumed_from_steps": outcome.resumed_from,
+               "kept_checkpoints": sorted({k.split("/")[0] for k in kept}),
+               **{f"final_{k}": last[k] for k in ("d_adv", "d_accuracy", "r1", "g_loss",
+                                                  "diversity", "fake_std") if k in last},
+               "collapse_flagged": any(h.get("collapse_flag") for h in history)}
+    return outcome, metrics, kept

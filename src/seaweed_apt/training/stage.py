@@ -1,0 +1,77 @@
+"""One training stage as a single call: shards in, the run's final checkpoint and history out.
+Pretraining, distillation and APT all run through `run_stage`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from seaweed_apt.config import RayConfig
+from seaweed_apt.training.checkpoint import export_model_files
+from seaweed_apt.training.launch import fit, run_name
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StageOutcome:
+    model_files: dict[str, bytes]  # model.safetensors (EMA) + config.json of the last checkpoint
+    history: list[dict]  # rank 0's logged windows
+    run_name: str
+    wall_time_s: float
+    checkpoint_paths: list[str]  # every kept checkpoint, oldest first
+    resumed_from: list[int]
+
+
+def caption_index_by_shard(manifest: pd.DataFrame, split: str = "train") -> dict[str, list[int]]:
+    """Per training shard, the caption-table row of each clip in shard order."""
+    rows = manifest[manifest["split"] == split].sort_values(["shard", "shard_offset"])
+    return {shard: group["caption_embedding_index"].astype(int).tolist()
+            for shard, group in rows.groupby("shard")}
+
+
+def clip_geometry(manifest: pd.DataFrame) -> tuple[int, int, int]:
+    first = manifest.iloc[0]
+    return int(first["num_frames"]), int(first["height"]), int(first["width"])
+
+
+def run_stage(stage: str, loop: Callable[[dict], dict | None], stage_config: dict,
+              identity: dict, manifest: pd.DataFrame, shards_dir: str, captions_path: str,
+              ray_config: RayConfig, storage_path: str, keep_checkpoints: int,
+              extra_loop_config: dict | None = None) -> StageOutcome:
+    """Run `loop` on Ray Train. The run is named by `identity` (a dict of what makes two runs the
+    same run), so rerunning resumes it from its checkpoints."""
+    storage_path = ray_config.storage_path or storage_path
+    shards = caption_index_by_shard(manifest)
+    name = run_name(stage, {**identity, "train_clips": sum(len(v) for v in shards.values())})
+    run_dir = Path(storage_path).resolve() / name if "://" not in storage_path else None
+    loop_config = {
+        stage: stage_config, "shards_dir": str(Path(shards_dir).resolve()),
+        "captions_path": str(Path(captions_path).resolve()), "caption_index_by_shard": shards,
+        "threads_per_worker": ray_config.threads_per_worker,
+        "data_info": {"train_clips": sum(len(v) for v in shards.values()),
+                      "clip_shape": list(clip_geometry(manifest))},
+        "fault_marker": str(run_dir / "fault-injected") if run_dir else "/tmp/seaweed-fault",
+        **(extra_loop_config or {}),
+    }
+    if run_dir:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    result = fit(loop, loop_config, ray_config, storage_path, name, keep_checkpoints)
+    if result.error:
+        raise RuntimeError(f"{stage} failed: {result.error}") from result.error
+    wall = time.perf_counter() - start
+    with result.checkpoint.as_directory() as folder:
+        files = export_model_files(folder, use_ema=True)
+        state = json.loads((Path(folder) / "trainer_state.json").read_text())
+    kept = [str(c.path) for c, _ in getattr(result, "best_checkpoints", None) or []]
+    history = [h for h in state["history"] if h.get("rank", 0) == 0]
+    logger.info("%s done: %d steps in %.0f s (run %s)", stage, state["step"], wall, name)
+    return StageOutcome(files, history, name, wall, kept or [str(result.checkpoint.path)],
+                        state.get("resumed_from", []))

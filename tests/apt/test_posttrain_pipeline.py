@@ -1,0 +1,32 @@
+"""posttrain under conf/test: distillation and APT on Ray Train (2 workers), grids, resume."""
+
+import json
+
+import pytest
+
+from tests.conftest import run_kedro
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def test_posttrain_runs_writes_checkpoints_and_resumes(pretrained_root):
+    run_kedro(pretrained_root, ["posttrain"])
+    report = pretrained_root / "08_reporting" / "posttrain"
+    distill = json.loads((report / "distill_metrics.json").read_text())
+    apt = json.loads((report / "apt_metrics.json").read_text())
+    assert distill["steps"] == 4 and apt["generator_updates"] == 4
+    kept = sorted(p.name for p in (pretrained_root / "06_models" / "apt").iterdir())
+    assert kept == ["step-00002", "step-00004"]
+    for folder in kept:
+        files = {p.name for p in (pretrained_root / "06_models" / "apt" / folder).iterdir()}
+        assert files == {"model.safetensors", "config.json"}
+    samples = {p.name for p in (report / "samples").iterdir()}
+    assert {"distilled_1step.mp4", "apt_1step.gif", "apt_1step.png", "speed.json"} <= samples
+    speed = json.loads((report / "speed.json").read_text())
+    assert speed["apt_1step"]["network_evaluations"] == 1
+    assert speed["teacher_2steps"]["network_evaluations"] == 4
+
+    # More generator updates for the same run: APT resumes from its last checkpoint.
+    run_kedro(pretrained_root, ["posttrain"], **{"posttrain.apt.generator_updates": 6})
+    apt = json.loads((report / "apt_metrics.json").read_text())
+    assert apt["generator_updates"] == 6 and apt["resumed_from_steps"] == [4]
