@@ -44,7 +44,7 @@ def timed_steps(model, batch: int, frames: int, size: int, steps: int, seed: int
     return time.perf_counter() - start
 
 
-def ray_loop(config: dict) -> None:
+def ray_loop(config: dict) -> dict:
     import ray.train
     import ray.train.torch
 
@@ -55,6 +55,7 @@ def ray_loop(config: dict) -> None:
     seconds = timed_steps(model, config["batch"], config["frames"], config["size"],
                           config["steps"], rank)
     ray.train.report({"seconds": seconds, "rank": rank})
+    return {"seconds": seconds}  # Train V2: rank 0's return value reaches the driver
 
 
 def main() -> None:
@@ -92,7 +93,7 @@ def main() -> None:
     )
     result = trainer.fit()
     total = time.perf_counter() - start
-    ray_seconds = result.metrics["seconds"]  # rank 0's timed steps (DDP keeps ranks in step)
+    ray_seconds = result.return_value["seconds"]  # rank 0's timed steps (DDP keeps ranks in step)
     ray_rate = global_batch * args.steps / ray_seconds
     print(f"global batch {global_batch}, {args.steps} timed steps after {WARMUP} warm-up steps")
     print(f"plain loop, 1 process x 2 threads : {plain_rate:7.2f} samples/s")
