@@ -59,7 +59,9 @@ def main() -> None:
     seconds = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
     rate = args.batch * args.steps / seconds
-    print(f"bf16 train: {rate:.1f} samples/s, loss {value.item():.4f}, peak memory {peak:.1f} GiB")
+    precision = "bf16 autocast" if device.type == "cuda" else "fp32"
+    print(f"train ({precision}): {rate:.1f} samples/s, loss {value.item():.4f}, "
+          f"peak memory {peak:.1f} GiB")
 
     seeds = list(range(args.batch))
     for steps, cfg in ((1, 1.0), (25, 5.0)):

@@ -44,8 +44,8 @@ class CurationConfig(_Strict):
     """Decode, resize, cut and score: the shape every downstream stage trains on."""
 
     fps: int = Field(8, ge=1)
-    width: int = Field(64, ge=8)
-    height: int = Field(64, ge=8)
+    width: int = Field(32, ge=8)
+    height: int = Field(32, ge=8)
     clip_frames: int = Field(16, ge=2)
     default_stride_frames: int = Field(16, ge=1)
     # Short real footage needs overlapping windows to give enough clips; synthetic data does not.

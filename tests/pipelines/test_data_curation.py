@@ -29,7 +29,7 @@ def test_probe_cut_split_slice_in_memory(real_clips_dir, curation_config):
     frames = catalog.load("candidate_clip_frames")
     rejects = catalog.load("curation_rejects")
     assert len(clips) == len(frames) > 20
-    assert frames.shape[1:] == (16, 64, 64, 3)
+    assert frames.shape[1:] == (16, 32, 32, 3)
     assert set(rejects["file"]) == {"realshort.mp4"}  # 1.2 s: shorter than one clip
     assert clips.groupby("source_file")["split"].nunique().max() == 1
     assert set(clips["source_codec"]) >= {"h264", "mpeg2video", "mjpeg", "mpeg1video"}
@@ -65,7 +65,7 @@ def test_whole_pipeline_from_the_command_line(raw_root):
         tensors = load_file(str(shard))
         rows = manifest.iloc[tensors["clip_row"]]
         assert (rows["shard"] == shard.stem).all()
-        assert tensors["frames"].shape[1:] == (16, 64, 64, 3)
+        assert tensors["frames"].shape[1:] == (16, 32, 32, 3)  # conf/base curates 32x32
         total += len(tensors["frames"])
     assert total == len(manifest)
     embeddings = load_file(str(raw_root / "04_feature" / "caption_embeddings.safetensors"))
