@@ -11,7 +11,8 @@ def _manifest(rows: int = 200) -> pd.DataFrame:
     return pd.DataFrame({
         "clip_id": [f"s/f{i}/00000" for i in range(rows)],
         "caption": ["a bag bouncing up and down"] * rows,
-        "fps": [8.0] * rows, "num_frames": [16] * rows, "width": [64] * rows, "height": [64] * rows,
+        "fps": [8.0] * rows, "num_frames": [16] * rows,
+        "width": [CURATION.width] * rows, "height": [CURATION.height] * rows,
         "motion": [0.05] * rows, "split": ["train"] * rows,
         "caption_embedding_index": pd.Series([0] * rows, dtype="int64"),
         "source_sha256": ["a" * 64] * rows,
