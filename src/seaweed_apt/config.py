@@ -130,6 +130,10 @@ class PretrainConfig(_Strict):
     grad_clip: float = Field(1.0, gt=0.0)
     ema_decay: float = Field(0.999, ge=0.0, lt=1.0)
     caption_dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    # Joint image-video training (APT_METHOD.md §1, as the paper's stage A): this share of steps
+    # trains on single frames, which teaches appearance and text at a fraction of a clip's cost.
+    image_fraction: float = Field(0.0, ge=0.0, le=1.0)
+    image_batch_size: int = Field(48, ge=1, description="per worker, on image steps")
     timesteps: TimestepConfig = TimestepConfig()
     checkpoint_every: int = Field(250, ge=1)
     keep_checkpoints: int = Field(3, ge=1)

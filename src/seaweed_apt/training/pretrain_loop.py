@@ -63,12 +63,19 @@ def train_loop_per_worker(loop_config: dict) -> dict | None:
         return write_checkpoint(folder, model, ema.model, optimizer, state, saved_config)
 
     progress = progress_bar(config.steps, state["step"], "pretrain", worker.rank)
-    window_loss, window_start, window_steps = 0.0, time.perf_counter(), 0
+    window_loss, window_start, window_steps, window_samples = 0.0, time.perf_counter(), 0, 0
     while state["step"] < config.steps:
         step = state["step"]
         generator = torch.Generator().manual_seed(step_seed(config.seed, worker.rank, step))
-        x0, text = clips.batch(torch.randint(len(clips), (config.batch_size,),
-                                             generator=generator))
+        # Every rank draws the same coin (the seed leaves out the rank), so DDP ranks agree.
+        image_step = bool(torch.rand(1, generator=torch.Generator().manual_seed(
+            step_seed(config.seed, 0, step))) < config.image_fraction)
+        if image_step:
+            x0, text = clips.frame_batch(torch.randint(len(clips), (config.image_batch_size,),
+                                                       generator=generator), generator)
+        else:
+            x0, text = clips.batch(torch.randint(len(clips), (config.batch_size,),
+                                                 generator=generator))
         lr = learning_rate(config, step)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -82,6 +89,7 @@ def train_loop_per_worker(loop_config: dict) -> dict | None:
         state["step"] = step = step + 1
         window_loss += terms["loss"].item()
         window_steps += 1
+        window_samples += x0.shape[0]
         progress.update(1)
         inject_fault_once(step, config.fail_once_at_step, worker.rank, loop_config["fault_marker"])
 
@@ -90,13 +98,13 @@ def train_loop_per_worker(loop_config: dict) -> dict | None:
             continue
         elapsed = time.perf_counter() - window_start
         metrics = {"step": step, "loss": window_loss / window_steps, "grad_norm": grad_norm,
-                   "lr": lr, "samples_per_s": window_steps * config.batch_size / elapsed,
+                   "lr": lr, "samples_per_s": window_samples / elapsed,
                    "rank": worker.rank}
         if not math.isfinite(metrics["loss"]):
             raise FloatingPointError(f"loss is {metrics['loss']} at step {step}: lower the lr")
         progress.set_postfix(loss=f"{metrics['loss']:.4f}", refresh=False)
         state["history"].append(metrics)
-        window_loss, window_start, window_steps = 0.0, time.perf_counter(), 0
+        window_loss, window_start, window_steps, window_samples = 0.0, time.perf_counter(), 0, 0
         report(metrics, worker.rank, save if at_checkpoint else None)
     progress.close()
     if worker.rank == 0:
