@@ -19,7 +19,7 @@ def test_frame_batch_takes_one_frame_of_each_clip_with_its_caption():
     images, text = clips.frame_batch(indices, torch.Generator().manual_seed(0))
     videos, _ = clips.batch(indices)
     assert images.shape == (4, 3, 1, 2, 2)
-    for row, clip in enumerate(indices.tolist()):
+    for row in range(len(indices)):
         frame_values = {float(v) for v in videos[row, 0, :, 0, 0]}
         assert float(images[row, 0, 0, 0, 0]) in frame_values  # a frame of its own clip
     assert torch.equal(text.pooled, clips.captions.pooled[indices])

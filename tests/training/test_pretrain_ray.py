@@ -21,20 +21,21 @@ def _train(root, storage, **overrides):
         manifest, str(root / "03_primary" / "clip_shards"),
         str(root / "04_feature" / "caption_embeddings.safetensors"), config,
         RayConfig(num_workers=2), str(storage))
-    outcome.metrics = metrics
-    return outcome
+    return outcome, metrics
 
 
 def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local, curated_root,
                                                                      tmp_path):
-    first = _train(curated_root, tmp_path, steps=3, checkpoint_every=3)
-    assert first.metrics["steps"] == 3 and first.metrics["resumed_from_steps"] == []
+    first, first_metrics = _train(curated_root, tmp_path, steps=3, checkpoint_every=3)
+    assert first_metrics["steps"] == 3 and first_metrics["resumed_from_steps"] == []
     assert {h["step"] for h in first.history} == {1, 2, 3}
-    second = _train(curated_root, tmp_path, steps=6, checkpoint_every=3)
-    assert second.metrics["run_name"] == first.metrics["run_name"]
-    assert second.metrics["resumed_from_steps"] == [3]  # continued, not restarted from 0
-    assert second.metrics["steps"] == 6
+    second, metrics = _train(curated_root, tmp_path, steps=6, checkpoint_every=3)
+    assert metrics["run_name"] == first_metrics["run_name"]
+    assert metrics["resumed_from_steps"] == [3]  # continued, not restarted from 0
+    assert metrics["steps"] == 6
     assert [h["step"] for h in second.history] == [1, 2, 3, 4, 5, 6]
+    assert [step for step, _ in second.checkpoints] == [3, 6]  # kept ones, oldest first
+    assert metrics["checkpoint"] == second.checkpoint_paths[-1]
     model = load_model_from_files(second.model_files)
     assert json.loads(second.model_files["config.json"])["weights_are_ema"]
     assert model.config.hidden == 48
@@ -42,10 +43,10 @@ def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local,
 
 def test_a_worker_that_fails_once_is_restarted_from_the_last_checkpoint(ray_local, curated_root,
                                                                       tmp_path):
-    outcome = _train(curated_root, tmp_path, steps=6, checkpoint_every=2, fail_once_at_step=5)
-    assert (tmp_path / outcome.metrics["run_name"] / "fault-injected").exists()
-    assert outcome.metrics["resumed_from_steps"] == [4]
-    assert outcome.metrics["steps"] == 6
+    _, metrics = _train(curated_root, tmp_path, steps=6, checkpoint_every=2, fail_once_at_step=5)
+    assert (tmp_path / metrics["run_name"] / "fault-injected").exists()
+    assert metrics["resumed_from_steps"] == [4]
+    assert metrics["steps"] == 6
 
 
 def test_pretrain_pipeline_writes_teacher_metrics_and_sample_grid(pretrained_root):

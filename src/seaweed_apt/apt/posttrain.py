@@ -3,7 +3,6 @@ adversarially. Each call runs one Ray Train stage and returns files and metrics.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -13,8 +12,8 @@ import pandas as pd
 from seaweed_apt.apt.apt_loop import apt_loop_per_worker
 from seaweed_apt.apt.distill_loop import distill_loop_per_worker
 from seaweed_apt.config import APTConfig, DistillConfig, RayConfig
-from seaweed_apt.training.checkpoint import export_model_files, read_config
-from seaweed_apt.training.stage import StageOutcome, run_stage
+from seaweed_apt.training.checkpoint import read_config
+from seaweed_apt.training.stage import StageOutcome, export_kept_models, run_stage
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +57,9 @@ def adversarial_post_train(manifest: pd.DataFrame, shards_dir: str, captions_pat
     outcome = run_stage("apt", apt_loop_per_worker, config.model_dump(), identity, manifest,
                         shards_dir, captions_path, ray_config, storage_path,
                         config.keep_checkpoints, extra)
-    kept: dict[str, bytes] = {}
-    for path in outcome.checkpoint_paths:
-        step = json.loads((Path(path) / "trainer_state.json").read_text())["step"]
-        for name, data in export_model_files(path, use_ema=config.use_ema).items():
-            kept[f"step-{step:05d}/{name}"] = data
+    kept = {f"step-{step:05d}/{name}": data
+            for step, files in export_kept_models(outcome, config.use_ema).items()
+            for name, data in files.items()}
     history = outcome.history
     last = history[-1] if history else {}
     metrics = {"run_name": outcome.run_name, "generator_updates": last.get("step", 0),

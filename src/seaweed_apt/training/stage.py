@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from ray.train import Checkpoint
 
 from seaweed_apt.config import RayConfig
 from seaweed_apt.training.checkpoint import export_model_files
@@ -25,8 +26,12 @@ class StageOutcome:
     history: list[dict]  # rank 0's logged windows
     run_name: str
     wall_time_s: float
-    checkpoint_paths: list[str]  # every kept checkpoint, oldest first
+    checkpoints: list[tuple[int, Checkpoint]]  # every kept checkpoint with its step, oldest first
     resumed_from: list[int]
+
+    @property
+    def checkpoint_paths(self) -> list[str]:
+        return [checkpoint.path for _, checkpoint in self.checkpoints]
 
 
 def caption_index_by_shard(manifest: pd.DataFrame, split: str = "train") -> dict[str, list[int]]:
@@ -70,8 +75,21 @@ def run_stage(stage: str, loop: Callable[[dict], dict | None], stage_config: dic
     with result.checkpoint.as_directory() as folder:
         files = export_model_files(folder, use_ema=True)
         state = json.loads((Path(folder) / "trainer_state.json").read_text())
-    kept = [str(c.path) for c, _ in getattr(result, "best_checkpoints", None) or []]
+    # Ray does not promise the order of best_checkpoints: sort by the step reported with each.
+    kept = sorted(((int(metrics["step"]), checkpoint)
+                   for checkpoint, metrics in getattr(result, "best_checkpoints", None) or []),
+                  key=lambda pair: pair[0])
     history = [h for h in state["history"] if h.get("rank", 0) == 0]
     logger.info("%s done: %d steps in %.0f s (run %s)", stage, state["step"], wall, name)
-    return StageOutcome(files, history, name, wall, kept or [str(result.checkpoint.path)],
+    return StageOutcome(files, history, name, wall, kept or [(state["step"], result.checkpoint)],
                         state.get("resumed_from", []))
+
+
+def export_kept_models(outcome: StageOutcome, use_ema: bool) -> dict[int, dict[str, bytes]]:
+    """The deployable files of every kept checkpoint, by step; `as_directory` fetches a
+    checkpoint from remote storage (s3://) when the run did not write to a local folder."""
+    models = {}
+    for step, checkpoint in outcome.checkpoints:
+        with checkpoint.as_directory() as folder:
+            models[step] = export_model_files(folder, use_ema=use_ema)
+    return models
