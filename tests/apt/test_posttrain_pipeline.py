@@ -30,3 +30,12 @@ def test_posttrain_runs_writes_checkpoints_and_resumes(pretrained_root):
     run_kedro(pretrained_root, ["posttrain"], **{"posttrain.apt.generator_updates": 6})
     apt = json.loads((report / "apt_metrics.json").read_text())
     assert apt["generator_updates"] == 6 and apt["resumed_from_steps"] == [4]
+
+    # A collapse watch told to stop (here: any D loss counts as collapse) ends the run cleanly on
+    # every rank after its first logged window, with a checkpoint, instead of failing the stage.
+    run_kedro(pretrained_root, ["posttrain"], **{
+        "posttrain.apt.generator_updates": 10, "posttrain.apt.collapse_watch.d_loss_floor": 1e9,
+        "posttrain.apt.collapse_watch.patience": 1, "posttrain.apt.collapse_watch.stop": True})
+    apt = json.loads((report / "apt_metrics.json").read_text())
+    assert apt["stopped_by_collapse_watch"] and apt["collapse_flagged"]
+    assert apt["generator_updates"] < 10

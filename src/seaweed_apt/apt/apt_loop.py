@@ -54,6 +54,15 @@ def build_players(config: APTConfig, teacher_dir: str, distilled_dir: str):
     return generator, discriminator
 
 
+def any_rank(flag: bool) -> bool:
+    """True on every rank when `flag` is true on at least one."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return flag
+    value = torch.tensor([float(flag)])
+    torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
+    return bool(value.item() > 0)
+
+
 def apt_loop_per_worker(loop_config: dict) -> dict | None:
     config = APTConfig.model_validate(loop_config["apt"])
     worker = start_worker(loop_config.get("threads_per_worker", 1))
@@ -136,12 +145,20 @@ def apt_loop_per_worker(loop_config: dict) -> dict | None:
         metrics |= {"step": step, "rank": worker.rank,
                     "samples_per_s": count * config.batch_size / elapsed}
         metrics["collapse_flag"] = float(watch.update(metrics["d_adv"], step))
+        # Ranks see different batches, so they agree on stopping before anyone leaves the loop
+        # (a rank that left alone would hang the others in DDP's next all-reduce).
+        stop_now = config.collapse_watch.stop and any_rank(metrics["collapse_flag"] > 0)
         progress.set_postfix(d=f"{metrics['d_adv']:.3f}", g=f"{metrics['g_loss']:.3f}",
                              acc=f"{metrics['d_accuracy']:.2f}", refresh=False)
         state["history"].append(metrics)
         window, window_start = defaultdict(float), time.perf_counter()
-        report(metrics, worker.rank, save if at_checkpoint else None)
+        if stop_now:
+            state["stopped_by_collapse_watch"] = step
+        report(metrics, worker.rank, save if at_checkpoint or stop_now else None)
+        if stop_now:
+            break
     progress.close()
     if worker.rank == 0:
-        return {"steps": state["step"], "resumed_from": state.get("resumed_from", [])}
+        return {"steps": state["step"], "resumed_from": state.get("resumed_from", []),
+                "stopped_by_collapse_watch": state.get("stopped_by_collapse_watch")}
     return None

@@ -13,10 +13,6 @@ from seaweed_apt.config import CollapseWatchConfig
 logger = logging.getLogger(__name__)
 
 
-class CollapseDetected(RuntimeError):
-    pass
-
-
 def batch_diversity(fake: torch.Tensor, real: torch.Tensor) -> float:
     """Mean pairwise distance between generated samples over that between real samples
     (about 1 for a healthy generator, near 0 when every seed gives the same video)."""
@@ -46,12 +42,10 @@ class CollapseWatch:
             self.low_windows = 0
         if self.low_windows < self.config.patience:
             return False
-        message = (f"collapse watch at step {step}: D's adversarial loss has stayed below "
-                   f"{self.config.d_loss_floor} for {self.low_windows} logged windows (D wins; "
-                   "raise r1_weight or lower d_lr)")
         if not self.fired:
-            logger.warning(message)
+            logger.warning("collapse watch at step %d: D's adversarial loss has stayed below %s "
+                           "for %d logged windows (D wins; raise r1_weight or lower d_lr)%s",
+                           step, self.config.d_loss_floor, self.low_windows,
+                           "; stopping" if self.config.stop else "")
         self.fired = True
-        if self.config.stop:
-            raise CollapseDetected(message)
         return True

@@ -67,5 +67,7 @@ def adversarial_post_train(manifest: pd.DataFrame, shards_dir: str, captions_pat
                "kept_checkpoints": sorted({k.split("/")[0] for k in kept}),
                **{f"final_{k}": last[k] for k in ("d_adv", "d_accuracy", "r1", "g_loss",
                                                   "diversity", "fake_std") if k in last},
-               "collapse_flagged": any(h.get("collapse_flag") for h in history)}
+               "collapse_flagged": any(h.get("collapse_flag") for h in history),
+               "stopped_by_collapse_watch": (config.collapse_watch.stop
+                                             and last.get("step", 0) < config.generator_updates)}
     return outcome, metrics, kept
