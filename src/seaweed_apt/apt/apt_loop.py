@@ -28,6 +28,7 @@ from seaweed_apt.training.checkpoint import (
 from seaweed_apt.training.data import load_worker_clips
 from seaweed_apt.training.ema import EMA
 from seaweed_apt.training.worker import (
+    any_rank,
     inject_fault_once,
     progress_bar,
     report,
@@ -52,15 +53,6 @@ def build_players(config: APTConfig, teacher_dir: str, distilled_dir: str):
     discriminator = APTDiscriminator(backbone, depths)
     _freeze_null_caption(discriminator.backbone)
     return generator, discriminator
-
-
-def any_rank(flag: bool) -> bool:
-    """True on every rank when `flag` is true on at least one."""
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return flag
-    value = torch.tensor([float(flag)])
-    torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
-    return bool(value.item() > 0)
 
 
 def apt_loop_per_worker(loop_config: dict) -> dict | None:
@@ -152,13 +144,10 @@ def apt_loop_per_worker(loop_config: dict) -> dict | None:
                              acc=f"{metrics['d_accuracy']:.2f}", refresh=False)
         state["history"].append(metrics)
         window, window_start = defaultdict(float), time.perf_counter()
-        if stop_now:
-            state["stopped_by_collapse_watch"] = step
         report(metrics, worker.rank, save if at_checkpoint or stop_now else None)
         if stop_now:
             break
     progress.close()
     if worker.rank == 0:
-        return {"steps": state["step"], "resumed_from": state.get("resumed_from", []),
-                "stopped_by_collapse_watch": state.get("stopped_by_collapse_watch")}
+        return {"steps": state["step"], "resumed_from": state.get("resumed_from", [])}
     return None

@@ -69,6 +69,15 @@ class _LineStream:
         sys.stderr.flush()
 
 
+def any_rank(flag: bool) -> bool:
+    """True on every rank when `flag` is true on at least one."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return flag
+    value = torch.tensor([float(flag)])
+    torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
+    return bool(value.item() > 0)
+
+
 def progress_bar(total: int, initial: int, description: str, rank: int):
     """Rank 0's progress bar: a live bar in a terminal, a line every 30 s inside Ray workers."""
     interactive = sys.stderr.isatty()
