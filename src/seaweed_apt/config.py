@@ -6,6 +6,8 @@ Every model forbids unknown keys so that a typo in YAML fails loudly, naming the
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -127,6 +129,9 @@ class PretrainConfig(_Strict):
     lr: float = Field(3e-4, gt=0.0)
     weight_decay: float = Field(0.0, ge=0.0)
     warmup_steps: int = Field(100, ge=0)
+    # After warm-up: "constant", or "cosine" down to lr x min_lr_fraction at the last step.
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    min_lr_fraction: float = Field(0.1, ge=0.0, le=1.0)
     grad_clip: float = Field(1.0, gt=0.0)
     ema_decay: float = Field(0.999, ge=0.0, lt=1.0)
     caption_dropout: float = Field(0.1, ge=0.0, lt=1.0)

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from seaweed_apt.apt.apt_loop import frozen
 from seaweed_apt.apt.discriminator import APTDiscriminator, head_depths_from_fractions
 from seaweed_apt.apt.losses import APTLoss, approximate_r1, one_step_generate
 from seaweed_apt.diffusion.flow import TextBatch, shift_timesteps
@@ -87,12 +88,16 @@ def test_a_generator_step_changes_no_discriminator_parameter_and_vice_versa():
 
     d_before = _snapshot(discriminator)
     g_before = _snapshot(generator)
-    discriminator.requires_grad_(False)
+    discriminator.out_norm.requires_grad_(False)  # a flag `frozen` must give back as it was
+    flags = [p.requires_grad for p in discriminator.parameters()]
     fake = one_step_generate(generator, torch.randn(2, 3, 4, 16, 16), text)
     g_opt.zero_grad()
-    loss.generator_terms(discriminator, fake, text)["g_loss"].backward()
+    with frozen(discriminator):  # as the APT loop's G step
+        loss.generator_terms(discriminator, fake, text)["g_loss"].backward()
     g_opt.step()
-    discriminator.requires_grad_(True)
+    assert all(p.grad is None for p in discriminator.parameters())
+    assert [p.requires_grad for p in discriminator.parameters()] == flags
+    discriminator.out_norm.requires_grad_(True)
     assert _unchanged(discriminator, d_before) and not _unchanged(generator, g_before)
 
     g_before = _snapshot(generator)
@@ -117,3 +122,21 @@ def test_shift_matches_its_formula():
     t = torch.linspace(0, 1, 11)
     for s in (1.0, 3.0, 12.0):
         assert torch.allclose(shift_timesteps(t, s), s * t / (1 + (s - 1) * t))
+
+
+def test_discriminator_terms_match_separate_forward_passes():
+    """The loss batches real and fake into one D call; the terms equal those of separate calls."""
+    discriminator = APTDiscriminator(_teacher(), (2, 4))
+    text, real, fake = _text(2), torch.rand(2, 3, 4, 16, 16) * 2 - 1, torch.randn(2, 3, 4, 16, 16)
+    loss = APTLoss(r1_weight=100.0, r1_sigma=0.1, timestep_shift=12.0)
+    terms = loss.discriminator_terms(discriminator, real, fake, text,
+                                     torch.Generator().manual_seed(3))
+    draw = torch.Generator().manual_seed(3)  # the same draws, in the loss's order
+    t = shift_timesteps(torch.rand(2, generator=draw), 12.0)
+    noise = torch.randn(real.shape, generator=draw)
+    d_real, d_fake = discriminator(real, t, text), discriminator(fake, t, text)
+    expected_adv = torch.nn.functional.softplus(-d_real).mean() + \
+        torch.nn.functional.softplus(d_fake).mean()
+    expected_r1 = approximate_r1(discriminator, real, t, text, 0.1, noise)
+    torch.testing.assert_close(terms["d_adv"], expected_adv, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(terms["r1"], expected_r1, rtol=1e-4, atol=1e-7)

@@ -61,3 +61,18 @@ def test_presets_and_overrides():
     assert 5e8 < large < 1.2e9
     cpu, tiny = (flops_per_sample(PRESETS[n], 16, 32, 32) for n in ("cpu", "tiny"))
     assert cpu > tiny
+
+
+@pytest.mark.parametrize("frames", [1, 8])
+def test_output_conv_starts_as_identity_and_then_acts_on_images_and_videos(frames):
+    torch.manual_seed(0)
+    model = VideoDiT(build_config("tiny", {"output_conv": True}))
+    plain = VideoDiT(build_config("tiny"))
+    for p in model.final.parameters():  # the zero-initialised head would give 0 everywhere
+        torch.nn.init.normal_(p, std=0.05)
+    plain.load_state_dict(model.state_dict(), strict=False)
+    x, t, text = torch.randn(1, 3, frames, 16, 16), torch.rand(1), _text(1)
+    torch.testing.assert_close(model(x, t, *text), plain(x, t, *text))  # zero-init residual
+    torch.nn.init.normal_(model.output_conv.weight, std=0.05)
+    out = model(x, t, *text)
+    assert out.shape == x.shape and not torch.allclose(out, plain(x, t, *text))

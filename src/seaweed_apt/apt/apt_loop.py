@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 import ray.train.torch
@@ -42,6 +43,19 @@ def _freeze_null_caption(model: torch.nn.Module) -> None:
     """Neither G nor D ever reads the null caption in APT: frozen, DDP sees no unused parameter."""
     model.null_text_tokens.requires_grad_(False)
     model.null_text_pooled.requires_grad_(False)
+
+
+@contextmanager
+def frozen(module: torch.nn.Module):
+    """No weight gradients for `module` inside (inputs still get theirs); restores the flags."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
 
 
 def build_players(config: APTConfig, teacher_dir: str, distilled_dir: str):
@@ -107,15 +121,16 @@ def apt_loop_per_worker(loop_config: dict) -> dict | None:
         d_terms["d_loss"].backward()
         d_optimizer.step()
 
-        # G step: gradients pass through D to G; only G's optimiser steps, D's grads are dropped.
-        with worker.autocast:
-            fake = one_step_generate(generator, torch.randn(real.shape, generator=rng)
-                                     .to(worker.device), text)
-            g_terms = loss.generator_terms(discriminator, fake.float(), text, rng)
+        # G step: gradients pass through D to G. D runs outside DDP with its weights frozen:
+        # its weight gradients would be all-reduced and then thrown away.
         g_optimizer.zero_grad(set_to_none=True)
-        g_terms["g_loss"].backward()
+        with frozen(unwrap(discriminator)) as plain_discriminator:
+            with worker.autocast:
+                fake = one_step_generate(generator, torch.randn(real.shape, generator=rng)
+                                         .to(worker.device), text)
+                g_terms = loss.generator_terms(plain_discriminator, fake.float(), text, rng)
+            g_terms["g_loss"].backward()
         g_optimizer.step()
-        d_optimizer.zero_grad(set_to_none=True)
         ema.update(unwrap(generator), step)
 
         state["step"] = step = step + 1

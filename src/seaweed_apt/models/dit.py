@@ -29,6 +29,9 @@ class DiTConfig:
     mlp_ratio: float = 4.0
     text_dim: int = 384  # all-MiniLM-L6-v2
     text_tokens: int = 24
+    # A residual 3x3x3 convolution on the unpatchified output (U-ViT's fix for patch-edge
+    # artefacts): pixels next to a patch border see their neighbours across it.
+    output_conv: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -41,7 +44,8 @@ PRESETS: dict[str, DiTConfig] = {
     # a patch much wider than the token (8x8 pixels into 128 dims) left v-prediction stuck at the
     # noise floor. Measured on 2 cores: 18 samples/s for `cpu` at 16x32x32.
     "cpu-small": DiTConfig(hidden=128, depth=4, heads=4, patch_t=4, patch_h=4, patch_w=4),
-    "cpu": DiTConfig(hidden=192, depth=6, heads=6, patch_t=4, patch_h=4, patch_w=4),
+    "cpu": DiTConfig(hidden=192, depth=6, heads=6, patch_t=4, patch_h=4, patch_w=4,
+                     output_conv=True),
     "gpu-base": DiTConfig(hidden=768, depth=12, heads=12, patch_t=2, patch_h=4, patch_w=4),
     "gpu-large": DiTConfig(hidden=1152, depth=28, heads=16, patch_t=2, patch_h=4, patch_w=4),
 }
@@ -77,6 +81,13 @@ class VideoDiT(nn.Module):
         self.blocks = nn.ModuleList(
             DiTBlock(c.hidden, c.heads, c.text_dim, c.mlp_ratio) for _ in range(c.depth))
         self.final = FinalLayer(c.hidden, c.in_channels * c.patch_t * c.patch_h * c.patch_w)
+        self.output_conv = None
+        if c.output_conv:
+            # Replicate padding in time: an image (T = 1) is treated as a still video.
+            self.output_conv = nn.Conv3d(c.in_channels, c.in_channels, kernel_size=3, padding=1,
+                                         padding_mode="replicate")
+            nn.init.zeros_(self.output_conv.weight)  # starts as the identity (residual)
+            nn.init.zeros_(self.output_conv.bias)
 
     def null_text(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The learned unconditional caption: tokens (B, L, Dt), mask (B, L), pooled (B, Dt)."""
@@ -127,7 +138,10 @@ class VideoDiT(nn.Module):
         """x (B, C, T, H, W) in [-1, 1] noised to time t (B,) in [0, 1] -> velocity, same shape."""
         tokens, cond, grid, frames, _ = self.forward_features(x, t, text_tokens, text_mask,
                                                               text_pooled)
-        return self._unpatchify(self.final(tokens, cond), grid, frames)
+        velocity = self._unpatchify(self.final(tokens, cond), grid, frames)
+        if self.output_conv is not None:
+            velocity = velocity + self.output_conv(velocity)
+        return velocity
 
     def hidden_states(self, x, t, text_tokens, text_mask, text_pooled,
                       depths: tuple[int, ...]) -> list[torch.Tensor]:
@@ -153,7 +167,8 @@ def flops_per_sample(config: DiTConfig, frames: int, height: int, width: int) ->
         + 2 * tokens * d * int(d * c.mlp_ratio)  # MLP
         + 6 * d * d  # adaLN modulation
     )
-    return 2 * (c.depth * per_block + 2 * tokens * patch_dim * d)
+    conv = 27 * c.in_channels ** 2 * frames * height * width if c.output_conv else 0
+    return 2 * (c.depth * per_block + 2 * tokens * patch_dim * d + conv)
 
 
 def describe(config: DiTConfig, frames: int, height: int, width: int) -> str:

@@ -30,10 +30,14 @@ from seaweed_apt.training.worker import (
 
 
 def learning_rate(config: PretrainConfig, step: int) -> float:
-    """Linear warm-up, then constant."""
+    """Linear warm-up, then constant or a cosine down to lr x min_lr_fraction at the last step."""
     if config.warmup_steps and step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
-    return config.lr
+    if config.lr_schedule == "constant":
+        return config.lr
+    progress = (step - config.warmup_steps) / max(config.steps - 1 - config.warmup_steps, 1)
+    floor = config.lr * config.min_lr_fraction
+    return floor + (config.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
 
 def train_loop_per_worker(loop_config: dict) -> dict | None:

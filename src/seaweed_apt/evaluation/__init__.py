@@ -1,0 +1,1 @@
+"""Quality and speed measurements of generated videos against held-out real clips."""
