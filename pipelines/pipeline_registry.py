@@ -13,7 +13,7 @@ for _path in (PROJECT_ROOT, PROJECT_ROOT / "src"):
 
 from kedro.pipeline import Pipeline  # noqa: E402
 
-from pipelines import data_curation, posttrain, pretrain  # noqa: E402
+from pipelines import data_curation, evaluation, posttrain, pretrain  # noqa: E402
 
 STAGES = ("data_curation", "pretrain", "posttrain", "evaluation", "deployment")
 
@@ -28,5 +28,6 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["data_curation"] = data_curation.create_pipeline()
     pipelines["pretrain"] = pretrain.create_pipeline()
     pipelines["posttrain"] = posttrain.create_pipeline()
+    pipelines["evaluation"] = evaluation.create_pipeline()
     pipelines["__default__"] = sum((pipelines[name] for name in STAGES), Pipeline([]))
     return pipelines

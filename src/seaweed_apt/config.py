@@ -209,3 +209,50 @@ class APTConfig(_Strict):
     seed: int = 0
     collapse_watch: CollapseWatchConfig = CollapseWatchConfig()
     fail_once_at_step: int | None = None  # test-only fault switch
+
+
+class EvaluatorConfig(_Strict):
+    """The item classifier trained on real train frames (evaluation's own yardstick)."""
+
+    epochs: int = Field(2, ge=1)
+    batch_size: int = Field(256, ge=2)
+    lr: float = Field(3e-3, gt=0.0)
+    width: int = Field(32, ge=4)
+    train_clips: int = Field(0, ge=0, description="0: every labelled train clip")
+    seed: int = 0
+
+
+class EvaluationGoals(_Strict):
+    """The evaluation issue's targets for the CPU default; the report says met or not."""
+
+    gap_closure: float = 0.9
+    fd_ratio_max: float = 1.05  # APT-1 FD over teacher's
+    accuracy_ratio_min: float = 0.95  # APT-1 conditional accuracy over teacher's
+    speedup_min: float = 45.0
+
+
+class EvaluationConfig(_Strict):
+    """What the evaluation stage generates, measures and selects."""
+
+    num_samples: int = Field(160, ge=4, description="videos per system: test captions x seeds")
+    reference_clips: int = Field(0, ge=0, description="real test clips; 0: all labelled ones")
+    seed: int = 0
+    teacher_steps: list[int] = Field([1, 4, 8, 25], min_length=1)
+    reference_teacher_steps: int = Field(25, ge=1, description="the teacher row goals compare to")
+    apt_steps: list[int] = Field([1, 2], min_length=1, description="APT's steps (2+: zero-shot)")
+    generation_batch_size: int = Field(32, ge=1)
+    feature_image_size: int = Field(64, ge=32)
+    feature_batch_size: int = Field(128, ge=1)
+    blur_kernel: int = Field(5, ge=3, description="the blurred-real floor's box blur, odd")
+    fd_tie_tolerance: float = Field(0.0, ge=0.0)
+    evaluator: EvaluatorConfig = EvaluatorConfig()
+    goals: EvaluationGoals = EvaluationGoals()
+
+    @model_validator(mode="after")
+    def _reference_is_evaluated(self) -> EvaluationConfig:
+        if self.reference_teacher_steps not in self.teacher_steps:
+            raise ValueError(f"reference_teacher_steps {self.reference_teacher_steps} is not in "
+                             f"teacher_steps {self.teacher_steps}")
+        if 1 not in self.apt_steps:
+            raise ValueError("apt_steps must include 1: the one-step generator is what we serve")
+        return self

@@ -1,0 +1,99 @@
+"""evaluation nodes: train the frozen evaluator, measure every system, pick the served APT
+checkpoint, write the report."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from seaweed_apt.config import EvaluationConfig, SamplingConfig, TextEncoderConfig
+from seaweed_apt.evaluation.data import load_split_clips
+from seaweed_apt.evaluation.evaluator import evaluator_files, fit_evaluator, load_evaluator
+from seaweed_apt.evaluation.features import EffLite0Features
+from seaweed_apt.evaluation.report import build_report
+from seaweed_apt.evaluation.run import (
+    apt_checkpoint_files,
+    apt_checkpoint_steps,
+    evaluate_systems,
+    model_loader,
+    summarise,
+)
+from seaweed_apt.evaluation.selection import select_checkpoint
+from seaweed_apt.evaluation.systems import standard_systems
+from seaweed_apt.training.data import load_caption_table
+from seaweed_apt.training.stage import clip_geometry
+
+
+def train_evaluator(clip_manifest: pd.DataFrame, clip_shards_dir: str,
+                    evaluation: EvaluationConfig) -> tuple[dict[str, bytes], dict]:
+    """The item classifier on real train clips, frozen, with its accuracy on real test clips.
+
+    Returns:
+        evaluator files (weights + config), and its record (accuracy, chance, history).
+    """
+    config = evaluation.evaluator
+    train = load_split_clips(clip_manifest, clip_shards_dir, "train", limit=config.train_clips,
+                             seed=config.seed)
+    test = load_split_clips(clip_manifest, clip_shards_dir, "test")
+    model, record = fit_evaluator(train, test, config)
+    return evaluator_files(model, train.class_names, record), record
+
+
+def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
+                    caption_embeddings_file: str, teacher_model: dict[str, bytes],
+                    distilled_model: dict[str, bytes], apt_checkpoints: dict[str, bytes],
+                    evaluator_model: dict[str, bytes], evaluation: EvaluationConfig,
+                    sampling: SamplingConfig) -> pd.DataFrame:
+    """Every system on the same test captions and seeds, floors at the same count.
+
+    Returns:
+        one row per system: speed, network evaluations and the quality figures.
+    """
+    evaluator, _ = load_evaluator(evaluator_model)
+    reference = load_split_clips(clip_manifest, clip_shards_dir, "test",
+                                 limit=evaluation.reference_clips, seed=evaluation.seed)
+    prompts = load_split_clips(clip_manifest, clip_shards_dir, "test",
+                               limit=evaluation.num_samples, seed=evaluation.seed + 1)
+    floors = load_split_clips(clip_manifest, clip_shards_dir, "train",
+                              limit=evaluation.num_samples, seed=evaluation.seed + 2)
+    systems = standard_systems(evaluation.teacher_steps, sampling.cfg_scale,
+                               apt_checkpoint_steps(apt_checkpoints), evaluation.apt_steps)
+    return evaluate_systems(systems, model_loader(teacher_model, distilled_model, apt_checkpoints),
+                            reference, prompts, floors, load_caption_table(caption_embeddings_file),
+                            EffLite0Features(evaluation.feature_image_size), evaluator, evaluation,
+                            clip_geometry(clip_manifest), sampling.shift)
+
+
+def select_apt_checkpoint(evaluation_systems: pd.DataFrame, apt_checkpoints: dict[str, bytes],
+                          evaluation: EvaluationConfig) -> tuple[dict[str, bytes], dict]:
+    """The served APT checkpoint: best one-step FD-EffLite0, ties broken by conditional accuracy.
+
+    Returns:
+        its model files with `selection.json` beside them, and the selection record.
+    """
+    one_step = evaluation_systems[(evaluation_systems["family"] == "apt")
+                                  & (evaluation_systems["steps"] == 1)]
+    record = select_checkpoint(one_step, evaluation.fd_tie_tolerance)
+    files = apt_checkpoint_files(apt_checkpoints, int(record["checkpoint_step"]))
+    return files | {"selection.json": json.dumps(record, indent=2).encode()}, record
+
+
+def report_evaluation(evaluation_systems: pd.DataFrame, apt_selection: dict,
+                      evaluator_record: dict, pretrain_history: pd.DataFrame,
+                      distill_history: pd.DataFrame, apt_history: pd.DataFrame,
+                      teacher_model: dict[str, bytes], distilled_model: dict[str, bytes],
+                      apt_checkpoints: dict[str, bytes], clip_manifest: pd.DataFrame,
+                      evaluation: EvaluationConfig, sampling: SamplingConfig,
+                      text_encoder: TextEncoderConfig) -> tuple[dict, dict[str, bytes]]:
+    """Returns: the headline metrics (DVC metrics) and the report folder (report.md,
+    report.html, charts, sample grids)."""
+    summary, goals = summarise(evaluation_systems, apt_selection["system"], evaluation,
+                               evaluator_record["test_clip_accuracy"])
+    histories = {"pretrain": (pretrain_history, ["loss", "grad_norm"]),
+                 "distill": (distill_history, ["loss"]),
+                 "apt": (apt_history, ["d_adv", "g_loss", "d_accuracy", "r1"])}
+    files = build_report(summary, goals, evaluation_systems, apt_selection, histories,
+                         model_loader(teacher_model, distilled_model, apt_checkpoints),
+                         clip_manifest, evaluation, sampling, text_encoder)
+    return summary, files

@@ -1,0 +1,26 @@
+"""evaluation: evaluator -> every system measured -> the served APT checkpoint -> the report."""
+
+from kedro.pipeline import Node, Pipeline
+
+from pipelines.evaluation import nodes
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline([
+        Node(nodes.train_evaluator, ["clip_manifest", "clip_shards_dir", "params:evaluation"],
+             ["evaluator_model", "evaluator_record"], name="train_evaluator"),
+        Node(nodes.measure_systems,
+             ["clip_manifest", "clip_shards_dir", "caption_embeddings_file", "teacher_model",
+              "distilled_model", "apt_checkpoints", "evaluator_model", "params:evaluation",
+              "params:sampling"],
+             "evaluation_systems", name="measure_systems"),
+        Node(nodes.select_apt_checkpoint,
+             ["evaluation_systems", "apt_checkpoints", "params:evaluation"],
+             ["apt_best_model", "apt_selection"], name="select_apt_checkpoint"),
+        Node(nodes.report_evaluation,
+             ["evaluation_systems", "apt_selection", "evaluator_record", "pretrain_history",
+              "distill_history", "apt_history", "teacher_model", "distilled_model",
+              "apt_checkpoints", "clip_manifest", "params:evaluation", "params:sampling",
+              "params:text_encoder"],
+             ["evaluation_metrics", "evaluation_report"], name="report_evaluation"),
+    ])

@@ -1,0 +1,170 @@
+"""The evaluation report: a quality-vs-speed chart, report.md, and a self-contained report.html
+(images and GIFs inlined) that a person opens in a browser."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+FAMILY_COLOURS = {"teacher": "tab:blue", "distilled": "tab:orange", "apt": "tab:green",
+                  "floor": "tab:grey"}
+TABLE_COLUMNS = ["system", "family", "network_evaluations", "seconds_per_video", "fd_efflite0",
+                 "fd_efflite0_spread", "fd_efflite0_clip", "fd_evaluator",
+                 "conditional_accuracy", "class_consistency", "diversity_ratio", "motion_ratio",
+                 "coherence"]
+
+
+def figure_png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def quality_speed_chart(table: pd.DataFrame) -> bytes:
+    """FD-EffLite0 (lower is better, bars: the two half-set values) against seconds per video;
+    floors as horizontal lines."""
+    figure, axis = plt.subplots(figsize=(8, 5))
+    generated = table[table["family"] != "floor"]
+    for family, rows in generated.groupby("family"):
+        axis.errorbar(rows["seconds_per_video"], rows["fd_efflite0"],
+                      yerr=rows["fd_efflite0_spread"] / 2, fmt="o", capsize=3,
+                      color=FAMILY_COLOURS.get(family, "black"), label=family)
+        for _, row in rows.iterrows():
+            if family != "apt" or row.get("selected", False):
+                axis.annotate(row["system"], (row["seconds_per_video"], row["fd_efflite0"]),
+                              fontsize=7, xytext=(4, 4), textcoords="offset points")
+    for _, row in table[table["family"] == "floor"].iterrows():
+        axis.axhline(row["fd_efflite0"], ls="--", lw=0.8, color="grey")
+        axis.annotate(row["system"], (axis.get_xlim()[0], row["fd_efflite0"]), fontsize=7,
+                      color="grey", xytext=(2, 2), textcoords="offset points")
+    axis.set_xscale("log")
+    axis.set_xlabel("seconds per video (this machine, same run)")
+    axis.set_ylabel("FD-EffLite0 vs real test clips (lower is better)")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    return figure_png(figure)
+
+
+def stage_curves_chart(histories: dict[str, tuple[pd.DataFrame, list[str]]]) -> bytes:
+    """One row per training stage: its logged metrics against the step."""
+    rows = len(histories)
+    width = max(len(keys) for _, keys in histories.values())
+    figure, axes = plt.subplots(rows, width, figsize=(4 * width, 3 * rows), squeeze=False)
+    for row, (stage, (history, keys)) in enumerate(histories.items()):
+        for column in range(width):
+            axis = axes[row][column]
+            if column >= len(keys) or keys[column] not in history:
+                axis.axis("off")
+                continue
+            axis.plot(history["step"], history[keys[column]], lw=1.1)
+            axis.set_title(f"{stage}: {keys[column]}", fontsize=9)
+            axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure_png(figure)
+
+
+def _markdown_table(table: pd.DataFrame) -> str:
+    columns = [c for c in TABLE_COLUMNS if c in table]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for _, row in table.iterrows():
+        cells = [f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def render_markdown(summary: dict, table: pd.DataFrame, goals: list[str], images: list[str],
+                    grids: list[str]) -> str:
+    parts = ["# Evaluation report", "",
+             "All figures on held-out test clips; every system made the same prompts and seeds "
+             "in this run on this machine. FD-EffLite0 is a Fréchet distance on ImageNet "
+             "EfficientNet-Lite0 features (not FID, not FVD).", "",
+             "## Summary", ""]
+    parts += [f"- **{key}**: {value:.4g}" if isinstance(value, float) else f"- **{key}**: {value}"
+              for key, value in summary.items()]
+    parts += ["", "## Goals", ""] + [f"- {goal}" for goal in goals]
+    parts += ["", "## Systems", "", _markdown_table(table), ""]
+    parts += ["## Charts", ""] + [f"![{name}]({name})" for name in images]
+    parts += ["", "## Sample grids (prompts as rows, seeds as columns)", ""]
+    parts += [f"- {name}: ![{name}](samples/{name}.gif)" for name in grids]
+    return "\n".join(parts) + "\n"
+
+
+def _inline(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def render_html(summary: dict, table: pd.DataFrame, goals: list[str],
+                images: dict[str, bytes], grids: dict[str, bytes]) -> str:
+    """One file with everything inlined: it opens offline, from anywhere."""
+    columns = [c for c in TABLE_COLUMNS if c in table]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{row[c]:.4g}</td>" if isinstance(row[c], float)
+                         else f"<td>{html.escape(str(row[c]))}</td>" for c in columns) + "</tr>"
+        for _, row in table.iterrows())
+    summary_items = "".join(
+        f"<li><b>{html.escape(k)}</b>: {v:.4g}</li>" if isinstance(v, float)
+        else f"<li><b>{html.escape(k)}</b>: {html.escape(str(v))}</li>"
+        for k, v in summary.items())
+    goal_items = "".join(f"<li>{html.escape(g)}</li>" for g in goals)
+    charts = "".join(f'<h3>{html.escape(n)}</h3><img src="{_inline(d, "image/png")}">'
+                     for n, d in images.items())
+    videos = "".join(
+        f'<figure><img src="{_inline(d, "image/gif")}" style="image-rendering:pixelated;'
+        f'width:240px"><figcaption>{html.escape(n)}</figcaption></figure>'
+        for n, d in grids.items())
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>seaweed-apt evaluation</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}table{{border-collapse:collapse;
+font-size:12px}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}figure{{display:
+inline-block;margin:6px;text-align:center;font-size:11px}}img{{max-width:100%}}</style></head>
+<body><h1>Evaluation report</h1><p>Held-out test clips; same prompts and seeds for every system,
+one run, one machine. FD-EffLite0: Fréchet distance on ImageNet EfficientNet-Lite0 features
+(not FID, not FVD).</p><h2>Summary</h2><ul>{summary_items}</ul><h2>Goals</h2><ul>{goal_items}</ul>
+<h2>Systems</h2><table><tr>{head}</tr>{body}</table><h2>Charts</h2>{charts}
+<h2>Sample grids (prompts as rows, seeds as columns)</h2>{videos}</body></html>
+"""
+
+
+def build_report(summary: dict, goals: list[str], table: pd.DataFrame, selection: dict,
+                 histories: dict[str, tuple[pd.DataFrame, list[str]]], load_model,
+                 clip_manifest: pd.DataFrame, evaluation, sampling, text_encoder
+                 ) -> dict[str, bytes]:
+    """Every file of the report folder: charts, one grid per headline system (the fixed prompts
+    and seeds of every stage's grid), report.md and report.html."""
+    from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
+    from seaweed_apt.training.stage import clip_geometry
+
+    table = table.assign(selected=table["system"] == selection["system"])
+    charts = {"quality_vs_speed.png": quality_speed_chart(table),
+              "stage_curves.png": stage_curves_chart(histories)}
+    selected_step = int(selection["checkpoint_step"])
+    headline = [row for row in table.itertuples()
+                if row.family in ("teacher", "distilled")
+                or (row.family == "apt" and row.checkpoint_step == selected_step)]
+    prompts = embed_prompts(sampling.prompts, text_encoder)
+    geometry = clip_geometry(clip_manifest)
+    files: dict[str, bytes] = dict(charts)
+    gifs: dict[str, bytes] = {}
+    for row in headline:
+        model = load_model(row.checkpoint)
+        one_step = row.family != "teacher"
+        videos = grid_videos(model, prompts, sampling, geometry, int(row.steps),
+                             1.0 if one_step else sampling.cfg_scale, one_step)
+        for name, data in grid_files(videos, sampling.prompts, sampling, row.system).items():
+            files[f"samples/{name}"] = data
+        gifs[row.system] = files[f"samples/{row.system}.gif"]
+    shown = table.drop(columns=["selected"])
+    files["report.md"] = render_markdown(summary, shown, goals, list(charts), list(gifs)).encode()
+    files["report.html"] = render_html(summary, shown, goals, charts, gifs).encode()
+    files["systems.csv"] = shown.to_csv(index=False).encode()
+    return files

@@ -1,0 +1,173 @@
+"""One evaluation run: every system makes the same prompts and seeds, every set of videos is
+measured the same way against the same real test clips, with floors at the same sample count."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from seaweed_apt.config import EvaluationConfig
+from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.evaluation.data import LabelledClips
+from seaweed_apt.evaluation.evaluator import ItemClassifier
+from seaweed_apt.evaluation.quality import SetFeatures, extract_set_features, quality_figures
+from seaweed_apt.evaluation.systems import System, run_system
+
+logger = logging.getLogger(__name__)
+
+
+def blurred(videos: np.ndarray, kernel: int) -> np.ndarray:
+    """Box blur of every frame: the 'blurry' floor (what an MSE-distilled student drifts to)."""
+    x = torch.from_numpy(videos).float().permute(0, 1, 4, 2, 3).flatten(0, 1)  # (B*T, 3, H, W)
+    x = F.avg_pool2d(x, kernel, stride=1, padding=kernel // 2, count_include_pad=False)
+    return x.view(*videos.shape[:2], *x.shape[1:]).permute(0, 1, 3, 4, 2).round().byte().numpy()
+
+
+def first_frame_repeated(videos: np.ndarray) -> np.ndarray:
+    """The frozen-clip floor: right appearance, no motion."""
+    return np.repeat(videos[:, :1], videos.shape[1], axis=1)
+
+
+def caption_text(table: TextBatch, rows: np.ndarray) -> TextBatch:
+    index = torch.from_numpy(rows)
+    return TextBatch(table.tokens[index].float(), table.mask[index].bool(),
+                     table.pooled[index].float())
+
+
+def evaluate_systems(systems: list[System], load_model: Callable[[str], nn.Module],
+                     reference: LabelledClips, prompts: LabelledClips, floor_clips: LabelledClips,
+                     caption_table: TextBatch, extractor: nn.Module, evaluator: ItemClassifier,
+                     config: EvaluationConfig, geometry: tuple[int, int, int], shift: float
+                     ) -> pd.DataFrame:
+    """One row per system and floor: speed, network evaluations and every quality figure.
+
+    `prompts` are test clips whose captions (and item labels) the systems are asked for, one seed
+    each; `floor_clips` are real train clips at the same count for the floors."""
+    def features(videos: np.ndarray) -> SetFeatures:
+        return extract_set_features(videos, extractor, evaluator, config.feature_batch_size)
+
+    reference_features = features(reference.frames)
+    seeds = [config.seed * 1_000_003 + i for i in range(len(prompts))]
+    text = caption_text(caption_table, prompts.caption_index)
+    rows = []
+    floors = {"real_train": floor_clips.frames,
+              "real_first_frame_repeated": first_frame_repeated(floor_clips.frames),
+              "real_blurred": blurred(floor_clips.frames, config.blur_kernel)}
+    with tqdm(total=len(floors) + len(systems), desc="evaluation", unit="system") as progress:
+        for name, videos in floors.items():
+            figures = quality_figures(features(videos), floor_clips.captions, floor_clips.labels,
+                                      reference_features, reference.captions)
+            rows.append({"system": name, "family": "floor", "steps": 0,
+                         "network_evaluations": 0, "seconds_per_video": float("nan"),
+                         "checkpoint": "", **figures})
+            progress.update(1)
+        loaded: dict[str, nn.Module] = {}
+        for system in systems:
+            if system.checkpoint not in loaded:
+                loaded.clear()  # one model in memory at a time
+                loaded[system.checkpoint] = load_model(system.checkpoint)
+            videos, seconds = run_system(loaded[system.checkpoint], system, text, seeds,
+                                         geometry, shift, config.generation_batch_size)
+            figures = quality_figures(features(videos), prompts.captions, prompts.labels,
+                                      reference_features, reference.captions)
+            rows.append({"system": system.name, "family": system.family, "steps": system.steps,
+                         "network_evaluations": system.network_evaluations,
+                         "seconds_per_video": seconds, "checkpoint": system.checkpoint,
+                         **figures})
+            logger.info("%s: FD-EffLite0 %.2f (halves %.2f / %.2f), conditional accuracy "
+                        "%.3f, %.4f s per video", system.name, figures["fd_efflite0"],
+                        figures["fd_efflite0_half_a"], figures["fd_efflite0_half_b"],
+                        figures["conditional_accuracy"], seconds)
+            progress.update(1)
+    table = pd.DataFrame(rows)
+    table["checkpoint_step"] = [int(c.split("/")[1]) if c.startswith("apt/") else -1
+                                for c in table["checkpoint"]]
+    return table
+
+
+def summarise(table: pd.DataFrame, selected_system: str, config: EvaluationConfig,
+              evaluator_accuracy: float) -> tuple[dict, list[str]]:
+    """The headline figures (DVC metrics) and each goal in words, met or not."""
+    by_name = table.set_index("system")
+    teacher = by_name.loc[f"teacher_{config.reference_teacher_steps}step"]
+    distilled = by_name.loc["distilled_1step"]
+    apt = by_name.loc[selected_system]
+    gap = distilled["fd_efflite0"] - teacher["fd_efflite0"]
+    gap_closure = (distilled["fd_efflite0"] - apt["fd_efflite0"]) / gap if gap != 0 \
+        else float("nan")
+    summary = {
+        "selected_apt_system": selected_system,
+        "gap_closure": float(gap_closure),
+        "speedup": float(teacher["seconds_per_video"] / apt["seconds_per_video"]),
+        "fd_efflite0_apt1": float(apt["fd_efflite0"]),
+        "fd_efflite0_apt1_spread": float(apt["fd_efflite0_spread"]),
+        "fd_efflite0_teacher": float(teacher["fd_efflite0"]),
+        "fd_efflite0_teacher_spread": float(teacher["fd_efflite0_spread"]),
+        "fd_efflite0_distilled1": float(distilled["fd_efflite0"]),
+        "fd_efflite0_real_floor": float(by_name.loc["real_train", "fd_efflite0"]),
+        "fd_ratio_apt1_over_teacher": float(apt["fd_efflite0"] / teacher["fd_efflite0"]),
+        "conditional_accuracy_apt1": float(apt["conditional_accuracy"]),
+        "conditional_accuracy_teacher": float(teacher["conditional_accuracy"]),
+        "accuracy_ratio_apt1_over_teacher": float(apt["conditional_accuracy"]
+                                                  / teacher["conditional_accuracy"])
+        if teacher["conditional_accuracy"] > 0 else float("nan"),
+        "diversity_ratio_apt1": float(apt["diversity_ratio"]),
+        "evaluator_test_accuracy": float(evaluator_accuracy),
+    }
+    goals = config.goals
+    checks = [
+        ("gap_closure", "gap closure", summary["gap_closure"], ">=", goals.gap_closure),
+        ("fd_ratio", "APT-1 FD over teacher's", summary["fd_ratio_apt1_over_teacher"], "<=",
+         goals.fd_ratio_max),
+        ("accuracy_ratio", "APT-1 conditional accuracy over teacher's",
+         summary["accuracy_ratio_apt1_over_teacher"], ">=", goals.accuracy_ratio_min),
+        ("speedup", "speed-up of APT-1 over the teacher", summary["speedup"], ">=",
+         goals.speedup_min),
+    ]
+    words = []
+    for key, label, value, sense, target in checks:
+        met = bool(value >= target if sense == ">=" else value <= target)
+        summary[f"goal_{key}_met"] = met
+        words.append(f"{label}: {value:.3f} (goal {sense} {target}): "
+                     f"{'met' if met else 'NOT met'}")
+    spread = max(summary["fd_efflite0_apt1_spread"], summary["fd_efflite0_teacher_spread"])
+    words.append(f"FD noise: the two half-sets differ by up to {spread:.2f}; a smaller FD "
+                 "difference between systems is not a result")
+    return summary, words
+
+
+def apt_checkpoint_steps(apt_checkpoints: dict[str, bytes]) -> list[int]:
+    """Update counts of the kept APT checkpoints ({'step-00300/model.safetensors': ...})."""
+    return sorted({int(name.split("/")[0].removeprefix("step-")) for name in apt_checkpoints})
+
+
+def apt_checkpoint_files(apt_checkpoints: dict[str, bytes], step: int) -> dict[str, bytes]:
+    prefix = f"step-{step:05d}/"
+    files = {name[len(prefix):]: data for name, data in apt_checkpoints.items()
+             if name.startswith(prefix)}
+    if not files:
+        raise KeyError(f"no APT checkpoint at update {step}: have "
+                       f"{apt_checkpoint_steps(apt_checkpoints)}")
+    return files
+
+
+def model_loader(teacher: dict[str, bytes], distilled: dict[str, bytes],
+                 apt_checkpoints: dict[str, bytes]) -> Callable[[str], nn.Module]:
+    """'teacher', 'distilled' or 'apt/<update>' -> the model, built from its files alone."""
+    from seaweed_apt.training.checkpoint import load_model_from_files
+
+    def load(key: str) -> nn.Module:
+        if key == "teacher":
+            return load_model_from_files(teacher)
+        if key == "distilled":
+            return load_model_from_files(distilled)
+        return load_model_from_files(apt_checkpoint_files(apt_checkpoints,
+                                                          int(key.split("/")[1])))
+    return load

@@ -1,0 +1,56 @@
+"""The systems an evaluation compares, and how each makes its videos (through `generate_videos`,
+the function the endpoint serves with) and how long it takes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.diffusion.sampling import generate_videos
+
+
+@dataclass(frozen=True)
+class System:
+    name: str  # e.g. teacher_25step, distilled_1step, apt_00300_2step
+    family: str  # teacher | distilled | apt | floor
+    steps: int
+    cfg_scale: float  # 1: no guidance
+    one_step_generator: bool  # x = z - v(z, c, 1): the distilled student and APT's G
+    checkpoint: str = ""  # which model files (teacher, distilled, apt step)
+
+    @property
+    def network_evaluations(self) -> int:
+        """Per video: a guided step costs two evaluations (conditional and unconditional)."""
+        return self.steps * (2 if self.cfg_scale != 1.0 else 1)
+
+
+def standard_systems(teacher_steps: list[int], cfg_scale: float, apt_steps: list[int],
+                     apt_zero_shot_steps: list[int]) -> list[System]:
+    """Teacher at each step count with CFG, the distilled student at 1 step, APT at 1 and
+    zero-shot more steps for every kept checkpoint (APT_METHOD.md §4-5)."""
+    systems = [System(f"teacher_{n}step", "teacher", n, cfg_scale, False, "teacher")
+               for n in teacher_steps]
+    systems.append(System("distilled_1step", "distilled", 1, 1.0, True, "distilled"))
+    for step in apt_steps:
+        for n in apt_zero_shot_steps:
+            systems.append(System(f"apt_{step:05d}_{n}step", "apt", n, 1.0, True,
+                                  f"apt/{step}"))
+    return systems
+
+
+def run_system(model: nn.Module, system: System, text: TextBatch, seeds: list[int],
+               geometry: tuple[int, int, int], shift: float, batch_size: int
+               ) -> tuple[np.ndarray, float]:
+    """Videos (B, T, H, W, 3) uint8 of one system and its wall time per video in seconds."""
+    frames, height, width = geometry
+    torch.manual_seed(0)
+    start = time.perf_counter()
+    videos = generate_videos(model, text, seeds, system.steps, system.cfg_scale, frames, height,
+                             width, shift=shift, one_step_generator=system.one_step_generator,
+                             batch_size=batch_size)
+    return videos, (time.perf_counter() - start) / len(seeds)

@@ -1,0 +1,61 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from seaweed_apt.evaluation.motion import motion_figures
+from seaweed_apt.evaluation.quality import diversity
+from seaweed_apt.evaluation.run import blurred, first_frame_repeated
+from seaweed_apt.evaluation.selection import select_checkpoint
+from seaweed_apt.evaluation.systems import standard_systems
+
+
+def _table(rows):
+    return pd.DataFrame(rows, columns=["system", "checkpoint_step", "fd_efflite0",
+                                       "conditional_accuracy"])
+
+
+def test_selection_picks_the_lowest_fd_and_breaks_ties_by_conditional_accuracy():
+    table = _table([("apt_00100_1step", 100, 50.0, 0.5), ("apt_00200_1step", 200, 40.0, 0.4),
+                    ("apt_00300_1step", 300, 41.0, 0.9)])
+    assert select_checkpoint(table)["checkpoint_step"] == 200
+    tied = select_checkpoint(table, fd_tie_tolerance=2.0)
+    assert tied["checkpoint_step"] == 300 and "conditional accuracy" in tied["reason"]
+    assert len(tied["candidates"]) == 3
+    with pytest.raises(ValueError, match="no APT checkpoint"):
+        select_checkpoint(table.iloc[:0])
+
+
+def test_the_systems_table_has_every_row():
+    systems = standard_systems([1, 4, 8, 25], 5.0, [100, 200], [1, 2])
+    names = [s.name for s in systems]
+    assert names == ["teacher_1step", "teacher_4step", "teacher_8step", "teacher_25step",
+                     "distilled_1step", "apt_00100_1step", "apt_00100_2step",
+                     "apt_00200_1step", "apt_00200_2step"]
+    evaluations = {s.name: s.network_evaluations for s in systems}
+    assert evaluations["teacher_25step"] == 50 and evaluations["apt_00100_1step"] == 1
+    assert evaluations["apt_00200_2step"] == 2 and evaluations["distilled_1step"] == 1
+
+
+def test_motion_figures_separate_frozen_smooth_and_flickering_clips():
+    rng = np.random.default_rng(0)
+    flicker = rng.integers(0, 256, (4, 8, 16, 16, 3), dtype=np.uint8)
+    smooth = np.zeros((4, 8, 16, 16, 3), np.uint8)
+    for t in range(8):
+        smooth[:, t, :, t:t + 4] = 255  # a bar sliding right one pixel per frame
+    frozen = first_frame_repeated(smooth)
+    assert motion_figures(frozen)["motion"] == 0 and np.isnan(motion_figures(frozen)["coherence"])
+    assert motion_figures(smooth)["coherence"] > 1.5 > 1.2 > motion_figures(flicker)["coherence"]
+    assert motion_figures(flicker)["motion"] > motion_figures(smooth)["motion"] > 0
+
+
+def test_diversity_is_zero_for_identical_seeds_and_blur_softens_frames():
+    same = torch.ones(4, 6)
+    assert diversity(same, ["a", "a", "b", "b"]) == 0
+    assert diversity(torch.randn(4, 6), ["a", "a", "b", "b"]) > 0
+    with pytest.raises(ValueError, match="two or more"):
+        diversity(torch.randn(2, 6), ["a", "b"])
+    sharp = np.zeros((1, 2, 16, 16, 3), np.uint8)
+    sharp[:, :, :, 8:] = 255
+    soft = blurred(sharp, 5)
+    assert soft.shape == sharp.shape and 0 < soft[0, 0, 0, 7, 0] < 255
