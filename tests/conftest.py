@@ -34,7 +34,7 @@ def moving_fashion_dir(tmp_path_factory) -> Path:
     from seaweed_apt.data.moving_fashion import compose_moving_fashion
 
     folder = tmp_path_factory.mktemp("raw") / "moving_fashion"
-    config = MovingFashionConfig(train_videos=6, test_videos=2, frames_per_video=32)
+    config = MovingFashionConfig(train_videos=6, test_videos=2, frames_per_video=32, max_items=1)
     compose_moving_fashion(folder, config, num_workers=2)
     return folder
 
