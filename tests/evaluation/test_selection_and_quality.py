@@ -59,3 +59,25 @@ def test_diversity_is_zero_for_identical_seeds_and_blur_softens_frames():
     sharp[:, :, :, 8:] = 255
     soft = blurred(sharp, 5)
     assert soft.shape == sharp.shape and 0 < soft[0, 0, 0, 7, 0] < 255
+
+
+def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met():
+    from seaweed_apt.config import EvaluationConfig
+    from seaweed_apt.evaluation.run import summarise
+
+    def row(system, family, fd, accuracy, seconds):
+        return {"system": system, "family": family, "fd_efflite0": fd, "fd_efflite0_spread": 1.0,
+                "conditional_accuracy": accuracy, "seconds_per_video": seconds,
+                "diversity_ratio": 1.0}
+
+    table = pd.DataFrame([row("real_train", "floor", 5.0, 0.9, float("nan")),
+                          row("teacher_25step", "teacher", 20.0, 0.8, 1.0),
+                          row("distilled_1step", "distilled", 60.0, 0.5, 0.02),
+                          row("apt_00300_1step", "apt", 24.0, 0.78, 0.02)])
+    summary, words = summarise(table, "apt_00300_1step", EvaluationConfig(), 0.9)
+    assert summary["gap_closure"] == pytest.approx((60 - 24) / (60 - 20))  # 0.9
+    assert summary["speedup"] == pytest.approx(50.0)
+    assert summary["goal_gap_closure_met"] and summary["goal_speedup_met"]
+    assert not summary["goal_fd_ratio_met"]  # 24 / 20 = 1.2 > 1.05
+    assert summary["goal_accuracy_ratio_met"]  # 0.78 / 0.8 = 0.975
+    assert any("NOT met" in w for w in words)
