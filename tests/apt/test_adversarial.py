@@ -140,3 +140,17 @@ def test_discriminator_terms_match_separate_forward_passes():
     expected_r1 = approximate_r1(discriminator, real, t, text, 0.1, noise)
     torch.testing.assert_close(terms["d_adv"], expected_adv, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(terms["r1"], expected_r1, rtol=1e-4, atol=1e-7)
+
+
+def test_every_discriminator_parameter_gets_a_gradient_so_ddp_sees_none_unused():
+    """DDP fails on parameters outside the graph: D must drop what it never runs (blocks past the
+    deepest head, the output layer and the output conv)."""
+    torch.manual_seed(0)
+    backbone = VideoDiT(build_config("tiny", {"depth": 4, "output_conv": True}))
+    discriminator = APTDiscriminator(backbone, (2, 3))
+    discriminator.backbone.null_text_tokens.requires_grad_(False)  # as build_players freezes them
+    discriminator.backbone.null_text_pooled.requires_grad_(False)
+    discriminator(torch.randn(2, 3, 4, 16, 16), torch.rand(2), _text(2)).sum().backward()
+    unused = [name for name, p in discriminator.named_parameters()
+              if p.requires_grad and p.grad is None]
+    assert unused == []

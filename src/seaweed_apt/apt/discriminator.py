@@ -51,6 +51,7 @@ class APTDiscriminator(nn.Module):
         # no unused parameters.
         self.backbone.blocks = self.backbone.blocks[: self.head_depths[-1]]
         self.backbone.final = nn.Identity()
+        self.backbone.output_conv = None
         dim, heads = backbone.config.hidden, backbone.config.heads
         self.heads = nn.ModuleList(QueryHead(dim, heads) for _ in self.head_depths)
         self.out_norm = nn.LayerNorm(dim * len(self.head_depths))
