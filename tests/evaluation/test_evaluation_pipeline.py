@@ -42,3 +42,4 @@ def test_evaluation_measures_every_system_selects_and_reports(pretrained_root):
     assert {"quality_vs_speed.png", "stage_curves.png", "report.md"} <= {
         p.name for p in report.iterdir()}
     assert (report / "samples" / f"{selection['system']}.gif").exists()
+    assert (report / "samples" / "side_by_side.mp4").exists()

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 FAMILY_COLOURS = {"teacher": "tab:blue", "distilled": "tab:orange", "apt": "tab:green",
@@ -94,7 +95,7 @@ def render_markdown(summary: dict, table: pd.DataFrame, goals: list[str], images
     parts += ["", "## Systems", "", _markdown_table(table), ""]
     parts += ["## Charts", ""] + [f"![{name}]({name})" for name in images]
     parts += ["", "## Sample grids (prompts as rows, seeds as columns)", ""]
-    parts += [f"- {name}: ![{name}](samples/{name}.gif)" for name in grids]
+    parts += [f"- {name}: ![{name}](samples/{name.split(' ')[0]}.gif)" for name in grids]
     return "\n".join(parts) + "\n"
 
 
@@ -141,6 +142,8 @@ def build_report(summary: dict, goals: list[str], table: pd.DataFrame, selection
                  ) -> dict[str, bytes]:
     """Every file of the report folder: charts, one grid per headline system (the fixed prompts
     and seeds of every stage's grid), report.md and report.html."""
+    from seaweed_apt.data.video_io import encode_video_bytes
+    from seaweed_apt.reporting.figures import video_grid
     from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
     from seaweed_apt.training.stage import clip_geometry
 
@@ -155,6 +158,7 @@ def build_report(summary: dict, goals: list[str], table: pd.DataFrame, selection
     geometry = clip_geometry(clip_manifest)
     files: dict[str, bytes] = dict(charts)
     gifs: dict[str, bytes] = {}
+    all_videos = []
     for row in headline:
         model = load_model(row.checkpoint)
         one_step = row.family != "teacher"
@@ -163,6 +167,14 @@ def build_report(summary: dict, goals: list[str], table: pd.DataFrame, selection
         for name, data in grid_files(videos, sampling.prompts, sampling, row.system).items():
             files[f"samples/{name}"] = data
         gifs[row.system] = files[f"samples/{row.system}.gif"]
+        all_videos.append(videos)
+    # Side by side: one row per prompt and seed, one column per system (in table order).
+    side_by_side = np.stack(all_videos, axis=1).reshape(-1, *all_videos[0].shape[1:])
+    tiled = video_grid(side_by_side, columns=len(all_videos))
+    for kind in ("mp4", "gif"):
+        files[f"samples/side_by_side.{kind}"] = encode_video_bytes(tiled, sampling.fps, kind)
+    gifs = {"side_by_side (columns: " + ", ".join(r.system for r in headline) + ")":
+            files["samples/side_by_side.gif"], **gifs}
     shown = table.drop(columns=["selected"])
     files["report.md"] = render_markdown(summary, shown, goals, list(charts), list(gifs)).encode()
     files["report.html"] = render_html(summary, shown, goals, charts, gifs).encode()
