@@ -89,7 +89,7 @@ def report_evaluation(evaluation_systems: pd.DataFrame, apt_selection: dict,
     """Returns: the headline metrics (DVC metrics) and the report folder (report.md,
     report.html, charts, sample grids)."""
     summary, goals = summarise(evaluation_systems, apt_selection["system"], evaluation,
-                               evaluator_record["test_clip_accuracy"])
+                               evaluator_record)
     histories = {"pretrain": (pretrain_history, ["loss", "grad_norm"]),
                  "distill": (distill_history, ["loss"]),
                  "apt": (apt_history, ["d_adv", "g_loss", "d_accuracy", "r1"])}

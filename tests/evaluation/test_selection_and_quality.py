@@ -71,13 +71,24 @@ def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met()
                 "diversity_ratio": 1.0}
 
     table = pd.DataFrame([row("real_train", "floor", 5.0, 0.9, float("nan")),
+                          row("real_blurred", "floor", 30.0, 0.5, float("nan")),
                           row("teacher_25step", "teacher", 20.0, 0.8, 1.0),
                           row("distilled_1step", "distilled", 60.0, 0.5, 0.02),
                           row("apt_00300_1step", "apt", 24.0, 0.78, 0.02)])
-    summary, words = summarise(table, "apt_00300_1step", EvaluationConfig(), 0.9)
+    record = {"test_clip_accuracy": 0.9, "chance_accuracy": 0.1}
+    summary, words = summarise(table, "apt_00300_1step", EvaluationConfig(), record)
     assert summary["gap_closure"] == pytest.approx((60 - 24) / (60 - 20))  # 0.9
     assert summary["speedup"] == pytest.approx(50.0)
     assert summary["goal_gap_closure_met"] and summary["goal_speedup_met"]
     assert not summary["goal_fd_ratio_met"]  # 24 / 20 = 1.2 > 1.05
     assert summary["goal_accuracy_ratio_met"]  # 0.78 / 0.8 = 0.975
     assert any("NOT met" in w for w in words)
+
+    # A gap inside the FD noise, or a teacher at chance, cannot carry those goals.
+    noisy = table.assign(fd_efflite0_spread=50.0)
+    summary, words = summarise(noisy, "apt_00300_1step", EvaluationConfig(), record)
+    assert not summary["gap_is_above_noise"] and not summary["goal_gap_closure_met"]
+    assert any("NOT measurable" in w and "gap" in w for w in words)
+    at_chance = table.assign(conditional_accuracy=0.05)
+    summary, _ = summarise(at_chance, "apt_00300_1step", EvaluationConfig(), record)
+    assert not summary["goal_accuracy_ratio_met"]
