@@ -22,10 +22,6 @@ class LabelledClips:
     def __len__(self) -> int:
         return len(self.captions)
 
-    def take(self, rows: np.ndarray) -> LabelledClips:
-        return LabelledClips(self.frames[rows], [self.captions[i] for i in rows],
-                             self.caption_index[rows], self.labels[rows], self.class_names)
-
 
 def item_label(metadata: str) -> tuple[int, str] | None:
     """(label, class name) of a one-item moving-fashion clip from its metadata, else None."""

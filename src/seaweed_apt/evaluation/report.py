@@ -14,6 +14,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from seaweed_apt.data.video_io import encode_video_bytes  # noqa: E402
+from seaweed_apt.reporting.figures import video_grid  # noqa: E402
+from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos  # noqa: E402
+from seaweed_apt.training.stage import clip_geometry  # noqa: E402
+
 FAMILY_COLOURS = {"teacher": "tab:blue", "distilled": "tab:orange", "apt": "tab:green",
                   "floor": "tab:grey"}
 TABLE_COLUMNS = ["system", "family", "network_evaluations", "seconds_per_video", "fd_efflite0",
@@ -143,11 +148,6 @@ def build_report(summary: dict, goals: list[str], table: pd.DataFrame, selection
                  ) -> dict[str, bytes]:
     """Every file of the report folder: charts, one grid per headline system (the fixed prompts
     and seeds of every stage's grid), report.md and report.html."""
-    from seaweed_apt.data.video_io import encode_video_bytes
-    from seaweed_apt.reporting.figures import video_grid
-    from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
-    from seaweed_apt.training.stage import clip_geometry
-
     table = table.assign(selected=table["system"] == selection["system"])
     charts = {"quality_vs_speed.png": quality_speed_chart(table),
               "stage_curves.png": stage_curves_chart(histories)}

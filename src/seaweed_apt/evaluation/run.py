@@ -19,6 +19,7 @@ from seaweed_apt.evaluation.data import LabelledClips
 from seaweed_apt.evaluation.evaluator import ItemClassifier
 from seaweed_apt.evaluation.quality import SetFeatures, extract_set_features, quality_figures
 from seaweed_apt.evaluation.systems import System, run_system
+from seaweed_apt.training.checkpoint import load_model_from_files
 
 logger = logging.getLogger(__name__)
 
@@ -184,8 +185,6 @@ def apt_checkpoint_files(apt_checkpoints: dict[str, bytes], step: int) -> dict[s
 def model_loader(teacher: dict[str, bytes], distilled: dict[str, bytes],
                  apt_checkpoints: dict[str, bytes]) -> Callable[[str], nn.Module]:
     """'teacher', 'distilled' or 'apt/<update>' -> the model, built from its files alone."""
-    from seaweed_apt.training.checkpoint import load_model_from_files
-
     def load(key: str) -> nn.Module:
         if key == "teacher":
             return load_model_from_files(teacher)
