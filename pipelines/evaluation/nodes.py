@@ -7,18 +7,13 @@ import json
 
 import pandas as pd
 
+from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
 from seaweed_apt.config import EvaluationConfig, SamplingConfig, TextEncoderConfig
 from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.evaluator import evaluator_files, fit_evaluator, load_evaluator
 from seaweed_apt.evaluation.features import EffLite0Features
 from seaweed_apt.evaluation.report import build_report
-from seaweed_apt.evaluation.run import (
-    apt_checkpoint_files,
-    apt_checkpoint_steps,
-    evaluate_systems,
-    model_loader,
-    summarise,
-)
+from seaweed_apt.evaluation.run import evaluate_systems, model_loader, summarise
 from seaweed_apt.evaluation.selection import select_checkpoint
 from seaweed_apt.evaluation.systems import standard_systems
 from seaweed_apt.training.data import load_caption_table
@@ -58,7 +53,7 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     floors = load_split_clips(clip_manifest, clip_shards_dir, "train",
                               limit=evaluation.num_samples, seed=evaluation.seed + 2)
     systems = standard_systems(evaluation.teacher_steps, sampling.cfg_scale,
-                               apt_checkpoint_steps(apt_checkpoints), evaluation.apt_steps)
+                               kept_checkpoint_steps(apt_checkpoints), evaluation.apt_steps)
     return evaluate_systems(systems, model_loader(teacher_model, distilled_model, apt_checkpoints),
                             reference, prompts, floors, load_caption_table(caption_embeddings_file),
                             EffLite0Features(evaluation.feature_image_size), evaluator, evaluation,
@@ -75,7 +70,7 @@ def select_apt_checkpoint(evaluation_systems: pd.DataFrame, apt_checkpoints: dic
     one_step = evaluation_systems[(evaluation_systems["family"] == "apt")
                                   & (evaluation_systems["steps"] == 1)]
     record = select_checkpoint(one_step, evaluation.fd_tie_tolerance)
-    files = apt_checkpoint_files(apt_checkpoints, int(record["checkpoint_step"]))
+    files = kept_checkpoint_files(apt_checkpoints, int(record["checkpoint_step"]))
     return files | {"selection.json": json.dumps(record, indent=2).encode()}, record
 
 

@@ -8,6 +8,7 @@ import time
 import pandas as pd
 import torch
 
+from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
 from seaweed_apt.apt.posttrain import adversarial_post_train as run_apt
 from seaweed_apt.apt.posttrain import distill_generator as run_distillation
 from seaweed_apt.config import (
@@ -57,12 +58,6 @@ def adversarially_post_train(clip_manifest: pd.DataFrame, distill_metrics: dict,
     return checkpoints, metrics, pd.DataFrame(outcome.history), figure
 
 
-def _latest_checkpoint(files: dict[str, bytes]) -> dict[str, bytes]:
-    latest = max(name.split("/")[0] for name in files)
-    return {name.split("/", 1)[1]: data for name, data in files.items()
-            if name.startswith(latest + "/")}
-
-
 def sample_one_step_grids(teacher_model: dict[str, bytes], distilled_model: dict[str, bytes],
                           apt_checkpoints: dict[str, bytes], clip_manifest: pd.DataFrame,
                           sampling: SamplingConfig, text_encoder: TextEncoderConfig
@@ -80,7 +75,8 @@ def sample_one_step_grids(teacher_model: dict[str, bytes], distilled_model: dict
         f"teacher_{sampling.steps}steps": (load_model_from_files(teacher_model), sampling.steps,
                                            sampling.cfg_scale, False),
         "distilled_1step": (load_model_from_files(distilled_model), 1, 1.0, True),
-        "apt_1step": (load_model_from_files(_latest_checkpoint(apt_checkpoints)), 1, 1.0, True),
+        "apt_1step": (load_model_from_files(kept_checkpoint_files(
+            apt_checkpoints, kept_checkpoint_steps(apt_checkpoints)[-1])), 1, 1.0, True),
     }
     files, speed = {}, {}
     videos_per_grid = len(sampling.prompts) * len(sampling.seeds)

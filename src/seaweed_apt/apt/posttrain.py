@@ -11,6 +11,7 @@ import pandas as pd
 
 from seaweed_apt.apt.apt_loop import apt_loop_per_worker
 from seaweed_apt.apt.distill_loop import distill_loop_per_worker
+from seaweed_apt.apt.kept import checkpoint_folder
 from seaweed_apt.config import APTConfig, DistillConfig, RayConfig
 from seaweed_apt.training.checkpoint import read_config
 from seaweed_apt.training.stage import StageOutcome, export_kept_models, run_stage
@@ -57,7 +58,7 @@ def adversarial_post_train(manifest: pd.DataFrame, shards_dir: str, captions_pat
     outcome = run_stage("apt", apt_loop_per_worker, config.model_dump(), identity, manifest,
                         shards_dir, captions_path, ray_config, storage_path,
                         config.keep_checkpoints, extra)
-    kept = {f"step-{step:05d}/{name}": data
+    kept = {f"{checkpoint_folder(step)}/{name}": data
             for step, files in export_kept_models(outcome, config.use_ema).items()
             for name, data in files.items()}
     history = outcome.history

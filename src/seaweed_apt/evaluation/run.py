@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from seaweed_apt.apt.kept import kept_checkpoint_files
 from seaweed_apt.config import EvaluationConfig
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.evaluation.data import LabelledClips
@@ -167,21 +168,6 @@ def summarise(table: pd.DataFrame, selected_system: str, config: EvaluationConfi
     return summary, words
 
 
-def apt_checkpoint_steps(apt_checkpoints: dict[str, bytes]) -> list[int]:
-    """Update counts of the kept APT checkpoints ({'step-00300/model.safetensors': ...})."""
-    return sorted({int(name.split("/")[0].removeprefix("step-")) for name in apt_checkpoints})
-
-
-def apt_checkpoint_files(apt_checkpoints: dict[str, bytes], step: int) -> dict[str, bytes]:
-    prefix = f"step-{step:05d}/"
-    files = {name[len(prefix):]: data for name, data in apt_checkpoints.items()
-             if name.startswith(prefix)}
-    if not files:
-        raise KeyError(f"no APT checkpoint at update {step}: have "
-                       f"{apt_checkpoint_steps(apt_checkpoints)}")
-    return files
-
-
 def model_loader(teacher: dict[str, bytes], distilled: dict[str, bytes],
                  apt_checkpoints: dict[str, bytes]) -> Callable[[str], nn.Module]:
     """'teacher', 'distilled' or 'apt/<update>' -> the model, built from its files alone."""
@@ -190,6 +176,6 @@ def model_loader(teacher: dict[str, bytes], distilled: dict[str, bytes],
             return load_model_from_files(teacher)
         if key == "distilled":
             return load_model_from_files(distilled)
-        return load_model_from_files(apt_checkpoint_files(apt_checkpoints,
-                                                          int(key.split("/")[1])))
+        return load_model_from_files(kept_checkpoint_files(apt_checkpoints,
+                                                           int(key.split("/")[1])))
     return load
