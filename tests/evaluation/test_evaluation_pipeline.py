@@ -19,7 +19,8 @@ def test_evaluation_measures_every_system_selects_and_reports(pretrained_root):
     table = pd.read_csv(out / "systems.csv")
     steps = sorted({int(p.name.removeprefix("step-"))
                     for p in (pretrained_root / "06_models" / "apt").iterdir()})
-    expected = {"real_train", "real_first_frame_repeated", "real_blurred", "teacher_1step",
+    expected = {"real_train", "real_first_frame_repeated", "real_blurred",
+                "trivial_uniform_noise", "trivial_mean_frame", "teacher_1step",
                 "teacher_2step", "distilled_1step"}
     expected |= {f"apt_{s:05d}_{n}step" for s in steps for n in (1, 2)}
     assert set(table["system"]) == expected

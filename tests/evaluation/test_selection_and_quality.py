@@ -5,7 +5,12 @@ import torch
 
 from seaweed_apt.evaluation.motion import motion_figures
 from seaweed_apt.evaluation.quality import diversity
-from seaweed_apt.evaluation.run import blurred, first_frame_repeated
+from seaweed_apt.evaluation.run import (
+    blurred,
+    first_frame_repeated,
+    mean_frame_repeated,
+    uniform_noise,
+)
 from seaweed_apt.evaluation.selection import select_checkpoint
 from seaweed_apt.evaluation.systems import standard_systems
 
@@ -59,6 +64,10 @@ def test_diversity_is_zero_for_identical_seeds_and_blur_softens_frames():
     sharp[:, :, :, 8:] = 255
     soft = blurred(sharp, 5)
     assert soft.shape == sharp.shape and 0 < soft[0, 0, 0, 7, 0] < 255
+    still = mean_frame_repeated(np.stack([sharp[0], 255 - sharp[0]]))
+    assert (still == 128).all()  # the mean of a frame and its negative, everywhere
+    noise = uniform_noise(sharp, seed=0)
+    assert noise.shape == sharp.shape and noise.std() > 60
 
 
 def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met():
@@ -72,6 +81,8 @@ def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met()
 
     table = pd.DataFrame([row("real_train", "floor", 5.0, 0.9, float("nan")),
                           row("real_blurred", "floor", 30.0, 0.5, float("nan")),
+                          row("trivial_uniform_noise", "trivial", 400.0, 0.1, float("nan")),
+                          row("trivial_mean_frame", "trivial", 300.0, 0.2, float("nan")),
                           row("teacher_25step", "teacher", 20.0, 0.8, 1.0),
                           row("distilled_1step", "distilled", 60.0, 0.5, 0.02),
                           row("apt_00300_1step", "apt", 24.0, 0.78, 0.02)])
@@ -83,6 +94,8 @@ def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met()
     assert not summary["goal_fd_ratio_met"]  # 24 / 20 = 1.2 > 1.05
     assert summary["goal_accuracy_ratio_met"]  # 0.78 / 0.8 = 0.975
     assert any("NOT met" in w for w in words)
+    assert summary["fd_efflite0_trivial_best"] == 300.0
+    assert summary["conditional_accuracy_trivial_best"] == 0.2
 
     # A gap inside the FD noise, or a teacher at chance, cannot carry those goals.
     noisy = table.assign(fd_efflite0_spread=50.0)

@@ -36,9 +36,10 @@ def figure_png(figure) -> bytes:
 
 def quality_speed_chart(table: pd.DataFrame) -> bytes:
     """FD-EffLite0 (lower is better, bars: the two half-set values) against seconds per video;
-    floors as horizontal lines."""
+    floors and trivial baselines as horizontal lines."""
     figure, axis = plt.subplots(figsize=(8, 5))
-    generated = table[table["family"] != "floor"]
+    reference_lines = table["family"].isin(["floor", "trivial"])
+    generated = table[~reference_lines]
     for family, rows in generated.groupby("family"):
         axis.errorbar(rows["seconds_per_video"], rows["fd_efflite0"],
                       yerr=rows["fd_efflite0_spread"] / 2, fmt="o", capsize=3,
@@ -48,11 +49,12 @@ def quality_speed_chart(table: pd.DataFrame) -> bytes:
                 axis.annotate(row["system"], (row["seconds_per_video"], row["fd_efflite0"]),
                               fontsize=7, xytext=(4, 4), textcoords="offset points")
     axis.set_xscale("log")
-    for _, row in table[table["family"] == "floor"].iterrows():
-        axis.axhline(row["fd_efflite0"], ls="--", lw=0.8, color="grey")
+    for _, row in table[reference_lines].iterrows():
+        colour = "grey" if row["family"] == "floor" else "tab:red"
+        axis.axhline(row["fd_efflite0"], ls="--", lw=0.8, color=colour)
         # x in axes fraction, y in data: the label sits at the left edge whatever the x range
-        axis.text(0.01, row["fd_efflite0"], f"floor: {row['system']}", fontsize=7,
-                  color="grey", va="bottom", transform=axis.get_yaxis_transform())
+        axis.text(0.01, row["fd_efflite0"], f"{row['family']}: {row['system']}", fontsize=7,
+                  color=colour, va="bottom", transform=axis.get_yaxis_transform())
     axis.set_xlabel("seconds per video (this machine, same run)")
     axis.set_ylabel("FD-EffLite0 vs real test clips (lower is better)")
     axis.grid(alpha=0.3)

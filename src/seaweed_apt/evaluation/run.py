@@ -37,6 +37,17 @@ def first_frame_repeated(videos: np.ndarray) -> np.ndarray:
     return np.repeat(videos[:, :1], videos.shape[1], axis=1)
 
 
+def uniform_noise(like: np.ndarray, seed: int) -> np.ndarray:
+    """The no-model baseline that ignores the data: every pixel uniform at random."""
+    return np.random.default_rng(seed).integers(0, 256, like.shape, dtype=np.uint8)
+
+
+def mean_frame_repeated(videos: np.ndarray) -> np.ndarray:
+    """The no-model baseline that knows only the data's average: one mean frame, still."""
+    mean = videos.reshape(-1, *videos.shape[2:]).mean(axis=0).round().astype(np.uint8)
+    return np.broadcast_to(mean, videos.shape).copy()
+
+
 def caption_text(table: TextBatch, rows: np.ndarray) -> TextBatch:
     index = torch.as_tensor(np.array(rows, dtype=np.int64))  # a copy: shard arrays are read-only
     return TextBatch(table.tokens[index].float(), table.mask[index].bool(),
@@ -61,12 +72,16 @@ def evaluate_systems(systems: list[System], load_model: Callable[[str], nn.Modul
     rows = []
     floors = {"real_train": floor_clips.frames,
               "real_first_frame_repeated": first_frame_repeated(floor_clips.frames),
-              "real_blurred": blurred(floor_clips.frames, config.blur_kernel)}
+              "real_blurred": blurred(floor_clips.frames, config.blur_kernel),
+              # Trivial baselines: a first model has to beat these to be worth serving.
+              "trivial_uniform_noise": uniform_noise(floor_clips.frames, config.seed),
+              "trivial_mean_frame": mean_frame_repeated(floor_clips.frames)}
     with tqdm(total=len(floors) + len(systems), desc="evaluation", unit="system") as progress:
         for name, videos in floors.items():
             figures = quality_figures(features(videos), floor_clips.captions, floor_clips.labels,
                                       reference_features, reference.captions)
-            rows.append({"system": name, "family": "floor", "steps": 0,
+            rows.append({"system": name, "family": name.split("_")[0].replace("real", "floor"),
+                         "steps": 0,
                          "network_evaluations": 0, "seconds_per_video": float("nan"),
                          "checkpoint": "", **figures})
             progress.update(1)
@@ -106,6 +121,7 @@ def summarise(table: pd.DataFrame, selected_system: str, config: EvaluationConfi
     distilled = by_name.loc["distilled_1step"]
     apt = by_name.loc[selected_system]
     real_floor = float(by_name.loc["real_train", "fd_efflite0"])
+    trivial = table[table["family"] == "trivial"]
     gap = distilled["fd_efflite0"] - teacher["fd_efflite0"]
     gap_noise = max(teacher["fd_efflite0_spread"], distilled["fd_efflite0_spread"])
     gap_closure = (distilled["fd_efflite0"] - apt["fd_efflite0"]) / gap if gap != 0 \
@@ -124,6 +140,8 @@ def summarise(table: pd.DataFrame, selected_system: str, config: EvaluationConfi
         "fd_efflite0_distilled1": float(distilled["fd_efflite0"]),
         "fd_efflite0_real_floor": real_floor,
         "fd_efflite0_blurred_real": float(by_name.loc["real_blurred", "fd_efflite0"]),
+        "fd_efflite0_trivial_best": float(trivial["fd_efflite0"].min()),
+        "conditional_accuracy_trivial_best": float(trivial["conditional_accuracy"].max()),
         "fd_ratio_apt1_over_teacher": float(apt["fd_efflite0"] / teacher["fd_efflite0"]),
         "fd_ratio_teacher_over_real_floor": float(teacher["fd_efflite0"] / real_floor),
         "conditional_accuracy_apt1": float(apt["conditional_accuracy"]),
