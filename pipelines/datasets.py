@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 from kedro.io import AbstractDataset, DatasetError
 
 from seaweed_apt.data.raw_index import index_video_folder
@@ -138,3 +139,24 @@ class PathDataset(AbstractDataset[None, str]):
 
     def _exists(self) -> bool:
         return self._path.exists()
+
+
+class OptionalYAMLDataset(AbstractDataset[None, dict | None]):
+    """A YAML file that may be absent (None then), such as dvc.lock before the first repro."""
+
+    def __init__(self, filepath: str) -> None:
+        self._filepath = Path(filepath)
+
+    def load(self) -> dict | None:
+        if not self._filepath.exists():
+            return None
+        return yaml.safe_load(self._filepath.read_text())
+
+    def save(self, data: None) -> None:
+        raise DatasetError("an OptionalYAMLDataset is read-only")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}
+
+    def _exists(self) -> bool:
+        return self._filepath.exists()

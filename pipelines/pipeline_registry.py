@@ -13,21 +13,19 @@ for _path in (PROJECT_ROOT, PROJECT_ROOT / "src"):
 
 from kedro.pipeline import Pipeline  # noqa: E402
 
-from pipelines import data_curation, evaluation, posttrain, pretrain  # noqa: E402
+from pipelines import data_curation, deployment, evaluation, posttrain, pretrain  # noqa: E402
 
 STAGES = ("data_curation", "pretrain", "posttrain", "evaluation", "deployment")
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Returns the five stage pipelines and `__default__`, all five in order.
-
-    Stages whose issue has not landed yet are empty pipelines, so `kedro run --pipelines=<stage>`
-    already resolves and the DAG keeps its final shape.
     """
     pipelines = {name: Pipeline([]) for name in STAGES}
     pipelines["data_curation"] = data_curation.create_pipeline()
     pipelines["pretrain"] = pretrain.create_pipeline()
     pipelines["posttrain"] = posttrain.create_pipeline()
     pipelines["evaluation"] = evaluation.create_pipeline()
+    pipelines["deployment"] = deployment.create_pipeline()
     pipelines["__default__"] = sum((pipelines[name] for name in STAGES), Pipeline([]))
     return pipelines

@@ -105,3 +105,13 @@ def pretrained_root(curated_root, ray_local) -> Path:
     """The curated root after the pretrain pipeline under conf/test (a tiny teacher)."""
     run_kedro(curated_root, ["pretrain"])
     return curated_root
+
+
+@pytest.fixture(scope="session")
+def evaluated_root(pretrained_root) -> Path:
+    """The pretrained root after posttrain and evaluation under conf/test."""
+    if not (pretrained_root / "06_models" / "apt").exists():
+        run_kedro(pretrained_root, ["posttrain"])
+    if not (pretrained_root / "06_models" / "apt_best").exists():
+        run_kedro(pretrained_root, ["evaluation"])
+    return pretrained_root

@@ -1,4 +1,5 @@
-"""`seaweed-apt`: what is not a pipeline run (fetching the embedded data now; more later)."""
+"""`seaweed-apt`: what is not a pipeline run: fetch the embedded data, look into and roll back the
+model registry, bring the endpoint up, retrain on a schedule."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from seaweed_apt.config import FetchConfig
+from seaweed_apt.config import DeploymentConfig, FetchConfig
 
 logger = logging.getLogger("seaweed_apt")
 
@@ -17,6 +18,8 @@ def load_parameters(conf_dir: Path, env: str, group_file: str, key: str) -> dict
     as Kedro's soft merge does."""
     from omegaconf import OmegaConf
 
+    if not OmegaConf.has_resolver("runtime_params"):  # Kedro's; outside a run, the default
+        OmegaConf.register_new_resolver("runtime_params", lambda key, default=None: default)
     merged = OmegaConf.create({})
     for folder in ("base", env):
         path = conf_dir / folder / group_file
@@ -45,6 +48,95 @@ def fetch_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def deployment_config(args: argparse.Namespace) -> DeploymentConfig:
+    raw = load_parameters(Path(args.conf_dir), args.env, "parameters_deployment.yml",
+                          "deployment")
+    config = DeploymentConfig.model_validate(raw)
+    if args.registry:
+        registry = config.registry.model_copy(update={"uri": args.registry})
+        config = config.model_copy(update={"registry": registry})
+    return config
+
+
+def open_registry(config: DeploymentConfig):
+    from seaweed_apt.registry.registry import ModelRegistry
+    from seaweed_apt.registry.stores import open_store
+
+    return ModelRegistry(open_store(config.registry.uri, config.registry.endpoint_url))
+
+
+def show_versions(args: argparse.Namespace) -> int:
+    registry = open_registry(deployment_config(args))
+    production = registry.production()
+    for version in registry.versions():
+        metrics = registry.get(version).metrics
+        print(f"{version}{' (production)' if version == production else ''}  "
+              f"FD-EffLite0 {metrics.get('fd_efflite0_apt1', float('nan')):.1f}  "
+              f"conditional accuracy {metrics.get('conditional_accuracy_apt1', float('nan')):.3f}")
+    return 0
+
+
+def show_lineage(args: argparse.Namespace) -> int:
+    import json
+
+    registry = open_registry(deployment_config(args))
+    name = args.version or registry.production()
+    if name is None:
+        raise RuntimeError(f"nothing is in production in {registry!r}; name a version "
+                           f"({', '.join(registry.versions()) or 'none registered'})")
+    version = registry.get(name)
+    print(json.dumps({"version": version.version, "created_at": version.manifest["created_at"],
+                      "files_sha256": version.manifest["files"], "lineage": version.lineage,
+                      "metrics": version.metrics}, indent=2))
+    return 0
+
+
+def serve_production(config: DeploymentConfig, version: str | None) -> str:
+    from seaweed_apt.serving.app import AppArgs
+    from seaweed_apt.serving.deploy import deploy_app
+
+    uri = config.registry.uri
+    if "://" not in uri:
+        uri = str(Path(uri).resolve())
+    return deploy_app(AppArgs(registry_uri=uri, endpoint_url=config.registry.endpoint_url,
+                              version=version, serve=config.serve), config.ray_address)
+
+
+def rollback(args: argparse.Namespace) -> int:
+    config = deployment_config(args)
+    pointer = open_registry(config).rollback()
+    logger.info("production is now %s (%s)", pointer["version"], pointer["reason"])
+    if args.deploy:
+        url = serve_production(config, pointer["version"])
+        logger.info("endpoint %s now serves %s", url, pointer["version"])
+    return 0
+
+
+def serve_up(args: argparse.Namespace) -> int:
+    config = deployment_config(args)
+    production = open_registry(config).production()
+    if production is None:
+        raise RuntimeError("nothing is in production yet: run `dvc repro` (or kedro run "
+                           "--pipelines deployment) first")
+    url = serve_production(config, production)
+    print(f"endpoint {url} serves {production}")
+    return 0
+
+
+def retrain(args: argparse.Namespace) -> int:
+    from seaweed_apt.retrain import RetrainBusy, parse_interval, retrain_every, retrain_once
+
+    if args.every:
+        retrain_every(args.project_dir, parse_interval(args.every))
+        return 0
+    try:
+        print(retrain_once(args.project_dir))
+    except RetrainBusy as busy:
+        logger.warning("%s", busy)
+        return 3
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seaweed-apt", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -53,16 +145,41 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--conf-dir", default="conf", help="the project's conf folder")
     fetch.add_argument("--env", default="local", help="conf env merged over conf/base")
     fetch.set_defaults(handler=fetch_data)
+
+    def registry_command(name: str, help_text: str, handler) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--registry", help="registry URI (default: conf deployment.registry)")
+        command.add_argument("--conf-dir", default="conf", help="the project's conf folder")
+        command.add_argument("--env", default="local", help="conf env merged over conf/base")
+        command.set_defaults(handler=handler)
+        return command
+
+    registry_command("versions", "list the registered generator versions", show_versions)
+    lineage = registry_command("lineage", "data hash, git commit, params hash and metrics of "
+                               "a version", show_lineage)
+    lineage.add_argument("version", nargs="?", help="v0001, ... (default: production)")
+    back = registry_command("rollback", "point production back at the previous version and "
+                            "redeploy it", rollback)
+    back.add_argument("--no-deploy", dest="deploy", action="store_false",
+                      help="only move the pointer")
+    registry_command("serve", "bring the endpoint up with the production version", serve_up)
+    again = commands.add_parser("retrain", help="dvc repro what changed in the raw data, gate, "
+                                "redeploy; a no-op when nothing changed")
+    again.add_argument("--every", help="repeat at this interval (24h, 30m, ...) until stopped")
+    again.add_argument("--project-dir", default=".", help="the DVC project")
+    again.set_defaults(handler=retrain)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from seaweed_apt.registry.stores import RegistryError
+
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, KeyError, FileNotFoundError, RuntimeError, RegistryError) as error:
         logger.error("%s", error)
         return 2
 

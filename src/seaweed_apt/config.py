@@ -256,3 +256,53 @@ class EvaluationConfig(_Strict):
         if 1 not in self.apt_steps:
             raise ValueError("apt_steps must include 1: the one-step generator is what we serve")
         return self
+
+
+class RegistryConfig(_Strict):
+    """Where model versions live: a local folder (default) or `s3://bucket/prefix`."""
+
+    uri: str = "data/09_registry"
+    endpoint_url: str | None = Field(None, description="S3-compatible store (MinIO, moto)")
+
+
+class PromotionGateConfig(_Strict):
+    """A candidate is promoted only if it is not worse than production by these margins; the first
+    model must beat the trivial baselines of evaluation (uniform noise, the mean frame)."""
+
+    fd_margin_fraction: float = Field(0.05, ge=0.0, description="FD may rise by this fraction")
+    accuracy_margin: float = Field(0.05, ge=0.0, le=1.0, description="accuracy may fall by this")
+
+
+class ServeConfig(_Strict):
+    """The Ray Serve application: limits on requests and the batching knobs (`user_config`)."""
+
+    app_name: str = "seaweed-apt"
+    route_prefix: str = "/"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    num_replicas: int = Field(1, ge=1)
+    cpus_per_replica: float = Field(1.0, gt=0.0)
+    gpus_per_replica: float = Field(0.0, ge=0.0)
+    max_batch_size: int = Field(8, ge=1)
+    batch_wait_timeout_s: float = Field(0.05, ge=0.0)
+    max_ongoing_requests: int = Field(32, ge=1)
+    max_prompt_chars: int = Field(300, ge=1)
+    max_body_bytes: int = Field(4096, ge=64)
+    max_num_videos: int = Field(4, ge=1)
+    api_key_env: str = Field("SEAWEED_APT_API_KEY", description="set it to require this key")
+    threads: int = Field(1, ge=1, description="torch threads per replica on CPU")
+
+
+class DeploymentConfig(_Strict):
+    """The deployment stage: registry, gate, endpoint and its smoke test."""
+
+    registry: RegistryConfig = RegistryConfig()
+    gate: PromotionGateConfig = PromotionGateConfig()
+    serve: ServeConfig = ServeConfig()
+    deploy: bool = Field(True, description="false: register and gate only, start no endpoint")
+    ray_address: str | None = Field(None, description="None: a local Ray head on 127.0.0.1")
+    preview_when_no_production: bool = Field(
+        True, description="nothing in production and the gate refused: serve the candidate "
+                          "marked 'preview' (headers, /model) so the path can be seen working")
+    smoke_prompt: str = "a sneaker bouncing left and right"
+    smoke_seed: int = 0

@@ -6,15 +6,11 @@ import json
 import pandas as pd
 import pytest
 
-from tests.conftest import run_kedro
-
 pytestmark = pytest.mark.timeout(600)
 
 
-def test_evaluation_measures_every_system_selects_and_reports(pretrained_root):
-    if not (pretrained_root / "06_models" / "apt").exists():
-        run_kedro(pretrained_root, ["posttrain"])
-    run_kedro(pretrained_root, ["evaluation"])
+def test_evaluation_measures_every_system_selects_and_reports(evaluated_root):
+    pretrained_root = evaluated_root
     out = pretrained_root / "08_reporting" / "evaluation"
     table = pd.read_csv(out / "systems.csv")
     steps = sorted({int(p.name.removeprefix("step-"))

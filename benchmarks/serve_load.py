@@ -1,0 +1,107 @@
+"""Endpoint throughput with dynamic batching against batch size 1, measured side by side in one run.
+
+    python benchmarks/serve_load.py [--registry data/09_registry --clients 16 --requests 6]
+
+Deploys the production generator of the registry on a local Ray (127.0.0.1), then for each
+`max_batch_size` (1, then the batched setting, changed in place through `user_config`) sends
+`clients` x `requests` POST /generate requests from concurrent clients over loopback HTTP. Prints
+throughput, p50 / p99 latency, errors and the batch sizes the replica formed, for mp4 and npy
+responses; the goal is batched >= 4x the throughput of batch size 1 with 0 errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+PORT = 18200
+
+
+def one_request(url: str, index: int, fmt: str) -> tuple[float, int]:
+    body = json.dumps({"prompt": f"a sneaker bouncing left and right {index % 7}",
+                       "seed": index, "format": fmt}).encode()
+    call = urllib.request.Request(f"{url}/generate", data=body, method="POST",
+                                  headers={"content-type": "application/json"})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(call, timeout=300) as response:
+            response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except OSError:
+        status = -1
+    return time.perf_counter() - started, status
+
+
+def load(url: str, clients: int, per_client: int, fmt: str) -> dict:
+    one_request(url, 0, fmt)  # warm-up
+    total = clients * per_client
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(lambda i: one_request(url, i, fmt), range(total)))
+    wall = time.perf_counter() - started
+    latencies = sorted(seconds for seconds, _ in results)
+    return {"requests": total, "errors": sum(status != 200 for _, status in results),
+            "throughput_rps": total / wall, "p50_s": statistics.median(latencies),
+            "p99_s": latencies[min(total - 1, round(0.99 * (total - 1)))], "wall_s": wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--registry", default="data/09_registry")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=6, help="per client")
+    parser.add_argument("--batch", type=int, default=16, help="the batched max_batch_size")
+    parser.add_argument("--wait", type=float, default=0.05, help="batch_wait_timeout_s")
+    parser.add_argument("--formats", default="npy,mp4")
+    args = parser.parse_args()
+    for key, value in {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
+                       "HF_HUB_OFFLINE": "1"}.items():
+        os.environ.setdefault(key, value)
+    import ray
+    from ray import serve
+
+    from seaweed_apt.config import ServeConfig
+    from seaweed_apt.serving.app import AppArgs, build_app
+
+    ray.init(include_dashboard=False, log_to_driver=False)
+    serve.start(http_options={"host": "127.0.0.1", "port": PORT})
+    url = f"http://127.0.0.1:{PORT}"
+    registry = str(Path(args.registry).resolve())
+    rows = []
+    for batch in (1, args.batch):
+        limits = ServeConfig(port=PORT, max_batch_size=batch, batch_wait_timeout_s=args.wait,
+                             max_ongoing_requests=max(32, args.clients), threads=1)
+        serve.run(build_app(AppArgs(registry_uri=registry, serve=limits)), name="bench",
+                  route_prefix="/")  # same app: only user_config changes, replicas stay
+        for fmt in args.formats.split(","):
+            figures = load(url, args.clients, args.requests, fmt)
+            with urllib.request.urlopen(f"{url}/stats") as response:
+                sizes = json.loads(response.read())["batch_sizes"][-figures["requests"]:]
+            figures |= {"max_batch_size": batch, "format": fmt,
+                        "mean_batch": statistics.mean(sizes) if sizes else 0.0}
+            rows.append(figures)
+            print(f"max_batch_size {batch:>2} {fmt}: {figures['throughput_rps']:.1f} req/s, "
+                  f"p50 {figures['p50_s']:.3f} s, p99 {figures['p99_s']:.3f} s, errors "
+                  f"{figures['errors']}/{figures['requests']}, mean batch "
+                  f"{figures['mean_batch']:.1f}", flush=True)
+    for fmt in args.formats.split(","):
+        single, batched = (next(r for r in rows if r["format"] == fmt and
+                                r["max_batch_size"] == b) for b in (1, args.batch))
+        ratio = batched["throughput_rps"] / single["throughput_rps"]
+        print(f"{fmt}: batching {args.batch} gives {ratio:.2f}x the throughput of batch size 1 "
+              f"(goal >= 4x): {'met' if ratio >= 4 else 'NOT met'}")
+    serve.shutdown()
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""deployment nodes: register the selected generator, gate it, write the Serve config, deploy and
+smoke-test the endpoint."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from seaweed_apt.config import DeploymentConfig, SamplingConfig, TextEncoderConfig
+from seaweed_apt.registry.gate import gate_and_promote
+from seaweed_apt.registry.lineage import dvc_data_version, git_commit, params_hash
+from seaweed_apt.registry.registry import ModelRegistry
+from seaweed_apt.registry.stores import open_store
+from seaweed_apt.training.stage import clip_geometry
+
+logger = logging.getLogger(__name__)
+
+# Parameters that say where things run or live, not what the model is: left out of its params hash.
+WHERE_NOT_WHAT = ("data_root", "project_root", "deployment", "ray")
+
+
+def _registry(config: DeploymentConfig) -> ModelRegistry:
+    return ModelRegistry(open_store(config.registry.uri, config.registry.endpoint_url))
+
+
+def register_candidate(apt_best_model: dict[str, bytes], evaluation_metrics: dict,
+                       clip_manifest: pd.DataFrame, dvc_lock: dict | None, parameters: dict,
+                       deployment: DeploymentConfig, text_encoder: TextEncoderConfig,
+                       sampling: SamplingConfig) -> dict:
+    """The selected APT checkpoint as a registry version with its metrics and lineage.
+
+    Returns:
+        the candidate's record (version, sha256 of each file, lineage).
+    """
+    frames, height, width = clip_geometry(clip_manifest)
+    lineage = {"data": dvc_data_version(dvc_lock), "code": git_commit(Path.cwd()),
+               "params_hash": params_hash(parameters, ignore=WHERE_NOT_WHAT),
+               "selected_system": evaluation_metrics.get("selected_apt_system")}
+    generation = {"num_frames": frames, "height": height, "width": width, "fps": sampling.fps,
+                  "text_encoder": text_encoder.model_dump()}
+    files = {name: apt_best_model[name] for name in ("model.safetensors", "config.json")}
+    version = _registry(deployment).register(files, evaluation_metrics, lineage, generation)
+    return {"version": version.version, **version.manifest}
+
+
+def gate_candidate(candidate: dict, deployment: DeploymentConfig) -> dict:
+    """Promote the candidate only if the gate passes; a refusal leaves production untouched.
+
+    Returns:
+        the decision: promoted or not, every check with its value and bound, the reason.
+    """
+    registry = _registry(deployment)
+    decision = gate_and_promote(registry, candidate["version"], deployment.gate)
+    return decision.as_dict() | {"production_after": registry.production()}
+
+
+def write_serve_config(gate_decision: dict, deployment: DeploymentConfig) -> dict:
+    """The Serve config (`serve run` / `serve deploy`) for the production version, or, with
+    nothing in production and `preview_when_no_production`, for the refused candidate marked
+    'preview' in every response.
+
+    Returns:
+        the config as a dict (written as YAML); no application when there is nothing to serve.
+    """
+    from seaweed_apt.serving.app import AppArgs, serve_config
+
+    registry_uri = deployment.registry.uri
+    if "://" not in registry_uri:  # replicas may start in another working directory
+        registry_uri = str(Path(registry_uri).resolve())
+    version, status, note = gate_decision["production_after"], "production", ""
+    if version is None and deployment.preview_when_no_production:
+        version, status = gate_decision["candidate"], "preview"
+        note = f"not promoted: the promotion gate {gate_decision['reason']}"
+    if version is None:
+        return {"applications": []}
+    return serve_config(AppArgs(registry_uri=registry_uri,
+                                endpoint_url=deployment.registry.endpoint_url, version=version,
+                                status=status, status_note=note, serve=deployment.serve))
+
+
+def deploy_endpoint(serve_config: dict, deployment: DeploymentConfig
+                    ) -> tuple[dict, dict[str, bytes]]:
+    """Deploy (or update in place) the app of `serve_config`, then one request through HTTP.
+
+    Returns:
+        the deployment record (url, version, smoke-test latency) and the smoke-test video.
+    """
+    import os
+
+    from seaweed_apt.serving.app import AppArgs
+    from seaweed_apt.serving.deploy import deploy_app, smoke_test
+
+    if not deployment.deploy or not serve_config["applications"]:
+        why = "deploy: false" if not deployment.deploy else "nothing is in production"
+        return {"deployed": False, "reason": why}, {}
+    args = AppArgs.model_validate(serve_config["applications"][0]["args"])
+    if args.status != "production":
+        logger.warning("serving %s as a PREVIEW (%s); production is empty", args.version,
+                       args.status_note)
+    url = deploy_app(args, deployment.ray_address)
+    result, video = smoke_test(url, deployment.smoke_prompt, deployment.smoke_seed,
+                               os.environ.get(deployment.serve.api_key_env))
+    record = {"deployed": True, "url": url, "model_version": result.model_version,
+              "model_status": args.status, "status_note": args.status_note,
+              "smoke_latency_s": result.latency_s, "smoke_bytes": result.bytes,
+              "smoke_seed": result.seed, "curl": curl_line(url, deployment.smoke_prompt)}
+    return record, {"smoke.mp4": video}
+
+
+def curl_line(url: str, prompt: str) -> str:
+    return (f"curl -s -X POST {url}/generate -H 'content-type: application/json' "
+            f"-d '{{\"prompt\": \"{prompt}\", \"seed\": 7}}' -o video.mp4 -D -")

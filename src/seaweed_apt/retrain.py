@@ -1,0 +1,122 @@
+"""Scheduled retraining: new or changed raw data -> `dvc repro` of what changed (the deployment
+stage at its end gates and redeploys). Nothing changed: nothing runs. A lock file keeps two runs
+from overlapping."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+LOCK_FILE = ".seaweed-apt-retrain.lock"
+
+
+class RetrainBusy(RuntimeError):
+    """Another retrain holds the lock."""
+
+
+@contextmanager
+def exclusive_lock(path: Path):
+    """An flock held for the duration; the kernel releases it if the holder dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise RetrainBusy(f"another retrain holds {path} ({handle.read().strip()})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def dvc_command() -> str:
+    beside = Path(sys.executable).parent / "dvc"
+    return str(beside) if beside.exists() else "dvc"
+
+
+def _dvc(project: Path, *args: str, capture: bool = True) -> str:
+    done = subprocess.run([dvc_command(), *args], cwd=project, text=True,
+                          capture_output=capture)
+    if done.returncode != 0:
+        detail = (done.stderr or "")[-2000:] if capture else "see the output above"
+        raise RuntimeError(f"dvc {' '.join(args)} failed ({done.returncode}): {detail}")
+    return done.stdout or ""
+
+
+def changed_outputs(entry: list) -> list[str]:
+    """The paths of a `dvc status --json` entry whose recorded outputs were changed by hand."""
+    paths = []
+    for change in entry:
+        if isinstance(change, dict) and "changed outs" in change:
+            paths += list(change["changed outs"])
+    return paths
+
+
+def retrain_once(project: str | Path, raw_prefix: str = "data/01_raw") -> dict:
+    """One pass. Returns what happened: {"ran": bool, "stages": [...], "accepted_raw": [...]}."""
+    project = Path(project).resolve()
+    with exclusive_lock(project / LOCK_FILE):
+        status = json.loads(_dvc(project, "status", "--json") or "{}")
+        if not status:
+            logger.info("retrain: nothing changed (dvc status is clean); nothing runs")
+            return {"ran": False, "stages": [], "accepted_raw": []}
+        accepted = []
+        for target, entry in status.items():
+            edited = changed_outputs(entry)
+            if not edited:
+                continue
+            foreign = [p for p in edited if not p.startswith(raw_prefix)]
+            if foreign:
+                raise RuntimeError(
+                    f"retrain: {foreign} (outputs of {target}) were changed by hand outside "
+                    f"{raw_prefix}; `dvc checkout {target}` restores them. Nothing was run.")
+            # New or edited raw videos become the stage's recorded output, so what follows
+            # reruns on them instead of the raw stage overwriting them.
+            _dvc(project, "commit", "-f", "-q", target)
+            accepted += edited
+            logger.info("retrain: accepted changed raw data %s (dvc commit %s)", edited, target)
+        logger.info("retrain: changed: %s; running dvc repro", sorted(status))
+        _dvc(project, "repro", capture=False)
+        return {"ran": True, "stages": sorted(status), "accepted_raw": accepted}
+
+
+def parse_interval(text: str) -> float:
+    """'24h', '30m', '90s', '1d' -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
+    if not match:
+        raise ValueError(f"--every {text!r}: use a number and a unit, as in 24h, 30m, 90s, 1d")
+    value = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    if value <= 0:
+        raise ValueError(f"--every {text!r} must be positive")
+    return value
+
+
+def retrain_every(project: str | Path, interval_s: float, runs: int | None = None) -> None:
+    """Retrain now and then every `interval_s` (for a single machine without cron)."""
+    count = 0
+    while runs is None or count < runs:
+        started = time.monotonic()
+        try:
+            logger.info("retrain: %s", retrain_once(project))
+        except RetrainBusy as busy:
+            logger.warning("retrain: skipped, %s", busy)
+        except RuntimeError as error:  # one failed pass must not end the schedule
+            logger.error("retrain: failed: %s", error)
+        count += 1
+        if runs is None or count < runs:
+            time.sleep(max(0.0, interval_s - (time.monotonic() - started)))

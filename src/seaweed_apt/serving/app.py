@@ -1,0 +1,165 @@
+"""The Ray Serve application: `POST /generate`, `GET /healthz`, `GET /model`.
+
+    serve run seaweed_apt.serving.app:build_app registry_uri=data/09_registry
+    serve run data/08_reporting/deployment/serve_config.yaml     (what the deployment stage writes)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+import uuid
+
+from pydantic import BaseModel, ConfigDict
+from ray import serve
+from ray.serve import Application
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from seaweed_apt.config import ServeConfig
+from seaweed_apt.registry.registry import ModelRegistry
+from seaweed_apt.registry.stores import open_store
+from seaweed_apt.serving.requests import FORMATS, BadRequest, check_api_key, parse_generate_request
+
+logger = logging.getLogger("ray.serve")
+
+
+class AppArgs(BaseModel):
+    """The typed arguments of `build_app` (`serve run ... key=value` or the config's `args:`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registry_uri: str = "data/09_registry"
+    endpoint_url: str | None = None
+    version: str | None = None  # None: whatever production points at when a replica starts
+    status: str = "production"  # or "preview": a version the promotion gate did not promote
+    status_note: str = ""
+    serve: ServeConfig = ServeConfig()
+
+
+@serve.deployment(name="VideoGenerator")
+class VideoGenerator:
+    def __init__(self, args: AppArgs) -> None:
+        import torch
+
+        from seaweed_apt.serving.generator import OneStepGenerator
+
+        self.args = args
+        self.limits = args.serve
+        self.api_key = os.environ.get(args.serve.api_key_env) or None
+        if not torch.cuda.is_available():
+            torch.set_num_threads(args.serve.threads)
+        registry = ModelRegistry(open_store(args.registry_uri, args.endpoint_url))
+        self.generator = OneStepGenerator(registry, args.version)
+        self.manifest = self.generator.model_version.manifest
+        self.batch_sizes: list[int] = []  # what the batcher formed (for /healthz and tests)
+
+    def reconfigure(self, user_config: dict) -> None:
+        """Batching knobs from `user_config`, changed in place without a restart."""
+        self._generate_batch.set_max_batch_size(int(user_config["max_batch_size"]))
+        self._generate_batch.set_batch_wait_timeout_s(float(user_config["batch_wait_timeout_s"]))
+
+    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.05)
+    async def _generate_batch(self, jobs: list[tuple[str, list[int]]]) -> list:
+        """Every request of the batch in one `generate_videos` call; results split back."""
+        prompts = [prompt for prompt, seeds in jobs for _ in seeds]
+        seeds = [seed for _, request_seeds in jobs for seed in request_seeds]
+        self.batch_sizes = (self.batch_sizes + [len(jobs)])[-1000:]
+        videos = await asyncio.to_thread(self.generator.generate, prompts, seeds)
+        out, begin = [], 0
+        for _, request_seeds in jobs:
+            out.append(videos[begin : begin + len(request_seeds)])
+            begin += len(request_seeds)
+        return out
+
+    async def __call__(self, request: Request) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        route = (request.method, request.url.path.rstrip("/") or "/")
+        try:
+            if route == ("GET", "/healthz"):
+                return JSONResponse({"status": "ok", "model_version": self.generator.version,
+                                     "model_status": self.args.status})
+            if route == ("GET", "/model"):
+                return JSONResponse(self.model_card())
+            if route == ("GET", "/stats"):
+                return JSONResponse({"batch_sizes": self.batch_sizes})
+            if route[1] == "/generate":
+                if route[0] != "POST":
+                    raise BadRequest(405, "use POST /generate with a JSON body")
+                return await self.generate(request, request_id)
+            raise BadRequest(404, f"no route {route[0]} {route[1]}: try POST /generate, "
+                                  "GET /healthz, GET /model")
+        except BadRequest as error:
+            return JSONResponse({"error": error.message, "request_id": request_id},
+                                status_code=error.status, headers={"x-request-id": request_id})
+        except Exception:
+            logger.exception("request %s failed", request_id)
+            return JSONResponse({"error": "generation failed; the server log has the details",
+                                 "request_id": request_id}, status_code=500,
+                                headers={"x-request-id": request_id})
+
+    async def generate(self, request: Request, request_id: str) -> Response:
+        check_api_key(self.api_key, dict(request.headers))
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+            raise BadRequest(413, f"body is {declared} bytes; the limit is "
+                                  f"{self.limits.max_body_bytes}")
+        job = parse_generate_request(await request.body(), self.limits)
+        started = time.perf_counter()
+        videos = await self._generate_batch((job.prompt, job.seeds))
+        from seaweed_apt.serving.generator import encode_response
+
+        body = await asyncio.to_thread(encode_response, videos, job.format, self.generator.fps)
+        seconds = time.perf_counter() - started
+        logger.info("request %s: %d video(s) %r seeds %s as %s in %.3f s", request_id,
+                    job.num_videos, job.prompt[:60], job.seeds, job.format, seconds)
+        return Response(body, media_type=FORMATS[job.format], headers={
+            "x-model-version": self.generator.version,
+            "x-model-status": self.args.status,
+            "x-seed": ",".join(map(str, job.seeds)),
+            "x-request-id": request_id,
+            "x-video-shape": "x".join(map(str, videos.shape)),
+            "x-generation-seconds": f"{seconds:.4f}",
+        })
+
+    def model_card(self) -> dict:
+        manifest = self.manifest
+        return {"model_version": self.generator.version, "model_status": self.args.status,
+                "status_note": self.args.status_note, "created_at": manifest["created_at"],
+                "files_sha256": manifest["files"], "lineage": manifest["lineage"],
+                "metrics": manifest["metrics"], "generation": manifest["generation"],
+                "device": str(self.generator.device)}
+
+
+def deployment_options(limits: ServeConfig) -> dict:
+    actor = {"num_cpus": limits.cpus_per_replica}
+    if limits.gpus_per_replica:
+        actor["num_gpus"] = limits.gpus_per_replica
+    return {"num_replicas": limits.num_replicas,
+            "max_ongoing_requests": max(limits.max_ongoing_requests, limits.max_batch_size),
+            "ray_actor_options": actor,
+            "user_config": {"max_batch_size": limits.max_batch_size,
+                            "batch_wait_timeout_s": limits.batch_wait_timeout_s}}
+
+
+def build_app(args: AppArgs) -> Application:
+    """The typed app builder `serve run` calls."""
+    return VideoGenerator.options(**deployment_options(args.serve)).bind(args)
+
+
+def serve_config(args: AppArgs) -> dict:
+    """The `serve deploy` / `serve run` config file for the same application."""
+    limits = args.serve
+    return {
+        "proxy_location": "EveryNode",
+        "http_options": {"host": limits.host, "port": limits.port},
+        "applications": [{
+            "name": limits.app_name, "route_prefix": limits.route_prefix,
+            "import_path": "seaweed_apt.serving.app:build_app",
+            "args": json.loads(args.model_dump_json()),
+            "deployments": [{"name": "VideoGenerator", **deployment_options(limits)}],
+        }],
+    }

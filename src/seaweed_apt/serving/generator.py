@@ -1,0 +1,75 @@
+"""What one replica holds: a registered one-step generator and the text encoder, loaded once."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import numpy as np
+import torch
+
+from seaweed_apt.config import TextEncoderConfig
+from seaweed_apt.data.video_io import encode_video_bytes
+from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.diffusion.sampling import generate_videos
+from seaweed_apt.registry.registry import ModelRegistry
+from seaweed_apt.reporting.figures import video_grid
+from seaweed_apt.training.checkpoint import load_model_from_files
+
+logger = logging.getLogger(__name__)
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class OneStepGenerator:
+    """Generates through `generate_videos` exactly as evaluation measured the served checkpoint:
+    one network evaluation, no guidance (APT_METHOD.md §3)."""
+
+    def __init__(self, registry: ModelRegistry, version: str | None = None,
+                 device: torch.device | None = None) -> None:
+        from seaweed_apt.text.encoder import TextEncoder
+
+        version = version or registry.production()
+        if version is None:
+            raise RuntimeError(f"{registry!r} has no production model: run the deployment "
+                               "stage (kedro run --pipelines deployment) first")
+        self.device = device or pick_device()
+        self.model_version = registry.get(version)
+        files = registry.load_files(version)  # sha256-checked
+        self.model = load_model_from_files(files, device=self.device)
+        generation = self.model_version.manifest["generation"]
+        self.geometry = (generation["num_frames"], generation["height"], generation["width"])
+        self.fps = generation["fps"]
+        self.text_encoder = TextEncoder(TextEncoderConfig(**generation["text_encoder"]),
+                                        device=str(self.device))
+        logger.info("serving %s (%s) on %s, videos %s at %d fps", version,
+                    json.loads(files["config.json"]).get("weights_sha256", "")[:12],
+                    self.device, "x".join(map(str, self.geometry)), self.fps)
+
+    @property
+    def version(self) -> str:
+        return self.model_version.version
+
+    def generate(self, prompts: list[str], seeds: list[int]) -> np.ndarray:
+        """One video per (prompt, seed): (B, T, H, W, 3) uint8."""
+        embedded = self.text_encoder.encode(prompts)
+        text = TextBatch(torch.from_numpy(embedded.tokens).float(),
+                         torch.from_numpy(embedded.mask).bool(),
+                         torch.from_numpy(embedded.pooled).float())
+        frames, height, width = self.geometry
+        return generate_videos(self.model, text, seeds, steps=1, cfg_scale=1.0,
+                               num_frames=frames, height=height, width=width,
+                               one_step_generator=True, batch_size=max(len(seeds), 1))
+
+
+def encode_response(videos: np.ndarray, fmt: str, fps: int) -> bytes:
+    """mp4/gif: the videos side by side in one clip; npy: the (N, T, H, W, 3) uint8 array."""
+    if fmt == "npy":
+        buffer = io.BytesIO()
+        np.save(buffer, videos)
+        return buffer.getvalue()
+    tiled = videos[0] if len(videos) == 1 else video_grid(videos, columns=len(videos))
+    return encode_video_bytes(tiled, fps, fmt)

@@ -1,0 +1,73 @@
+"""`seaweed-apt retrain` on a real DVC project: a no-op when nothing changed, a repro of what
+follows when raw data changed, refused while another run holds the lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seaweed_apt.retrain import LOCK_FILE, RetrainBusy, exclusive_lock, parse_interval, retrain_once
+
+pytestmark = pytest.mark.timeout(300)
+
+DVC_YAML = """stages:
+  curate:
+    cmd: cat data/01_raw/videos/*.txt > curated.txt
+    deps: [data/01_raw/videos]
+    outs: [curated.txt]
+"""
+
+
+def _run(*command: str, cwd: Path) -> None:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    dvc = str(Path(sys.executable).parent / "dvc")
+    root = tmp_path / "project"
+    raw = root / "data" / "01_raw" / "videos"
+    raw.mkdir(parents=True)
+    (raw / "a.txt").write_text("clip a\n")
+    _run("git", "init", "-q", cwd=root)
+    _run(dvc, "init", "-q", cwd=root)
+    _run(dvc, "add", "-q", "data/01_raw/videos", cwd=root)
+    (root / "dvc.yaml").write_text(DVC_YAML)
+    _run(dvc, "repro", "-q", cwd=root)
+    return root
+
+
+def test_retrain_is_a_no_op_when_nothing_changed_and_reruns_on_new_raw_data(project):
+    curated = project / "curated.txt"
+    before = curated.stat().st_mtime_ns
+    assert retrain_once(project) == {"ran": False, "stages": [], "accepted_raw": []}
+    assert curated.stat().st_mtime_ns == before
+
+    (project / "data" / "01_raw" / "videos" / "b.txt").write_text("clip b\n")  # new raw video
+    outcome = retrain_once(project)
+    assert outcome["ran"] and outcome["accepted_raw"] == ["data/01_raw/videos"]
+    assert curated.read_text() == "clip a\nclip b\n"
+    assert retrain_once(project)["ran"] is False  # and settled again
+
+
+def test_hand_edited_stage_output_is_refused_not_overwritten(project):
+    (project / "curated.txt").write_text("edited by hand\n")
+    with pytest.raises(RuntimeError, match="changed by hand"):
+        retrain_once(project)
+    assert (project / "curated.txt").read_text() == "edited by hand\n"
+
+
+def test_a_second_retrain_waits_for_the_lock(project):
+    with exclusive_lock(project / LOCK_FILE):
+        with pytest.raises(RetrainBusy, match="another retrain"):
+            retrain_once(project)
+
+
+def test_interval_parsing():
+    assert parse_interval("24h") == 86400 and parse_interval("90s") == 90
+    with pytest.raises(ValueError, match="24h"):
+        parse_interval("daily")

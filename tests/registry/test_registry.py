@@ -1,0 +1,117 @@
+"""The registry on a local folder and on a real S3-compatible server (moto on loopback): versions,
+sha256 checks at load, the production pointer, rollback, and the promotion gate."""
+
+from __future__ import annotations
+
+import pytest
+
+from seaweed_apt.config import PromotionGateConfig
+from seaweed_apt.registry.gate import decide, gate_and_promote
+from seaweed_apt.registry.registry import ModelRegistry
+from seaweed_apt.registry.stores import RegistryError, open_store
+from tests.registry.conftest import GENERATION, generator_files, metrics
+
+LINEAGE = {"data": {"hash": "abc"}, "code": {"commit": "123", "dirty": False},
+           "params_hash": "def"}
+
+
+def _local(tmp_path) -> ModelRegistry:
+    return ModelRegistry(open_store(str(tmp_path / "registry")))
+
+
+def _s3(endpoint: str, bucket: str) -> ModelRegistry:
+    return ModelRegistry(open_store(f"s3://{bucket}/models/generator", endpoint))
+
+
+def _exercise(registry: ModelRegistry, tamper) -> None:
+    """The same life cycle on any backend."""
+    first = registry.register(generator_files(0), metrics(400.0, 0.2), LINEAGE, GENERATION)
+    second = registry.register(generator_files(1), metrics(380.0, 0.2), LINEAGE, GENERATION)
+    assert (first.version, second.version) == ("v0001", "v0002")
+    assert registry.versions() == ["v0001", "v0002"]
+    # The same weights again are the same version, not a copy.
+    assert registry.register(generator_files(0), metrics(1.0, 1.0), LINEAGE,
+                             GENERATION).version == "v0001"
+    assert registry.load_files("v0002") == generator_files(1)
+    assert registry.get("v0001").lineage == LINEAGE
+
+    assert registry.production() is None
+    registry.promote("v0001", "first")
+    registry.promote("v0002", "better")
+    assert registry.production() == "v0002"
+    assert registry.rollback()["version"] == "v0001"
+    assert registry.production() == "v0001"
+    with pytest.raises(RegistryError, match="nothing to roll back"):
+        registry.rollback()
+    with pytest.raises(RegistryError, match="no version v0009"):
+        registry.promote("v0009", "missing")
+
+    tamper("versions/v0002/model.safetensors")
+    with pytest.raises(RegistryError, match="sha256 mismatch"):
+        registry.load_files("v0002")
+    assert registry.load_files("v0001")  # the others are untouched
+
+
+def test_local_registry_versions_pointer_rollback_and_sha256(tmp_path):
+    registry = _local(tmp_path)
+
+    def truncate(key):
+        path = tmp_path / "registry" / key
+        path.write_bytes(path.read_bytes()[:-100])
+
+    _exercise(registry, truncate)
+    # A version whose manifest never got written (a crash mid-registration) is not a version.
+    (tmp_path / "registry" / "versions" / "v0003").mkdir()
+    (tmp_path / "registry" / "versions" / "v0003" / "model.safetensors").write_bytes(b"half")
+    assert registry.versions() == ["v0001", "v0002"]
+
+
+def test_s3_registry_on_a_real_s3_server(s3_endpoint, s3_bucket):
+    import boto3
+
+    registry = _s3(s3_endpoint, s3_bucket)
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+
+    def overwrite(key):
+        client.put_object(Bucket=s3_bucket, Key=f"models/generator/{key}", Body=b"tampered")
+
+    _exercise(registry, overwrite)
+    keys = {item["Key"] for item in client.list_objects_v2(Bucket=s3_bucket)["Contents"]}
+    assert "models/generator/pointers/production.json" in keys
+    assert "models/generator/versions/v0001/manifest.json" in keys
+
+
+def test_bad_registry_uri_is_a_clear_error():
+    with pytest.raises(ValueError, match="3 or more characters"):
+        open_store("s3://ab/prefix")
+    with pytest.raises(ValueError, match="folder path or s3://"):
+        open_store("gs://bucket/prefix")
+
+
+def test_gate_first_model_must_beat_trivial_baselines():
+    config = PromotionGateConfig(fd_margin_fraction=0.05, accuracy_margin=0.05)
+    assert decide("v0001", metrics(400.0, 0.2), None, None, config).promote
+    worse_than_noise = decide("v0001", metrics(490.0, 0.2), None, None, config)  # 500 * 0.95
+    assert not worse_than_noise.promote and "trivial" in worse_than_noise.reason
+    assert not decide("v0001", metrics(400.0, 0.05), None, None, config).promote
+    with pytest.raises(ValueError, match="run the evaluation stage"):
+        decide("v0001", {"fd_efflite0_apt1": 1.0}, None, None, config)
+
+
+def test_gate_refuses_a_worse_model_and_leaves_production_untouched(tmp_path):
+    registry = _local(tmp_path)
+    config = PromotionGateConfig(fd_margin_fraction=0.05, accuracy_margin=0.05)
+    registry.register(generator_files(0), metrics(400.0, 0.30), LINEAGE, GENERATION)
+    assert gate_and_promote(registry, "v0001", config).promote
+    registry.register(generator_files(1), metrics(430.0, 0.30), LINEAGE, GENERATION)  # FD +7.5%
+    refused = gate_and_promote(registry, "v0002", config)
+    assert not refused.promote and "FD-EffLite0" in refused.reason
+    assert registry.production() == "v0001"
+    assert registry.pointer()["history"] == []
+    registry.register(generator_files(2), metrics(410.0, 0.27), LINEAGE, GENERATION)  # in margin
+    assert gate_and_promote(registry, "v0003", config).promote
+    assert registry.production() == "v0003"
+    registry.register(generator_files(3), metrics(300.0, 0.20), LINEAGE, GENERATION)  # acc -0.07
+    assert not gate_and_promote(registry, "v0004", config).promote
+    assert registry.production() == "v0003"
+    assert gate_and_promote(registry, "v0003", config).reason == "passed: already production"

@@ -1,0 +1,32 @@
+"""Malformed `POST /generate` bodies and the status each must get (limits of conf/test)."""
+
+LONG_PROMPT = "a sneaker " * 40  # 400 characters, over max_prompt_chars = 300
+
+BAD_BODIES: list[tuple[str, bytes, int]] = [
+    ("empty body", b"", 400),
+    ("invalid json", b"{prompt: 'x'}", 400),
+    ("truncated json", b'{"prompt": "a bag"', 400),
+    ("not utf-8", b'{"prompt": "\xff\xfe"}', 400),
+    ("json array", b'["a bag"]', 422),
+    ("json string", b'"a bag"', 422),
+    ("json null", b"null", 422),
+    ("missing prompt", b'{"seed": 1}', 422),
+    ("empty prompt", b'{"prompt": ""}', 422),
+    ("blank prompt", b'{"prompt": "   "}', 422),
+    ("prompt is a number", b'{"prompt": 5}', 422),
+    ("prompt is a list", b'{"prompt": ["a", "b"]}', 422),
+    ("prompt is null", b'{"prompt": null}', 422),
+    ("prompt too long", f'{{"prompt": "{LONG_PROMPT}"}}'.encode(), 422),
+    ("seed is a string", b'{"prompt": "a bag", "seed": "7"}', 422),
+    ("seed is a float", b'{"prompt": "a bag", "seed": 1.5}', 422),
+    ("seed is a bool", b'{"prompt": "a bag", "seed": true}', 422),
+    ("seed negative", b'{"prompt": "a bag", "seed": -1}', 422),
+    ("seed too large", b'{"prompt": "a bag", "seed": 4294967296}', 422),
+    ("num_videos zero", b'{"prompt": "a bag", "num_videos": 0}', 422),
+    ("num_videos too many", b'{"prompt": "a bag", "num_videos": 5}', 422),
+    ("num_videos a string", b'{"prompt": "a bag", "num_videos": "2"}', 422),
+    ("unknown format", b'{"prompt": "a bag", "format": "avi"}', 422),
+    ("format not a string", b'{"prompt": "a bag", "format": 3}', 422),
+    ("unknown field", b'{"prompt": "a bag", "steps": 25}', 422),
+    ("body over the size limit", b'{"prompt": "a bag", "pad": "' + b"x" * 5000 + b'"}', 413),
+]

@@ -1,0 +1,128 @@
+"""The Ray Serve endpoint on a local Ray, over HTTP on 127.0.0.1: playable videos, batching,
+malformed input answered with 4xx while the server stays up, the API key, the model card."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from seaweed_apt.config import ServeConfig
+from seaweed_apt.registry.registry import ModelRegistry
+from seaweed_apt.registry.stores import open_store
+from tests.registry.conftest import GENERATION, generator_files, metrics
+from tests.serving.cases import BAD_BODIES
+
+pytestmark = pytest.mark.timeout(600)
+
+PORT, APP, KEY = 18123, "endpoint-test", "test-key"
+URL = f"http://127.0.0.1:{PORT}"
+LINEAGE = {"data": {"hash": "d1"}, "code": {"commit": "c1", "dirty": False}, "params_hash": "p1"}
+
+
+@pytest.fixture(scope="module")
+def endpoint(ray_local, tmp_path_factory):
+    from ray import serve
+
+    from seaweed_apt.serving.app import AppArgs, VideoGenerator, deployment_options
+
+    folder = tmp_path_factory.mktemp("registry")
+    registry = ModelRegistry(open_store(str(folder)))
+    registry.register(generator_files(0), metrics(400.0, 0.2), LINEAGE, GENERATION)
+    registry.promote("v0001", "test")
+    limits = ServeConfig(port=PORT, app_name=APP, max_batch_size=8, batch_wait_timeout_s=0.2,
+                         cpus_per_replica=0.5)
+    options = deployment_options(limits)
+    # The key reaches the replica's process through its runtime environment.
+    options["ray_actor_options"]["runtime_env"] = {"env_vars": {limits.api_key_env: KEY}}
+    app = VideoGenerator.options(**options).bind(AppArgs(registry_uri=str(folder), serve=limits))
+    serve.start(http_options={"host": "127.0.0.1", "port": PORT})
+    serve.run(app, name=APP, route_prefix="/")
+    yield URL
+    serve.delete(APP)
+
+
+def request(path: str, body: bytes | None = None, key: str | None = KEY,
+            method: str | None = None) -> tuple[int, dict, bytes]:
+    headers = {"content-type": "application/json"}
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    call = urllib.request.Request(f"{URL}{path}", data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(call, timeout=120) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, \
+                response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def generate(**body) -> tuple[int, dict, bytes]:
+    return request("/generate", json.dumps(body).encode())
+
+
+def ffprobe(path) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                          "-show_entries", "stream=codec_name,width,height,r_frame_rate,"
+                          "nb_read_frames", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)["streams"][0]
+
+
+def test_generate_returns_a_playable_mp4_with_version_and_seed(endpoint, tmp_path):
+    status, headers, body = generate(prompt="a sneaker bouncing left and right", seed=3)
+    assert status == 200, body[:300]
+    assert headers["content-type"] == "video/mp4"
+    assert headers["x-model-version"] == "v0001" and headers["x-seed"] == "3"
+    (tmp_path / "video.mp4").write_bytes(body)
+    stream = ffprobe(tmp_path / "video.mp4")
+    assert stream["codec_name"] == "h264"
+    assert (stream["width"], stream["height"]) == (32, 32)
+    assert int(stream["nb_read_frames"]) == GENERATION["num_frames"]
+    assert stream["r_frame_rate"] == "8/1"
+
+
+def test_same_seed_same_video_several_videos_and_formats(endpoint):
+    first = np.load(io.BytesIO(generate(prompt="a bag", seed=5, num_videos=2, format="npy")[2]))
+    status, headers, body = generate(prompt="a bag", seed=5, num_videos=2, format="npy")
+    assert status == 200 and headers["x-seed"] == "5,6"
+    again = np.load(io.BytesIO(body))
+    assert again.shape == (2, 4, 32, 32, 3) and again.dtype == np.uint8
+    assert np.array_equal(first, again)
+    assert not np.array_equal(again[0], again[1])  # seeds 5 and 6 differ
+    status, headers, body = generate(prompt="a bag", seed=5, format="gif")
+    assert status == 200 and headers["content-type"] == "image/gif" and body[:4] == b"GIF8"
+
+
+def test_concurrent_requests_are_batched(endpoint):
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: generate(prompt=f"item {i}", seed=i, format="npy"),
+                                range(8)))
+    assert all(status == 200 for status, _, _ in results)
+    assert [h["x-seed"] for _, h, _ in results] == [str(i) for i in range(8)]
+    _, _, stats = request("/stats")
+    assert max(json.loads(stats)["batch_sizes"]) > 1
+
+
+@pytest.mark.parametrize(("name", "body", "status"), BAD_BODIES, ids=[c[0] for c in BAD_BODIES])
+def test_malformed_request_gets_4xx(endpoint, name, body, status):
+    got, headers, answer = request("/generate", body)
+    assert got == status, answer[:300]
+    assert "error" in json.loads(answer) and headers["x-request-id"]
+
+
+def test_auth_routes_and_health_after_bad_input(endpoint):
+    assert request("/generate", b'{"prompt": "a bag"}', key=None)[0] == 401
+    assert request("/generate", b'{"prompt": "a bag"}', key="wrong")[0] == 401
+    assert request("/generate", method="GET")[0] == 405
+    assert request("/nowhere")[0] == 404
+    status, _, body = request("/healthz")
+    assert status == 200 and json.loads(body)["model_version"] == "v0001"
+    card = json.loads(request("/model")[2])
+    assert card["lineage"] == LINEAGE and card["metrics"]["fd_efflite0_apt1"] == 400.0
+    assert card["files_sha256"]["model.safetensors"]
