@@ -28,11 +28,11 @@ def _exercise(registry: ModelRegistry, tamper) -> None:
     first = registry.register(generator_files(0), metrics(400.0, 0.2), LINEAGE, GENERATION)
     second = registry.register(generator_files(1), metrics(380.0, 0.2), LINEAGE, GENERATION)
     assert (first.version, second.version) == ("v0001", "v0002")
-    assert registry.versions() == ["v0001", "v0002"]
     # The same weights again are the same version, not a copy.
     assert registry.register(generator_files(0), metrics(1.0, 1.0), LINEAGE,
                              GENERATION).version == "v0001"
     assert registry.load_files("v0002") == generator_files(1)
+    assert registry.versions() == ["v0001", "v0002"]
     assert registry.get("v0001").lineage == LINEAGE
 
     assert registry.production() is None
@@ -79,6 +79,13 @@ def test_s3_registry_on_a_real_s3_server(s3_endpoint, s3_bucket):
     keys = {item["Key"] for item in client.list_objects_v2(Bucket=s3_bucket)["Contents"]}
     assert "models/generator/pointers/production.json" in keys
     assert "models/generator/versions/v0001/manifest.json" in keys
+
+
+def test_manifest_is_strict_json(tmp_path):
+    registry = _local(tmp_path)
+    version = registry.register(generator_files(0), metrics(1.0, 1.0) | {"ratio": float("nan")},
+                                LINEAGE, GENERATION)
+    assert version.metrics["ratio"] is None and registry.get("v0001").metrics["ratio"] is None
 
 
 def test_bad_registry_uri_is_a_clear_error():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,18 @@ VERSION_PATTERN = re.compile(r"^v(\d{4,})$")
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def strict_json(value):
+    """NaN and infinities (a ratio over a zero) as null: manifests must be valid JSON for any
+    reader, not only Python's."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    return value
 
 
 def now_utc() -> str:
@@ -85,10 +98,11 @@ class ModelRegistry:
         version = f"v{max(numbers, default=0) + 1:04d}"
         for name, data in files.items():
             self.store.put(f"versions/{version}/{name}", data)
-        manifest = {"version": version, "created_at": now_utc(), "files": digests,
-                    "metrics": metrics, "lineage": lineage, "generation": generation}
+        manifest = strict_json({"version": version, "created_at": now_utc(), "files": digests,
+                                "metrics": metrics, "lineage": lineage,
+                                "generation": generation})
         self.store.put(f"versions/{version}/{MANIFEST}",
-                       json.dumps(manifest, indent=2, sort_keys=True).encode())
+                       json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False).encode())
         logger.info("registry: registered %s in %r", version, self.store)
         return ModelVersion(version, manifest)
 
