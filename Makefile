@@ -18,7 +18,7 @@ export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 export TQDM_MININTERVAL := 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup system-deps demo test test-slow lint benchmark clean-data
+.PHONY: setup system-deps demo stop test test-slow lint benchmark clean-data
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -38,13 +38,28 @@ setup: system-deps $(BIN)/.installed
 demo: setup
 	@[ -d .dvc ] || $(BIN)/dvc init -q
 	$(BIN)/dvc repro
+	@# The endpoint as the deployment stage left it (a no-op when it is already up; after a reboot
+	@# it comes back), then one video through HTTP.
+	$(BIN)/seaweed-apt serve
+	$(BIN)/seaweed-apt generate "a sneaker bouncing left and right" --seed 7 \
+	  --out data/08_reporting/deployment/demo.mp4
 	@echo
 	@echo "Done. Outputs:"
 	@echo "  curated clips     data/03_primary/clip_manifest.parquet, data/03_primary/clip_shards/"
-	@echo "  caption vectors   data/04_feature/caption_embeddings.safetensors"
 	@echo "  quarantine        data/02_intermediate/quarantine.parquet"
 	@echo "  GX Data Docs      data/08_reporting/data_curation/gx_data_docs/index.html"
-	@echo "  summary           data/08_reporting/data_curation/summary.json  (dvc metrics show)"
+	@echo "  teacher samples   data/08_reporting/pretrain/samples/"
+	@echo "  one-step samples  data/08_reporting/posttrain/samples/"
+	@echo "  evaluation report data/08_reporting/evaluation/report/report.html  (dvc metrics show)"
+	@echo "  model registry    data/09_registry/   (seaweed-apt versions | lineage | rollback)"
+	@echo "  promotion gate    data/08_reporting/deployment/gate.json"
+	@echo "  generated video   data/08_reporting/deployment/demo.mp4"
+	@echo
+	@echo "The endpoint is up on 127.0.0.1:8000 (stop it with: $(BIN)/ray stop). Try:"
+	@$(BIN)/python -c "import json; print(json.load(open('data/08_reporting/deployment/deployment.json')).get('curl', ''))"
+
+stop:
+	$(BIN)/ray stop
 
 test: setup
 	$(BIN)/python -m pytest -m "not slow" -q
@@ -57,3 +72,5 @@ lint: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/curation.py
+	$(BIN)/python benchmarks/one_step_vs_teacher.py
+	$(BIN)/python benchmarks/serve_load.py --threads 2

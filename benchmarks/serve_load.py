@@ -62,6 +62,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16, help="the batched max_batch_size")
     parser.add_argument("--wait", type=float, default=0.05, help="batch_wait_timeout_s")
     parser.add_argument("--formats", default="npy,mp4")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads in the replica")
+    parser.add_argument("--version", help="default: production, else the newest version")
     args = parser.parse_args()
     for key, value in {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
                        "HF_HUB_OFFLINE": "1"}.items():
@@ -70,17 +72,25 @@ def main() -> None:
     from ray import serve
 
     from seaweed_apt.config import ServeConfig
+    from seaweed_apt.registry.registry import ModelRegistry
+    from seaweed_apt.registry.stores import open_store
     from seaweed_apt.serving.app import AppArgs, build_app
 
-    ray.init(include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", include_dashboard=False, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": PORT})
     url = f"http://127.0.0.1:{PORT}"
     registry = str(Path(args.registry).resolve())
+    models = ModelRegistry(open_store(registry))
+    version = args.version or models.production() or models.versions()[-1]
+    print(f"serving {version} of {registry}; {args.clients} clients x {args.requests} requests;"
+          f" {args.threads} torch thread(s) in the replica; {os.cpu_count()} CPUs")
     rows = []
     for batch in (1, args.batch):
         limits = ServeConfig(port=PORT, max_batch_size=batch, batch_wait_timeout_s=args.wait,
-                             max_ongoing_requests=max(32, args.clients), threads=1)
-        serve.run(build_app(AppArgs(registry_uri=registry, serve=limits)), name="bench",
+                             max_ongoing_requests=max(32, args.clients),
+                             threads=args.threads)
+        serve.run(build_app(AppArgs(registry_uri=registry, version=version, serve=limits)),
+                  name="bench",
                   route_prefix="/")  # same app: only user_config changes, replicas stay
         for fmt in args.formats.split(","):
             figures = load(url, args.clients, args.requests, fmt)

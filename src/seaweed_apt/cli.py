@@ -113,13 +113,46 @@ def rollback(args: argparse.Namespace) -> int:
 
 
 def serve_up(args: argparse.Namespace) -> int:
+    """Deploy what the deployment stage decided (its serve config), e.g. after a reboot."""
+    import yaml
+
+    from seaweed_apt.serving.app import AppArgs
+    from seaweed_apt.serving.deploy import deploy_app
+
+    path = Path(args.serve_config)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run `dvc repro` (or kedro run "
+                                "--pipelines deployment) first")
+    applications = yaml.safe_load(path.read_text())["applications"]
+    if not applications:
+        raise RuntimeError(f"{path} has no application: nothing was promoted and preview is off")
+    app = AppArgs.model_validate(applications[0]["args"])
+    url = deploy_app(app, deployment_config(args).ray_address)
+    print(f"endpoint {url} serves {app.version} ({app.status})")
+    return 0
+
+
+def generate(args: argparse.Namespace) -> int:
+    """A client of the endpoint: one prompt -> one video file."""
+    import os
+
+    from seaweed_apt.serving.deploy import post_generate
+
     config = deployment_config(args)
-    production = open_registry(config).production()
-    if production is None:
-        raise RuntimeError("nothing is in production yet: run `dvc repro` (or kedro run "
-                           "--pipelines deployment) first")
-    url = serve_production(config, production)
-    print(f"endpoint {url} serves {production}")
+    url = args.url or f"http://{config.serve.host}:{config.serve.port}"
+    body = {"prompt": args.prompt, "format": Path(args.out).suffix.lstrip(".") or "mp4"}
+    if args.seed is not None:
+        body["seed"] = args.seed
+    key = os.environ.get(config.serve.api_key_env)
+    status, headers, content = post_generate(url, body, headers={"authorization": f"Bearer {key}"}
+                                             if key else None)
+    if status != 200:
+        raise RuntimeError(f"POST {url}/generate returned {status}: {content[:300]!r}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_bytes(content)
+    headers = {k.lower(): v for k, v in headers.items()}
+    print(f"{args.out}: {len(content)} bytes from {headers.get('x-model-version')} "
+          f"({headers.get('x-model-status')}), seed {headers.get('x-seed')}")
     return 0
 
 
@@ -162,7 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "redeploy it", rollback)
     back.add_argument("--no-deploy", dest="deploy", action="store_false",
                       help="only move the pointer")
-    registry_command("serve", "bring the endpoint up with the production version", serve_up)
+    up = registry_command("serve", "bring the endpoint up as the deployment stage left it",
+                          serve_up)
+    up.add_argument("--serve-config", default="data/08_reporting/deployment/serve_config.yaml")
+    client = registry_command("generate", "ask the running endpoint for a video", generate)
+    client.add_argument("prompt")
+    client.add_argument("--out", default="video.mp4", help=".mp4, .gif or .npy")
+    client.add_argument("--seed", type=int)
+    client.add_argument("--url", help="default: conf deployment.serve host and port")
     again = commands.add_parser("retrain", help="dvc repro what changed in the raw data, gate, "
                                 "redeploy; a no-op when nothing changed")
     again.add_argument("--every", help="repeat at this interval (24h, 30m, ...) until stopped")

@@ -22,7 +22,9 @@ def git_commit(repo_dir: str | Path) -> dict:
                               check=True, timeout=30).stdout.strip()
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        # dvc.lock is rewritten by `dvc repro` itself while the stages run.
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                         ":(exclude)dvc.lock"))
     except (OSError, subprocess.SubprocessError):
         return {"commit": "unknown", "dirty": None}
     return {"commit": commit, "dirty": dirty}

@@ -76,6 +76,7 @@ class VideoGenerator:
         return out
 
     async def __call__(self, request: Request) -> Response:
+        # Serve's proxy names every request (x-request-id, also set on the response).
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
         route = (request.method, request.url.path.rstrip("/") or "/")
         try:
@@ -94,12 +95,11 @@ class VideoGenerator:
                                   "GET /healthz, GET /model")
         except BadRequest as error:
             return JSONResponse({"error": error.message, "request_id": request_id},
-                                status_code=error.status, headers={"x-request-id": request_id})
+                                status_code=error.status)
         except Exception:
             logger.exception("request %s failed", request_id)
             return JSONResponse({"error": "generation failed; the server log has the details",
-                                 "request_id": request_id}, status_code=500,
-                                headers={"x-request-id": request_id})
+                                 "request_id": request_id}, status_code=500)
 
     async def generate(self, request: Request, request_id: str) -> Response:
         check_api_key(self.api_key, dict(request.headers))
@@ -120,7 +120,6 @@ class VideoGenerator:
             "x-model-version": self.generator.version,
             "x-model-status": self.args.status,
             "x-seed": ",".join(map(str, job.seeds)),
-            "x-request-id": request_id,
             "x-video-shape": "x".join(map(str, videos.shape)),
             "x-generation-seconds": f"{seconds:.4f}",
         })

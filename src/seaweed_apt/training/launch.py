@@ -29,7 +29,10 @@ def ensure_ray(ray_config: RayConfig) -> bool:
     if ray_config.address:
         ray.init(address=ray_config.address, log_to_driver=True)
     else:
-        ray.init(include_dashboard=False, num_cpus=os.cpu_count(), log_to_driver=True)
+        # "local": a new Ray of our own, never the endpoint's detached head (`ray start`) that
+        # a bare ray.init() would join.
+        ray.init(address="local", include_dashboard=False, num_cpus=os.cpu_count(),
+                 log_to_driver=True)
     return True
 
 
