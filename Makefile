@@ -55,6 +55,7 @@ demo: setup
 	@echo "  promotion gate    data/08_reporting/deployment/gate.json"
 	@echo "  generated video   data/08_reporting/deployment/demo.mp4"
 	@echo
+	@$(BIN)/python -c "import json; g = json.load(open('data/08_reporting/deployment/gate.json')); print('Promotion gate on', g['candidate'] + ':', g['reason'])"
 	@echo "The endpoint is up on 127.0.0.1:8000 (stop it with: $(BIN)/ray stop). Try:"
 	@$(BIN)/python -c "import json; print(json.load(open('data/08_reporting/deployment/deployment.json')).get('curl', ''))"
 
