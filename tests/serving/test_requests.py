@@ -31,3 +31,13 @@ def test_api_key_when_configured():
         with pytest.raises(BadRequest) as refused:
             check_api_key("k3y", headers)
         assert refused.value.status == 401
+
+
+def test_app_builder_takes_a_config_files_args_and_names_a_wrong_key():
+    from pydantic import ValidationError
+
+    from seaweed_apt.serving.app import build_app
+
+    build_app({"registry_uri": "data/09_registry", "serve": {"max_batch_size": 4}})
+    with pytest.raises(ValidationError, match="max_batch"):
+        build_app({"registry_uri": "data/09_registry", "serve": {"max_batch": 4}})

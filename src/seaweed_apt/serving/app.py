@@ -78,7 +78,9 @@ class VideoGenerator:
     async def __call__(self, request: Request) -> Response:
         # Serve's proxy names every request (x-request-id, also set on the response).
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        route = (request.method, request.url.path.rstrip("/") or "/")
+        # Under a route prefix (say /video), Serve passes it as root_path: routes are below it.
+        path = request.url.path.removeprefix(request.scope.get("root_path", "")).rstrip("/")
+        route = (request.method, path or "/")
         try:
             if route == ("GET", "/healthz"):
                 return JSONResponse({"status": "ok", "model_version": self.generator.version,
@@ -144,8 +146,11 @@ def deployment_options(limits: ServeConfig) -> dict:
                             "batch_wait_timeout_s": limits.batch_wait_timeout_s}}
 
 
-def build_app(args: AppArgs) -> Application:
-    """The typed app builder `serve run` calls."""
+def build_app(args: AppArgs | dict) -> Application:
+    """The typed app builder `serve run` calls (with a config file's `args:` it may hand over
+    the plain dict: validated here, so a wrong key fails before any replica starts)."""
+    if not isinstance(args, AppArgs):
+        args = AppArgs.model_validate(args)
     return VideoGenerator.options(**deployment_options(args.serve)).bind(args)
 
 
