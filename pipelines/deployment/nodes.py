@@ -66,16 +66,13 @@ def write_serve_config(gate_decision: dict, deployment: DeploymentConfig) -> dic
     """
     from seaweed_apt.serving.app import AppArgs, serve_config
 
-    registry_uri = deployment.registry.uri
-    if "://" not in registry_uri:  # replicas may start in another working directory
-        registry_uri = str(Path(registry_uri).resolve())
     version, status, note = gate_decision["production_after"], "production", ""
     if version is None and deployment.preview_when_no_production:
         version, status = gate_decision["candidate"], "preview"
         note = f"not promoted: the promotion gate {gate_decision['reason']}"
     if version is None:
         return {"applications": []}
-    return serve_config(AppArgs(registry_uri=registry_uri,
+    return serve_config(AppArgs(registry_uri=deployment.registry.uri,
                                 endpoint_url=deployment.registry.endpoint_url, version=version,
                                 status=status, status_note=note, serve=deployment.serve))
 

@@ -95,11 +95,9 @@ def serve_production(config: DeploymentConfig, version: str | None) -> str:
     from seaweed_apt.serving.app import AppArgs
     from seaweed_apt.serving.deploy import deploy_app
 
-    uri = config.registry.uri
-    if "://" not in uri:
-        uri = str(Path(uri).resolve())
-    return deploy_app(AppArgs(registry_uri=uri, endpoint_url=config.registry.endpoint_url,
-                              version=version, serve=config.serve), config.ray_address)
+    app = AppArgs(registry_uri=config.registry.uri, endpoint_url=config.registry.endpoint_url,
+                  version=version, serve=config.serve)
+    return deploy_app(app, config.ray_address)
 
 
 def rollback(args: argparse.Namespace) -> int:

@@ -41,3 +41,7 @@ def test_app_builder_takes_a_config_files_args_and_names_a_wrong_key():
     build_app({"registry_uri": "data/09_registry", "serve": {"max_batch_size": 4}})
     with pytest.raises(ValidationError, match="max_batch"):
         build_app({"registry_uri": "data/09_registry", "serve": {"max_batch": 4}})
+    from seaweed_apt.serving.app import AppArgs
+
+    assert AppArgs(registry_uri="data/09_registry").registry_uri.startswith("/")
+    assert AppArgs(registry_uri="s3://bucket/models").registry_uri == "s3://bucket/models"

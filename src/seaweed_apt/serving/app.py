@@ -12,8 +12,9 @@ import logging
 import os
 import time
 import uuid
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from ray import serve
 from ray.serve import Application
 from starlette.requests import Request
@@ -38,6 +39,13 @@ class AppArgs(BaseModel):
     status: str = "production"  # or "preview": a version the promotion gate did not promote
     status_note: str = ""
     serve: ServeConfig = ServeConfig()
+
+    @field_validator("registry_uri")
+    @classmethod
+    def _absolute_folder(cls, uri: str) -> str:
+        """Replicas may start in another working directory: a local registry path is made
+        absolute where the app is built."""
+        return uri if "://" in uri else str(Path(uri).expanduser().resolve())
 
 
 @serve.deployment(name="VideoGenerator")
