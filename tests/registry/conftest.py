@@ -42,12 +42,12 @@ def s3_bucket(s3_endpoint, request) -> str:
     return name
 
 
-def generator_files(seed: int) -> dict[str, bytes]:
+def generator_files(seed: int, **overrides) -> dict[str, bytes]:
     """The deployable files of a tiny generator (different seeds: different weights)."""
     from safetensors.torch import save
 
     torch.manual_seed(seed)
-    model = VideoDiT(build_config("tiny"))
+    model = VideoDiT(build_config("tiny", overrides))
     weights = save({k: v.contiguous() for k, v in model.state_dict().items()})
     config = {"model": model.config.as_dict(), "stage": "apt"}
     return {"model.safetensors": weights, "config.json": json.dumps(config).encode()}

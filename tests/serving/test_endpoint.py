@@ -30,7 +30,7 @@ LINEAGE = {"data": {"hash": "d1"}, "code": {"commit": "c1", "dirty": False}, "pa
 def endpoint(ray_local, tmp_path_factory):
     from ray import serve
 
-    from seaweed_apt.serving.app import AppArgs, VideoGenerator, deployment_options
+    from seaweed_apt.serving.app import AppArgs, VideoGenerator, build_app, deployment_options
 
     folder = tmp_path_factory.mktemp("registry")
     registry = ModelRegistry(open_store(str(folder)))
@@ -44,7 +44,15 @@ def endpoint(ray_local, tmp_path_factory):
     app = VideoGenerator.options(**options).bind(AppArgs(registry_uri=str(folder), serve=limits))
     serve.start(http_options={"host": "127.0.0.1", "port": PORT})
     serve.run(app, name=APP, route_prefix="/")
+    # A model registered with the wrong text width: it loads, and every generation fails.
+    broken = ModelRegistry(open_store(str(folder / "broken")))
+    broken.register(generator_files(0, text_dim=64), metrics(400.0, 0.2), LINEAGE, GENERATION)
+    broken.promote("v0001", "test")
+    limits = limits.model_copy(update={"app_name": "broken", "route_prefix": "/broken"})
+    serve.run(build_app(AppArgs(registry_uri=str(folder / "broken"), serve=limits)),
+              name="broken", route_prefix="/broken")
     yield URL
+    serve.delete("broken")
     serve.delete(APP)
 
 
@@ -126,3 +134,13 @@ def test_auth_routes_and_health_after_bad_input(endpoint):
     card = json.loads(request("/model")[2])
     assert card["lineage"] == LINEAGE and card["metrics"]["fd_efflite0_apt1"] == 400.0
     assert card["files_sha256"]["model.safetensors"]
+
+
+def test_a_failed_generation_is_a_500_with_a_request_id_and_the_server_stays_up(endpoint):
+    status, headers, body = request("/broken/generate", b'{"prompt": "a bag", "seed": 1}',
+                                    key=None)
+    assert status == 500
+    answer = json.loads(body)
+    assert answer["request_id"] == headers["x-request-id"] and "failed" in answer["error"]
+    assert request("/broken/healthz", key=None)[0] == 200
+    assert generate(prompt="a bag", seed=1)[0] == 200  # the other app is unaffected
