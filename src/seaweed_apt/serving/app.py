@@ -63,7 +63,7 @@ class VideoGenerator:
         registry = ModelRegistry(open_store(args.registry_uri, args.endpoint_url))
         self.generator = OneStepGenerator(registry, args.version)
         self.manifest = self.generator.model_version.manifest
-        self.batch_sizes: list[int] = []  # what the batcher formed (for /healthz and tests)
+        self.batch_sizes: list[int] = []  # requests per batch formed, last 1,000 (GET /stats)
 
     def reconfigure(self, user_config: dict) -> None:
         """Batching knobs from `user_config`, changed in place without a restart."""
