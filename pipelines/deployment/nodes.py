@@ -96,7 +96,7 @@ def deploy_endpoint(serve_config: dict, deployment: DeploymentConfig
     if args.status != "production":
         logger.warning("serving %s as a PREVIEW (%s); production is empty", args.version,
                        args.status_note)
-    url = deploy_app(args, deployment.ray_address)
+    url = deploy_app(args, deployment.ray_address, deployment.dashboard)
     result, video = smoke_test(url, deployment.smoke_prompt, deployment.smoke_seed,
                                os.environ.get(deployment.serve.api_key_env))
     record = {"deployed": True, "url": url, "model_version": result.model_version,

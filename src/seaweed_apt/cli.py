@@ -97,7 +97,7 @@ def serve_production(config: DeploymentConfig, version: str | None) -> str:
 
     app = AppArgs(registry_uri=config.registry.uri, endpoint_url=config.registry.endpoint_url,
                   version=version, serve=config.serve)
-    return deploy_app(app, config.ray_address)
+    return deploy_app(app, config.ray_address, config.dashboard)
 
 
 def rollback(args: argparse.Namespace) -> int:
@@ -125,7 +125,8 @@ def serve_up(args: argparse.Namespace) -> int:
     if not applications:
         raise RuntimeError(f"{path} has no application: nothing was promoted and preview is off")
     app = AppArgs.model_validate(applications[0]["args"])
-    url = deploy_app(app, deployment_config(args).ray_address)
+    config = deployment_config(args)
+    url = deploy_app(app, config.ray_address, config.dashboard)
     print(f"endpoint {url} serves {app.version} ({app.status})")
     return 0
 

@@ -301,6 +301,8 @@ class DeploymentConfig(_Strict):
     serve: ServeConfig = ServeConfig()
     deploy: bool = Field(True, description="false: register and gate only, start no endpoint")
     ray_address: str | None = Field(None, description="None: a local Ray head on 127.0.0.1")
+    dashboard: bool = Field(True, description="the local head's dashboard on 127.0.0.1:8265 "
+                                              "(serve status, serve deploy)")
     preview_when_no_production: bool = Field(
         True, description="nothing in production and the gate refused: serve the candidate "
                           "marked 'preview' (headers, /model) so the path can be seen working")

@@ -33,8 +33,10 @@ def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
-def start_local_head(num_cpus: int | None = None, port: int = LOCAL_HEAD_PORT) -> str:
-    """A detached Ray head on 127.0.0.1 (reused when one is already listening)."""
+def start_local_head(num_cpus: int | None = None, port: int = LOCAL_HEAD_PORT,
+                     dashboard: bool = True) -> str:
+    """A detached Ray head on 127.0.0.1 (reused when one is already listening). With the
+    dashboard (on 127.0.0.1:8265), `serve status` and `serve deploy <config>` work against it."""
     address = f"127.0.0.1:{port}"
     if port_open("127.0.0.1", port):
         return address
@@ -42,7 +44,8 @@ def start_local_head(num_cpus: int | None = None, port: int = LOCAL_HEAD_PORT) -
     if ray_cli is None:
         raise RuntimeError("the `ray` command is not installed (pip install 'ray[serve]')")
     command = [ray_cli, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
-               "--include-dashboard=false", "--disable-usage-stats",
+               f"--include-dashboard={str(dashboard).lower()}", "--dashboard-host=127.0.0.1",
+               "--disable-usage-stats",
                f"--num-cpus={num_cpus or os.cpu_count()}"]
     logger.info("starting a local Ray head for the endpoint: %s", " ".join(command))
     subprocess.run(command, check=True, capture_output=True, timeout=120,
@@ -50,7 +53,7 @@ def start_local_head(num_cpus: int | None = None, port: int = LOCAL_HEAD_PORT) -
     return address
 
 
-def connect(address: str | None) -> bool:
+def connect(address: str | None, dashboard: bool = True) -> bool:
     """Join `address` (or the local endpoint head, started if needed). Returns True when this
     call connected (the caller then disconnects; the cluster and its apps stay)."""
     import ray
@@ -59,18 +62,18 @@ def connect(address: str | None) -> bool:
         return False
     for key, value in LOOPBACK_ENV.items():
         os.environ.setdefault(key, value)
-    ray.init(address=address or start_local_head(), log_to_driver=False)
+    ray.init(address=address or start_local_head(dashboard=dashboard), log_to_driver=False)
     return True
 
 
-def deploy_app(args: AppArgs, address: str | None = None) -> str:
+def deploy_app(args: AppArgs, address: str | None = None, dashboard: bool = True) -> str:
     """Deploy, or update in place (same app name: Serve rolls the replicas over). Returns the
     base URL."""
     import ray
     from ray import serve
 
     limits = args.serve
-    connected = connect(address)
+    connected = connect(address, dashboard)
     try:
         serve.start(http_options={"host": limits.host, "port": limits.port})
         serve.run(build_app(args), name=limits.app_name, route_prefix=limits.route_prefix)
