@@ -12,12 +12,17 @@ from seaweed_apt.diffusion.sampling import generate_videos
 from seaweed_apt.reporting.figures import contact_sheet_png, video_grid
 
 
+def encode_text(encoder, prompts: list[str]) -> TextBatch:
+    """Prompts through a loaded `TextEncoder`, as the network takes them."""
+    out = encoder.encode(prompts)
+    return TextBatch(torch.from_numpy(out.tokens).float(), torch.from_numpy(out.mask).bool(),
+                     torch.from_numpy(out.pooled).float())
+
+
 def embed_prompts(prompts: list[str], encoder_config: TextEncoderConfig) -> TextBatch:
     from seaweed_apt.text.encoder import TextEncoder
 
-    out = TextEncoder(encoder_config).encode(prompts)
-    return TextBatch(torch.from_numpy(out.tokens).float(), torch.from_numpy(out.mask).bool(),
-                     torch.from_numpy(out.pooled).float())
+    return encode_text(TextEncoder(encoder_config), prompts)
 
 
 def grid_videos(model: torch.nn.Module, prompts: TextBatch, sampling: SamplingConfig,
