@@ -68,3 +68,16 @@ class RayLifecycleHook:
     @hook_impl
     def on_pipeline_error(self) -> None:
         self._shutdown()
+
+
+class PreflightHook:
+    """Checks that every input of the run exists before its first node
+    (and before Ray starts: pluggy calls the hook registered last first)."""
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict, pipeline, catalog) -> None:
+        from pipelines.preflight import preflight
+
+        preflight(pipeline, catalog)
+        logger.info("seaweed-apt: preflight passed (the inputs of %d nodes exist)",
+                    len(pipeline.nodes))

@@ -2,9 +2,10 @@
 
 from kedro.config import OmegaConfigLoader
 
-from pipelines.hooks import QuietLocalDefaultsHook, RayLifecycleHook
+from pipelines.hooks import PreflightHook, QuietLocalDefaultsHook, RayLifecycleHook
 
-HOOKS = (QuietLocalDefaultsHook(), RayLifecycleHook())
+# pluggy calls the last registered first: preflight runs before Ray starts.
+HOOKS = (QuietLocalDefaultsHook(), RayLifecycleHook(), PreflightHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -97,6 +97,28 @@ class ModelSpec(_Strict):
 
     preset: str = "cpu"
     overrides: dict[str, int | float] = {}
+
+    # Checked where the YAML is read, so a typo fails before any worker starts.
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, preset: str) -> str:
+        from seaweed_apt.models.dit import PRESETS
+
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}: choose one of {sorted(PRESETS)}")
+        return preset
+
+    @field_validator("overrides")
+    @classmethod
+    def _known_fields(cls, overrides: dict) -> dict:
+        from dataclasses import fields
+
+        from seaweed_apt.models.dit import DiTConfig
+
+        unknown = sorted(set(overrides) - {field.name for field in fields(DiTConfig)})
+        if unknown:
+            raise ValueError(f"not fields of DiTConfig: {unknown}")
+        return overrides
 
 
 class TimestepConfig(_Strict):

@@ -144,3 +144,89 @@ def test_a_failed_generation_is_a_500_with_a_request_id_and_the_server_stays_up(
     assert answer["request_id"] == headers["x-request-id"] and "failed" in answer["error"]
     assert request("/broken/healthz", key=None)[0] == 200
     assert generate(prompt="a bag", seed=1)[0] == 200  # the other app is unaffected
+
+
+class _Load:
+    """A bounded load on loopback: `count` requests from `threads` clients; counts what is in
+    flight so a fault can be charged against it."""
+
+    def __init__(self, count: int, threads: int):
+        import threading
+
+        self.count, self.threads = count, threads
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.done = 0
+        self.results: list[tuple[int, float]] = []
+
+    def one(self, index: int) -> tuple[int, float]:
+        import time
+
+        with self.lock:
+            self.in_flight += 1
+        start = time.perf_counter()
+        try:
+            status = generate(prompt=f"item {index % 5}", seed=index, format="npy")[0]
+        except OSError:  # connection reset: also an error
+            status = 0
+        latency = time.perf_counter() - start
+        with self.lock:
+            self.in_flight -= 1
+            self.done += 1
+            self.results.append((status, latency))
+        return status, latency
+
+    def run(self):
+        with ThreadPoolExecutor(self.threads) as pool:
+            return pool.map(self.one, range(self.count))
+
+    def errors(self) -> int:
+        return sum(status != 200 for status, _ in self.results)
+
+    def percentiles(self) -> tuple[float, float]:
+        latencies = np.array([latency for _, latency in self.results])
+        return float(np.percentile(latencies, 50)), float(np.percentile(latencies, 99))
+
+
+def _replica_processes(app: str) -> list:
+    import psutil
+
+    return [process for process in psutil.process_iter(["cmdline"])
+            if f"ServeReplica:{app}:" in " ".join(process.info["cmdline"] or [])]
+
+
+# Kills a replica: the last test of this module, so nothing after it depends on the old one.
+def test_under_load_no_errors_and_a_killed_replica_costs_at_most_the_requests_in_flight(
+        endpoint, capsys):
+    import signal
+    import threading
+    import time
+
+    steady = _Load(count=64, threads=8)
+    start = time.perf_counter()
+    list(steady.run())
+    wall = time.perf_counter() - start
+    p50, p99 = steady.percentiles()
+    with capsys.disabled():
+        print(f"\nendpoint load: {steady.count} requests, {steady.threads} clients, "
+              f"{steady.errors()} errors, p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+              f"{steady.count / wall:.1f} req/s")
+    assert steady.errors() == 0 and wall < 120
+
+    (victim,) = _replica_processes(APP)
+    faulted = _Load(count=48, threads=4)
+    runner = threading.Thread(target=lambda: list(faulted.run()))
+    runner.start()
+    while faulted.done < 12:
+        time.sleep(0.01)
+    with faulted.lock:  # nothing starts or ends between the count and the kill
+        in_flight = faulted.in_flight
+        victim.send_signal(signal.SIGKILL)
+    runner.join(timeout=240)
+    assert not runner.is_alive() and len(faulted.results) == 48
+    with capsys.disabled():
+        print(f"replica killed with {in_flight} request(s) in flight: {faulted.errors()} failed")
+    assert faulted.errors() <= in_flight
+    (restarted,) = _replica_processes(APP)
+    assert restarted.pid != victim.pid  # Ray started a new replica
+    assert request("/healthz")[0] == 200 and generate(prompt="a bag", seed=2)[0] == 200

@@ -73,3 +73,47 @@ def test_truncated_or_mismatched_checkpoint_is_refused(tmp_path):
         load_model(other)
     with pytest.raises(CheckpointError, match="config.json"):
         load_model(tmp_path)
+
+
+_KILLED_WRITER = """
+import sys, time, torch
+import seaweed_apt.training.checkpoint as checkpoint
+from seaweed_apt.models.dit import VideoDiT, build_config
+
+real_save = checkpoint.save_file
+def save_then_stall(tensors, path):
+    real_save(tensors, path)
+    print("one file written", flush=True)
+    time.sleep(120)  # killed here, in the middle of the checkpoint
+checkpoint.save_file = save_then_stall
+model = VideoDiT(build_config("tiny"))
+checkpoint.write_checkpoint(sys.argv[1], model, model, None, {"step": 2},
+                            {"model": model.config.as_dict()})
+"""
+
+
+def test_a_writer_killed_mid_write_leaves_the_previous_checkpoint_loadable(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    model = _trained_model()
+    folder = write_checkpoint(tmp_path / "ckpt", model, None, None, {"step": 1},
+                              {"model": model.config.as_dict()})
+    writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(folder)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "one file written"
+        writer.send_signal(signal.SIGKILL)
+    finally:
+        writer.wait(timeout=60)
+    assert writer.returncode == -signal.SIGKILL
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".ckpt.")]
+    assert len(leftovers) == 1  # the half-written staging folder, under a name no loader reads
+    assert json.loads((folder / "trainer_state.json").read_text())["step"] == 1
+    loaded = load_model(folder)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+    write_checkpoint(folder, model, None, None, {"step": 3}, {"model": model.config.as_dict()})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # the next write tidies up
+    assert json.loads((folder / "trainer_state.json").read_text())["step"] == 3

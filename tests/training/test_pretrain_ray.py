@@ -29,6 +29,11 @@ def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local,
     first, first_metrics = _train(curated_root, tmp_path, steps=3, checkpoint_every=3)
     assert first_metrics["steps"] == 3 and first_metrics["resumed_from_steps"] == []
     assert {h["step"] for h in first.history} == {1, 2, 3}
+    # What a crash while Ray copied a checkpoint into storage leaves: a newer, half folder. Ray
+    # resumes from the checkpoints it recorded as complete, never from a folder it finds.
+    half = tmp_path / first_metrics["run_name"] / "checkpoint_2099-01-01_00-00-00.000000"
+    half.mkdir()
+    (half / "model.safetensors").write_bytes(b"\0" * 100)
     second, metrics = _train(curated_root, tmp_path, steps=6, checkpoint_every=3)
     assert metrics["run_name"] == first_metrics["run_name"]
     assert metrics["resumed_from_steps"] == [3]  # continued, not restarted from 0
@@ -47,6 +52,52 @@ def test_a_worker_that_fails_once_is_restarted_from_the_last_checkpoint(ray_loca
     assert (tmp_path / metrics["run_name"] / "fault-injected").exists()
     assert metrics["resumed_from_steps"] == [4]
     assert metrics["steps"] == 6
+
+
+def _recorded_steps(storage) -> list[int]:
+    steps = []
+    for snapshot in storage.glob("pretrain-*/checkpoint_manager_snapshot.json"):
+        try:
+            steps += [r["metrics"]["step"] for r in json.loads(snapshot.read_text())
+                      ["checkpoint_results"]]
+        except (ValueError, KeyError):  # caught mid-write
+            pass
+    return steps
+
+
+def _ray_train_workers() -> list:
+    import psutil
+
+    return [process for process in psutil.process_iter(["cmdline"])
+            if "RayTrainWorker" in " ".join(process.info["cmdline"] or [])]
+
+
+def test_a_worker_killed_with_sigkill_mid_run_resumes_and_ends_at_the_configured_step(
+        ray_local, curated_root, tmp_path):
+    import signal
+    import threading
+    import time
+
+    outcome = {}
+    run = threading.Thread(target=lambda: outcome.update(result=_train(
+        curated_root, tmp_path, steps=60, checkpoint_every=10, log_every=10)))
+    run.start()
+    deadline = time.monotonic() + 240
+    # Kill once Ray has recorded a checkpoint (its controller records one when it polls the
+    # workers; a worker killed before that restarts from the checkpoint before, here from 0).
+    while not _recorded_steps(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victims = _ray_train_workers()
+    assert victims, "no Ray Train worker process found"
+    victims[0].send_signal(signal.SIGKILL)  # a real kill, not an exception
+    run.join(timeout=280)
+    assert not run.is_alive() and "result" in outcome
+    trained, metrics = outcome["result"]
+    assert metrics["steps"] == 60
+    assert len(metrics["resumed_from_steps"]) == 1
+    assert metrics["resumed_from_steps"][0] in set(range(10, 60, 10))
+    assert [h["step"] for h in trained.history] == list(range(10, 61, 10))
+    assert victims[0].pid not in {process.pid for process in _ray_train_workers()}
 
 
 def test_pretrain_pipeline_writes_teacher_metrics_and_sample_grid(pretrained_root):

@@ -42,11 +42,14 @@ def write_checkpoint(folder: str | Path, model: nn.Module, ema: nn.Module | None
                      optimizer: torch.optim.Optimizer | None, state: dict, config: dict,
                      extra_modules: dict[str, nn.Module] | None = None,
                      extra_optimizers: dict[str, torch.optim.Optimizer] | None = None) -> Path:
-    """Write into a temp folder beside `folder`, then rename: a crash never leaves a half folder.
+    """Write into a temp folder beside `folder`, then rename: a crash never leaves a half folder
+    under the name `folder` (what a crash leaves is a dot-folder, removed by the next write).
     `extra_modules` / `extra_optimizers` (an APT discriminator and its optimiser, say) are saved as
     `<name>.safetensors` / `<name>.pt` beside the model."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.parent.glob(f".{folder.name}.*"):  # a writer killed mid-write
+        shutil.rmtree(leftover, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     modules = {MODEL_FILE: model, EMA_FILE: ema}
     modules |= {f"{name}.safetensors": module for name, module in (extra_modules or {}).items()}
@@ -61,9 +64,16 @@ def write_checkpoint(folder: str | Path, model: nn.Module, ema: nn.Module | None
                 torch.save(opt.state_dict(), staging / file_name)
         (staging / STATE_FILE).write_text(json.dumps(state))
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True))
+        # A folder cannot be replaced in one rename: move the old one aside first, so that a
+        # crash between the two renames leaves it whole (as `.<name>.previous-*`), never half.
+        previous = None
         if folder.exists():
-            shutil.rmtree(folder)
+            previous = Path(tempfile.mkdtemp(prefix=f".{folder.name}.previous-",
+                                             dir=folder.parent))
+            os.replace(folder, previous / folder.name)
         os.replace(staging, folder)
+        if previous is not None:
+            shutil.rmtree(previous, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -1,0 +1,41 @@
+"""Bad configuration fails before the first node, naming the key or the dataset: Kedro's own
+parameter validation against `seaweed_apt.config`, and our preflight hook for inputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from kedro.validation.exceptions import ParameterValidationError
+
+from pipelines.preflight import PreflightError
+from tests.conftest import run_kedro
+
+
+def _refused(data_root, pipeline: str, **params) -> str:
+    with pytest.raises((PreflightError, ParameterValidationError)) as caught:
+        run_kedro(data_root, [pipeline], **params)
+    return str(caught.value)
+
+
+def test_unknown_preset_and_negative_lr_are_named_before_training(curated_root):
+    runs = curated_root / "06_models" / "runs"
+    before = sorted(runs.iterdir()) if runs.exists() else []
+    message = _refused(curated_root, "pretrain", **{"pretrain.model.preset": "huge",
+                                                    "pretrain.lr": -0.1})
+    assert "Parameter 'pretrain'" in message
+    assert "model.preset\n  Value error, unknown preset 'huge': choose one of" in message
+    assert "lr\n  Input should be greater than 0" in message
+    assert (sorted(runs.iterdir()) if runs.exists() else []) == before  # no run was started
+
+
+def test_a_typo_in_a_nested_group_is_named(curated_root):
+    message = _refused(curated_root, "posttrain", **{"posttrain.apt.g_lrr": 1e-5})
+    assert "'posttrain.apt'" in message and "g_lrr\n  Extra inputs are not permitted" in message
+
+
+def test_a_missing_input_path_is_named_with_its_path(tmp_path):
+    message = _refused(tmp_path / "empty", "pretrain")
+    assert "dataset clip_manifest: " in message and "03_primary/clip_manifest.parquet" in message
+    assert "dataset caption_embeddings_file: " in message
+    message = _refused(tmp_path / "empty", "data_curation")
+    assert "dataset raw_videos: " in message and "01_raw" in message
