@@ -4,7 +4,6 @@ parameter validation against `seaweed_apt.config`, and our preflight hook for in
 from __future__ import annotations
 
 import pytest
-
 from kedro.validation.exceptions import ParameterValidationError
 
 from pipelines.preflight import PreflightError
