@@ -122,3 +122,21 @@ def test_gate_refuses_a_worse_model_and_leaves_production_untouched(tmp_path):
     assert not gate_and_promote(registry, "v0004", config).promote
     assert registry.production() == "v0003"
     assert gate_and_promote(registry, "v0003", config).reason == "passed: already production"
+
+
+def test_data_lineage_is_the_md5s_dvc_recorded_for_the_curated_data():
+    from seaweed_apt.registry.lineage import dvc_data_version
+
+    lock = {"stages": {"data_curation": {"outs": [
+        {"path": "data/03_primary/clip_shards", "md5": "fa88.dir"},
+        {"path": "data/03_primary/clip_manifest.parquet", "md5": "58da"}]},
+        "pretrain": {"outs": [{"path": "data/06_models/teacher", "md5": "ffff.dir"}]}}}
+    version = dvc_data_version(lock)
+    assert version["outs"] == {"data/03_primary/clip_shards": "fa88.dir",
+                               "data/03_primary/clip_manifest.parquet": "58da"}
+    assert len(version["hash"]) == 64
+    lock["stages"]["pretrain"]["outs"][0]["md5"] = "0000.dir"  # not the data: same hash
+    assert dvc_data_version(lock)["hash"] == version["hash"]
+    lock["stages"]["data_curation"]["outs"][1]["md5"] = "58db"  # other data: another hash
+    assert dvc_data_version(lock)["hash"] != version["hash"]
+    assert dvc_data_version(None)["hash"].startswith("unknown")
