@@ -144,6 +144,8 @@ class PathDataset(AbstractDataset[None, str]):
 class OptionalYAMLDataset(AbstractDataset[None, dict | None]):
     """A YAML file that may be absent (None then), such as dvc.lock before the first repro."""
 
+    optional = True  # the preflight hook does not ask for it
+
     def __init__(self, filepath: str) -> None:
         self._filepath = Path(filepath)
 

@@ -15,17 +15,20 @@ def _location(catalog, dataset: str) -> str:
     return ", ".join(map(str, where.values())) if isinstance(where, dict) else str(where or "")
 
 
-def input_problems(pipeline, catalog, optional: tuple[str, ...] = ()) -> list[str]:
-    """Free inputs (read by the pipeline, written by none of its nodes) that do not exist."""
+def input_problems(pipeline, catalog) -> list[str]:
+    """Free inputs (read by the pipeline, written by none of its nodes) that do not exist;
+    datasets marked `optional` (an absent dvc.lock) are not asked for."""
     # A path input (`clip_shards_dir`) may name what an earlier node of this run writes.
     written = {_location(catalog, name) for name in pipeline.all_outputs()} - {""}
     problems = []
     for dataset in sorted(pipeline.inputs()):
-        if dataset.startswith("params:") or dataset == "parameters" or dataset in optional \
+        if dataset.startswith("params:") or dataset == "parameters" \
                 or _location(catalog, dataset) in written:
             continue
         if dataset not in catalog:
             problems.append(f"dataset {dataset}: not in the catalog (conf/base/catalog.yml)")
+        elif getattr(catalog.get(dataset), "optional", False):
+            continue
         elif not catalog.exists(dataset):
             where = _location(catalog, dataset)
             problems.append(f"dataset {dataset}: {where or 'nothing'} does not exist; run the "
@@ -33,7 +36,7 @@ def input_problems(pipeline, catalog, optional: tuple[str, ...] = ()) -> list[st
     return problems
 
 
-def preflight(pipeline, catalog, optional: tuple[str, ...] = ()) -> None:
-    problems = input_problems(pipeline, catalog, optional)
+def preflight(pipeline, catalog) -> None:
+    problems = input_problems(pipeline, catalog)
     if problems:
         raise PreflightError("the run cannot start:\n  " + "\n  ".join(problems))
