@@ -123,6 +123,7 @@ class PathDataset(AbstractDataset[None, str]):
     def __init__(self, path: str, must_exist: bool = True) -> None:
         self._path = Path(path)
         self._must_exist = must_exist
+        self.optional = not must_exist  # created on load: the preflight hook does not ask for it
 
     def load(self) -> str:
         if self._must_exist and not self._path.exists():

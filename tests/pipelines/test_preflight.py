@@ -38,3 +38,27 @@ def test_a_missing_input_path_is_named_with_its_path(tmp_path):
     assert "dataset caption_embeddings_file: " in message
     message = _refused(tmp_path / "empty", "data_curation")
     assert "dataset raw_videos: " in message and "01_raw" in message
+
+
+def test_a_curated_root_is_ready_for_pretrain_and_posttrain_before_any_run_folder(tmp_path,
+                                                                                  curated_root):
+    """Run folders (`must_exist: false`) are created on load, not asked for."""
+    import shutil
+
+    from kedro.framework.session import KedroSession
+
+    from pipelines.pipeline_registry import register_pipelines
+    from pipelines.preflight import input_problems
+    from tests.conftest import PROJECT_ROOT
+
+    root = tmp_path / "data"
+    for folder in ("03_primary", "04_feature"):
+        shutil.copytree(curated_root / folder, root / folder)
+    with KedroSession.create(project_path=PROJECT_ROOT, env="test",
+                             runtime_params={"data_root": str(root)}) as session:
+        catalog = session.load_context().catalog
+        assert input_problems(register_pipelines()["pretrain"], catalog) == []
+        missing = input_problems(register_pipelines()["posttrain"], catalog)
+    assert not (root / "06_models" / "runs").exists()
+    assert sorted(line.split(":")[0] for line in missing) == [
+        "dataset pretrain_metrics", "dataset teacher_model", "dataset teacher_model_dir"]
