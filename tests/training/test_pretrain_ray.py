@@ -46,6 +46,7 @@ def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local,
     assert model.config.hidden == 48
 
 
+@pytest.mark.slow  # the SIGKILL test below covers the same restart with a real kill
 def test_a_worker_that_fails_once_is_restarted_from_the_last_checkpoint(ray_local, curated_root,
                                                                       tmp_path):
     _, metrics = _train(curated_root, tmp_path, steps=6, checkpoint_every=2, fail_once_at_step=5)
