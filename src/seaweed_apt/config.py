@@ -96,7 +96,7 @@ class ModelSpec(_Strict):
     """A named preset of `seaweed_apt.models.dit.PRESETS`, with field overrides."""
 
     preset: str = "cpu"
-    overrides: dict[str, int | float] = {}
+    overrides: dict[str, bool | int | float | str] = {}
 
     # Checked where the YAML is read, so a typo fails before any worker starts.
     @field_validator("preset")

@@ -76,3 +76,22 @@ def test_output_conv_starts_as_identity_and_then_acts_on_images_and_videos(frame
     torch.nn.init.normal_(model.output_conv.weight, std=0.05)
     out = model(x, t, *text)
     assert out.shape == x.shape and not torch.allclose(out, plain(x, t, *text))
+
+
+def test_x0_prediction_returns_the_velocity_of_its_clean_estimate():
+    torch.manual_seed(0)
+    x0_model = VideoDiT(build_config("tiny", {"prediction": "x0"}))
+    raw = VideoDiT(build_config("tiny"))  # same weights, output read as it is
+    for p in x0_model.final.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    raw.load_state_dict(x0_model.state_dict())
+    x, text = torch.randn(3, 3, 8, 16, 16), _text(3)
+    t = torch.tensor([1.0, 0.5, 0.01])  # the last is below min_t and is clamped
+    clean = raw(x, t, *text)
+    expected = (x - clean) / torch.tensor([1.0, 0.5, 0.05]).view(3, 1, 1, 1, 1)
+    torch.testing.assert_close(x0_model(x, t, *text), expected)
+    # a one-step generator, x = z - v(z, t=1), then returns the clean estimate itself
+    one = torch.ones(3)
+    torch.testing.assert_close(x - x0_model(x, one, *text), raw(x, one, *text))
+    with pytest.raises(ValueError, match="prediction 'eps'"):
+        build_config("tiny", {"prediction": "eps"})

@@ -32,6 +32,17 @@ class DiTConfig:
     # A residual 3x3x3 convolution on the unpatchified output (U-ViT's fix for patch-edge
     # artefacts): pixels next to a patch border see their neighbours across it.
     output_conv: bool = False
+    # What the last layer outputs: "velocity" directly, or "x0", the clean video, turned into
+    # velocity as v = (x_t - x0_hat) / t. Pixel patches as wide as the token (4x4x4x3 = 192 values
+    # into 192 dims) leave no room to carry noise through a velocity output, while clean videos
+    # lie on a low-dimensional manifold (Li & He 2025, "Back to Basics", JiT). Either way the
+    # network's interface and its loss are velocity (APT_METHOD.md §0).
+    prediction: str = "velocity"
+    min_t: float = 0.05  # x0 mode: t in the division is clamped here (t -> 0 would blow it up)
+
+    def __post_init__(self) -> None:
+        if self.prediction not in ("velocity", "x0"):
+            raise ValueError(f"prediction {self.prediction!r}: use velocity or x0")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -44,8 +55,10 @@ PRESETS: dict[str, DiTConfig] = {
     # a patch much wider than the token (8x8 pixels into 128 dims) left v-prediction stuck at the
     # noise floor. Measured on 2 cores: 18 samples/s for `cpu` at 16x32x32.
     "cpu-small": DiTConfig(hidden=128, depth=4, heads=4, patch_t=4, patch_h=4, patch_w=4),
+    # x0 output: at 800 steps it drew clean objects on a black ground where the velocity
+    # output drew 4x4 blocks in speckle (FD-EffLite0 858 vs 1,392; docs/pretrain_trials.md).
     "cpu": DiTConfig(hidden=192, depth=6, heads=6, patch_t=4, patch_h=4, patch_w=4,
-                     output_conv=True),
+                     output_conv=True, prediction="x0"),
     "gpu-base": DiTConfig(hidden=768, depth=12, heads=12, patch_t=2, patch_h=4, patch_w=4),
     "gpu-large": DiTConfig(hidden=1152, depth=28, heads=16, patch_t=2, patch_h=4, patch_w=4),
 }
@@ -138,10 +151,13 @@ class VideoDiT(nn.Module):
         """x (B, C, T, H, W) in [-1, 1] noised to time t (B,) in [0, 1] -> velocity, same shape."""
         tokens, cond, grid, frames, _ = self.forward_features(x, t, text_tokens, text_mask,
                                                               text_pooled)
-        velocity = self._unpatchify(self.final(tokens, cond), grid, frames)
+        out = self._unpatchify(self.final(tokens, cond), grid, frames)
         if self.output_conv is not None:
-            velocity = velocity + self.output_conv(velocity)
-        return velocity
+            out = out + self.output_conv(out)
+        if self.config.prediction == "velocity":
+            return out
+        t = t.to(out.dtype).clamp(min=self.config.min_t).view(-1, *([1] * (x.dim() - 1)))
+        return (x.to(out.dtype) - out) / t
 
     def hidden_states(self, x, t, text_tokens, text_mask, text_pooled,
                       depths: tuple[int, ...]) -> list[torch.Tensor]:
