@@ -14,6 +14,17 @@ from seaweed_apt.training.stage import StageOutcome, clip_geometry, run_stage
 logger = logging.getLogger(__name__)
 
 
+def run_identity(config: PretrainConfig) -> dict:
+    """What makes two pretrain runs the same run (the same run name, so one resumes the other).
+
+    The resolved network is part of it: a preset whose definition changed in code is a new run,
+    never a resume of weights trained for the old one. `steps` is left out under a constant lr,
+    so raising it continues the run; under a decaying lr a longer run is another schedule."""
+    exclude = {"fail_once_at_step"} | ({"steps"} if config.lr_schedule == "constant" else set())
+    return {"pretrain": config.model_dump(exclude=exclude),
+            "network": build_config(config.model.preset, config.model.overrides).as_dict()}
+
+
 def pretrain_teacher(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
                      config: PretrainConfig, ray_config: RayConfig, storage_path: str
                      ) -> tuple[StageOutcome, dict]:
@@ -24,9 +35,7 @@ def pretrain_teacher(manifest: pd.DataFrame, shards_dir: str, captions_path: str
     flops = flops_per_sample(model_config, frames, height, width)
     logger.info("teacher %s: %.2fM parameters, %.2f GFLOP forward per %dx%dx%d clip",
                 config.model.preset, params / 1e6, flops / 1e9, frames, height, width)
-    # `steps` stays out of the run's identity: raising it continues the same run from its last
-    # checkpoint (the schedule is warm-up then constant, so a longer run is the same run).
-    identity = {"pretrain": config.model_dump(exclude={"fail_once_at_step", "steps"})}
+    identity = run_identity(config)
     outcome = run_stage("pretrain", train_loop_per_worker, config.model_dump(), identity,
                         manifest, shards_dir, captions_path, ray_config, storage_path,
                         config.keep_checkpoints)
