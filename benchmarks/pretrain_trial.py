@@ -7,7 +7,8 @@ on the curated train clips with the global batch of the 2-worker default (2 x th
 batch) in one process of 2 threads, and writes EMA checkpoints OUT_DIR/stepNNNNN that
 `benchmarks/teacher_quality.py` and `benchmarks/caption_reliance.py` score. `--params` overrides
 conf/base's `pretrain` block (e.g. '{"timesteps": {"shift": 3.0}}'), `--overrides` the model
-preset's fields (e.g. '{"patch_t": 8}'). docs/pretrain_trials.md trials E-H ran this way.
+preset's fields (e.g. '{"patch_t": 8}'). docs/pretrain_trials.md trials E-H ran a scratch copy
+of it (same steps and random streams), trial I this file.
 """
 
 from __future__ import annotations
