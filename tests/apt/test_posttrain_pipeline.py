@@ -30,6 +30,10 @@ def test_posttrain_runs_writes_checkpoints_and_resumes(pretrained_root):
     run_kedro(pretrained_root, ["posttrain"], **{"posttrain.apt.generator_updates": 6})
     apt = json.loads((report / "apt_metrics.json").read_text())
     assert apt["generator_updates"] == 6 and apt["resumed_from_steps"] == [4]
+    # Distillation was already finished: resumed at its last step, its training time kept.
+    rerun_distill = json.loads((report / "distill_metrics.json").read_text())
+    assert rerun_distill["resumed_from_steps"] == [4]
+    assert rerun_distill["train_seconds"] == distill["train_seconds"] > 0
 
     # A collapse watch told to stop (here: any D loss counts as collapse) ends the run cleanly on
     # every rank after its first logged window, with a checkpoint, instead of failing the stage.

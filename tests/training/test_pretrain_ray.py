@@ -41,6 +41,11 @@ def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local,
     assert [h["step"] for h in second.history] == [1, 2, 3, 4, 5, 6]
     assert [step for step, _ in second.checkpoints] == [3, 6]  # kept ones, oldest first
     assert metrics["checkpoint"] == second.checkpoint_paths[-1]
+    assert metrics["train_seconds"] > first_metrics["train_seconds"] > 0
+    # The same run again: it resumes at its last step, trains nothing and says so.
+    _, again = _train(curated_root, tmp_path, steps=6, checkpoint_every=3)
+    assert again["resumed_from_steps"] == [3, 6]
+    assert again["train_seconds"] == metrics["train_seconds"]
     model = load_model_from_files(second.model_files)
     assert json.loads(second.model_files["config.json"])["weights_are_ema"]
     assert model.config.hidden == 48

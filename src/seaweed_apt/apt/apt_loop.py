@@ -149,6 +149,7 @@ def apt_loop_per_worker(loop_config: dict) -> dict | None:
         count = window.pop("steps")
         metrics = {key: value / count for key, value in window.items()}
         elapsed = time.perf_counter() - window_start
+        state["train_seconds"] = state.get("train_seconds", 0.0) + elapsed
         metrics |= {"step": step, "rank": worker.rank,
                     "samples_per_s": count * config.batch_size / elapsed}
         metrics["collapse_flag"] = float(watch.update(metrics["d_adv"], step))

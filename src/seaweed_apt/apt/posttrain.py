@@ -41,7 +41,8 @@ def distill_generator(manifest: pd.DataFrame, shards_dir: str, captions_path: st
     metrics = {"run_name": outcome.run_name, "steps": history[-1]["step"] if history else 0,
                "first_loss": history[0]["loss"] if history else None,
                "final_loss": history[-1]["loss"] if history else None,
-               "wall_time_s": outcome.wall_time_s, "resumed_from_steps": outcome.resumed_from}
+               "wall_time_s": outcome.wall_time_s,
+               "train_seconds": outcome.train_seconds, "resumed_from_steps": outcome.resumed_from}
     return outcome, metrics
 
 
@@ -64,7 +65,8 @@ def adversarial_post_train(manifest: pd.DataFrame, shards_dir: str, captions_pat
     history = outcome.history
     last = history[-1] if history else {}
     metrics = {"run_name": outcome.run_name, "generator_updates": last.get("step", 0),
-               "wall_time_s": outcome.wall_time_s, "resumed_from_steps": outcome.resumed_from,
+               "wall_time_s": outcome.wall_time_s,
+               "train_seconds": outcome.train_seconds, "resumed_from_steps": outcome.resumed_from,
                "kept_checkpoints": sorted({k.split("/")[0] for k in kept}),
                **{f"final_{k}": last[k] for k in ("d_adv", "d_accuracy", "r1", "g_loss",
                                                   "diversity", "fake_std") if k in last},

@@ -47,6 +47,7 @@ def pretrain_teacher(manifest: pd.DataFrame, shards_dir: str, captions_path: str
         "final_loss": history[-1]["loss"] if history else None,
         "samples_per_s_per_worker": sum(throughput) / max(len(throughput), 1),
         "workers": ray_config.num_workers, "wall_time_s": outcome.wall_time_s,
+        "train_seconds": outcome.train_seconds,
         "parameters": params, "gflop_forward_per_clip": flops / 1e9,
         "checkpoint": outcome.checkpoint_paths[-1], "resumed_from_steps": outcome.resumed_from,
         "train_clips": int((manifest["split"] == "train").sum()),

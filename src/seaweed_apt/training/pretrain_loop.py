@@ -101,6 +101,7 @@ def train_loop_per_worker(loop_config: dict) -> dict | None:
         if step % config.log_every and not at_checkpoint:
             continue
         elapsed = time.perf_counter() - window_start
+        state["train_seconds"] = state.get("train_seconds", 0.0) + elapsed
         metrics = {"step": step, "loss": window_loss / window_steps, "grad_norm": grad_norm,
                    "lr": lr, "samples_per_s": window_samples / elapsed,
                    "rank": worker.rank}

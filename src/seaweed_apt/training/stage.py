@@ -25,7 +25,8 @@ class StageOutcome:
     model_files: dict[str, bytes]  # model.safetensors (EMA) + config.json of the last checkpoint
     history: list[dict]  # rank 0's logged windows
     run_name: str
-    wall_time_s: float
+    wall_time_s: float  # this call's, start-up and checkpoint writes included
+    train_seconds: float  # in training steps, summed over every attempt of the run
     checkpoints: list[tuple[int, Checkpoint]]  # every kept checkpoint with its step, oldest first
     resumed_from: list[int]
 
@@ -67,6 +68,7 @@ def run_stage(stage: str, loop: Callable[[dict], dict | None], stage_config: dic
     }
     if run_dir:
         run_dir.mkdir(parents=True, exist_ok=True)
+    step_before = last_recorded_step(run_dir) if run_dir else None
     start = time.perf_counter()
     result = fit(loop, loop_config, ray_config, storage_path, name, keep_checkpoints)
     if result.error:
@@ -80,9 +82,23 @@ def run_stage(stage: str, loop: Callable[[dict], dict | None], stage_config: dic
                    for checkpoint, metrics in getattr(result, "best_checkpoints", None) or []),
                   key=lambda pair: pair[0])
     history = [h for h in state["history"] if h.get("rank", 0) == 0]
-    logger.info("%s done: %d steps in %.0f s (run %s)", stage, state["step"], wall, name)
-    return StageOutcome(files, history, name, wall, kept or [(state["step"], result.checkpoint)],
-                        state.get("resumed_from", []))
+    resumed_from = state.get("resumed_from", [])
+    # A run resumed at its last step trains nothing and writes no checkpoint, so the resumption
+    # is in no trainer state: record it here.
+    if step_before == state["step"] and step_before not in resumed_from:
+        resumed_from = [*resumed_from, step_before]
+    logger.info("%s done: %d steps, %.0f s of training over all attempts, this call %.0f s "
+                "(run %s)", stage, state["step"], state.get("train_seconds", 0.0), wall, name)
+    return StageOutcome(files, history, name, wall, state.get("train_seconds", 0.0),
+                        kept or [(state["step"], result.checkpoint)], resumed_from)
+
+
+def last_recorded_step(run_dir: Path) -> int | None:
+    """The step of the newest complete checkpoint already in `run_dir`, if any (a folder
+    without a trainer state is half-written and does not count)."""
+    steps = [json.loads(path.read_text())["step"]
+             for path in run_dir.glob("checkpoint_*/trainer_state.json")]
+    return max(steps, default=None)
 
 
 def export_kept_models(outcome: StageOutcome, use_ema: bool) -> dict[int, dict[str, bytes]]:
