@@ -18,7 +18,7 @@ from seaweed_apt.config import (
     SamplingConfig,
     TextEncoderConfig,
 )
-from seaweed_apt.reporting.figures import loss_curve_figure
+from seaweed_apt.reporting.figures import frame_table_png, loss_curve_figure
 from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
 from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.stage import clip_geometry
@@ -63,7 +63,10 @@ def sample_one_step_grids(teacher_model: dict[str, bytes], distilled_model: dict
                           sampling: SamplingConfig, text_encoder: TextEncoderConfig
                           ) -> tuple[dict[str, bytes], dict]:
     """One-step grids of the distilled and the (latest) APT generator for the teacher grid's
-    prompts and seeds, and the time per video of each against the teacher with CFG.
+    prompts and seeds, and the time per video of each against the teacher with CFG; and
+    `apt_by_update.png`: the middle frame of each prompt (first seed) from the distilled
+    student, every kept APT checkpoint and the teacher, because the best APT checkpoint is
+    often not the latest (evaluation picks it).
 
     Returns:
         grid files, and a speed record (seconds per video, network evaluations per video).
@@ -78,8 +81,9 @@ def sample_one_step_grids(teacher_model: dict[str, bytes], distilled_model: dict
         "apt_1step": (load_model_from_files(kept_checkpoint_files(
             apt_checkpoints, kept_checkpoint_steps(apt_checkpoints)[-1])), 1, 1.0, True),
     }
-    files, speed = {}, {}
+    files, speed, first_seed_frames = {}, {}, {}
     videos_per_grid = len(sampling.prompts) * len(sampling.seeds)
+    middle = geometry[0] // 2
     for name, (model, steps, cfg, one_step) in systems.items():
         start = time.perf_counter()
         videos = grid_videos(model, prompts, sampling, geometry, steps, cfg, one_step)
@@ -87,6 +91,17 @@ def sample_one_step_grids(teacher_model: dict[str, bytes], distilled_model: dict
         files |= grid_files(videos, sampling.prompts, sampling, name)
         evaluations = 1 if one_step else steps * (2 if cfg != 1.0 else 1)
         speed[name] = {"seconds_per_video": seconds, "network_evaluations": evaluations}
+        first_seed_frames[name] = videos[:: len(sampling.seeds), middle]
+    first_seed = sampling.model_copy(update={"seeds": sampling.seeds[:1]})
+    rows = {"distilled": first_seed_frames["distilled_1step"]}
+    for step in kept_checkpoint_steps(apt_checkpoints):
+        model = load_model_from_files(kept_checkpoint_files(apt_checkpoints, step))
+        rows[f"APT {step}"] = grid_videos(model, prompts, first_seed, geometry, 1, 1.0, True)[
+            :, middle]
+    rows[f"teacher {sampling.steps} steps"] = first_seed_frames[f"teacher_{sampling.steps}steps"]
+    files["apt_by_update.png"] = frame_table_png(
+        rows, [prompt[:24] for prompt in sampling.prompts],
+        f"frame {middle}, seed {sampling.seeds[0]}: one step per APT checkpoint (update)")
     teacher = speed[f"teacher_{sampling.steps}steps"]["seconds_per_video"]
     speed["apt_speedup_over_teacher"] = teacher / speed["apt_1step"]["seconds_per_video"]
     files["speed.json"] = json.dumps(speed, indent=2).encode()

@@ -21,7 +21,8 @@ def test_posttrain_runs_writes_checkpoints_and_resumes(pretrained_root):
         files = {p.name for p in (pretrained_root / "06_models" / "apt" / folder).iterdir()}
         assert files == {"model.safetensors", "config.json"}
     samples = {p.name for p in (report / "samples").iterdir()}
-    assert {"distilled_1step.mp4", "apt_1step.gif", "apt_1step.png", "speed.json"} <= samples
+    assert {"distilled_1step.mp4", "apt_1step.gif", "apt_1step.png", "apt_by_update.png",
+            "speed.json"} <= samples
     speed = json.loads((report / "speed.json").read_text())
     assert speed["apt_1step"]["network_evaluations"] == 1
     assert speed["teacher_2steps"]["network_evaluations"] == 4

@@ -60,3 +60,26 @@ def contact_sheet_png(videos: np.ndarray, labels: list[str], frames_shown: int =
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return buffer.getvalue()
+
+
+def frame_table_png(rows: dict[str, np.ndarray], column_labels: list[str], title: str) -> bytes:
+    """A PNG table of still frames: one labelled row per entry of `rows` (N, H, W, 3), one
+    column per label, e.g. how one prompt's sample changes from checkpoint to checkpoint."""
+    figure, axes = plt.subplots(len(rows), len(column_labels),
+                                figsize=(1.2 * len(column_labels) + 1.6, 1.2 * len(rows) + 0.6),
+                                squeeze=False)
+    for row, (label, images) in enumerate(rows.items()):
+        for column, image in enumerate(images):
+            axis = axes[row][column]
+            axis.imshow(image, interpolation="nearest")
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if row == 0:
+                axis.set_title(column_labels[column], fontsize=7)
+        axes[row][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return buffer.getvalue()
