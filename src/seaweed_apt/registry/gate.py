@@ -32,10 +32,10 @@ class GateDecision:
         return asdict(self) | {"reason": self.reason}
 
 
-def _check(name: str, value: float, sense: str, bound: float) -> dict:
+def _check(name: str, value: float, sense: str, bound: float, bound_is: str) -> dict:
     passed = value <= bound if sense == "<=" else value >= bound
-    return {"check": f"{name} {value:.4g} {sense} {bound:.4g}", "passed": bool(passed),
-            "value": float(value), "bound": float(bound)}
+    return {"check": f"{name} {value:.4g} {sense} {bound:.4g} ({bound_is})",
+            "passed": bool(passed), "value": float(value), "bound": float(bound)}
 
 
 def decide(candidate: str, candidate_metrics: dict, production: str | None,
@@ -44,25 +44,27 @@ def decide(candidate: str, candidate_metrics: dict, production: str | None,
     if missing:
         raise ValueError(f"candidate metrics lack {missing}: run the evaluation stage first")
     fd, accuracy = candidate_metrics[FD], candidate_metrics[ACCURACY]
+    fd_margin, accuracy_margin = config.fd_margin_fraction, config.accuracy_margin
     if production == candidate:
         return GateDecision(True, candidate, production,
                             [{"check": "already production", "passed": True}])
     if production is None:
-        trivial_fd = candidate_metrics["fd_efflite0_trivial_best"]
-        trivial_accuracy = candidate_metrics["conditional_accuracy_trivial_best"]
-        checks = [
-            _check("FD-EffLite0 below the best trivial baseline's", fd, "<=",
-                   trivial_fd * (1 - config.fd_margin_fraction)),
-            _check("conditional accuracy within the margin of the best trivial baseline's",
-                   accuracy, ">=", trivial_accuracy - config.accuracy_margin),
-        ]
+        reference = "the best trivial baseline's"
+        reference_fd = candidate_metrics["fd_efflite0_trivial_best"]
+        reference_accuracy = candidate_metrics["conditional_accuracy_trivial_best"]
+        fd_bound = reference_fd * (1 - fd_margin)
+        fd_bound_is = f"{reference} {reference_fd:.4g} less {fd_margin:.0%}"
     else:
-        checks = [
-            _check(f"FD-EffLite0 not worse than production {production}'s", fd, "<=",
-                   production_metrics[FD] * (1 + config.fd_margin_fraction)),
-            _check(f"conditional accuracy not worse than production {production}'s", accuracy,
-                   ">=", production_metrics[ACCURACY] - config.accuracy_margin),
-        ]
+        reference = f"production {production}'s"
+        reference_fd = production_metrics[FD]
+        reference_accuracy = production_metrics[ACCURACY]
+        fd_bound = reference_fd * (1 + fd_margin)
+        fd_bound_is = f"{reference} {reference_fd:.4g} plus {fd_margin:.0%}"
+    checks = [
+        _check("FD-EffLite0", fd, "<=", fd_bound, fd_bound_is),
+        _check("conditional accuracy", accuracy, ">=", reference_accuracy - accuracy_margin,
+               f"{reference} {reference_accuracy:.3g} less {accuracy_margin:.3g}"),
+    ]
     return GateDecision(all(c["passed"] for c in checks), candidate, production, checks)
 
 
