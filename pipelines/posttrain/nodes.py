@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+from functools import partial
 
 import pandas as pd
 import torch
@@ -20,6 +20,7 @@ from seaweed_apt.config import (
 )
 from seaweed_apt.reporting.figures import frame_table_png, loss_curve_figure
 from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
+from seaweed_apt.timing import timed_passes
 from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.stage import clip_geometry
 
@@ -85,9 +86,9 @@ def sample_one_step_grids(teacher_model: dict[str, bytes], distilled_model: dict
     videos_per_grid = len(sampling.prompts) * len(sampling.seeds)
     middle = geometry[0] // 2
     for name, (model, steps, cfg, one_step) in systems.items():
-        start = time.perf_counter()
-        videos = grid_videos(model, prompts, sampling, geometry, steps, cfg, one_step)
-        seconds = (time.perf_counter() - start) / videos_per_grid
+        videos, seconds = timed_passes(partial(grid_videos, model, prompts, sampling, geometry,
+                                               steps, cfg, one_step), sampling.min_timing_s)
+        seconds /= videos_per_grid
         files |= grid_files(videos, sampling.prompts, sampling, name)
         evaluations = 1 if one_step else steps * (2 if cfg != 1.0 else 1)
         speed[name] = {"seconds_per_video": seconds, "network_evaluations": evaluations}

@@ -179,6 +179,7 @@ class SamplingConfig(_Strict):
     cfg_scale: float = Field(5.0, ge=1.0)
     shift: float = Field(1.0, gt=0.0)
     fps: int = Field(8, ge=1)
+    min_timing_s: float = Field(3.0, ge=0.0, description="repeat shorter passes to time them")
 
 
 class DistillConfig(_Strict):
@@ -263,6 +264,7 @@ class EvaluationConfig(_Strict):
     reference_teacher_steps: int = Field(25, ge=1, description="the teacher row goals compare to")
     apt_steps: list[int] = Field([1, 2], min_length=1, description="APT's steps (2+: zero-shot)")
     generation_batch_size: int = Field(32, ge=1)
+    min_timing_s: float = Field(3.0, ge=0.0, description="repeat shorter passes to time them")
     feature_image_size: int = Field(64, ge=32)
     feature_batch_size: int = Field(128, ge=1)
     blur_kernel: int = Field(5, ge=3, description="the blurred-real floor's box blur, odd")

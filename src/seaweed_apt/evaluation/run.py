@@ -91,7 +91,8 @@ def evaluate_systems(systems: list[System], load_model: Callable[[str], nn.Modul
                 loaded.clear()  # one model in memory at a time
                 loaded[system.checkpoint] = load_model(system.checkpoint)
             videos, seconds = run_system(loaded[system.checkpoint], system, text, seeds,
-                                         geometry, shift, config.generation_batch_size)
+                                         geometry, shift, config.generation_batch_size,
+                                         config.min_timing_s)
             figures = quality_figures(features(videos), prompts.captions, prompts.labels,
                                       reference_features, reference.captions)
             rows.append({"system": system.name, "family": system.family, "steps": system.steps,

@@ -3,7 +3,6 @@ the function the endpoint serves with) and how long it takes."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +11,7 @@ from torch import nn
 
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.diffusion.sampling import generate_videos
+from seaweed_apt.timing import timed_passes
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,18 @@ def standard_systems(teacher_steps: list[int], cfg_scale: float, apt_steps: list
 
 
 def run_system(model: nn.Module, system: System, text: TextBatch, seeds: list[int],
-               geometry: tuple[int, int, int], shift: float, batch_size: int
-               ) -> tuple[np.ndarray, float]:
-    """Videos (B, T, H, W, 3) uint8 of one system and its wall time per video in seconds."""
+               geometry: tuple[int, int, int], shift: float, batch_size: int,
+               min_timing_s: float = 0.0) -> tuple[np.ndarray, float]:
+    """Videos (B, T, H, W, 3) uint8 of one system and its wall time per video in seconds (the
+    median of repeated passes when one pass is shorter than `min_timing_s`)."""
     frames, height, width = geometry
-    torch.manual_seed(0)
-    start = time.perf_counter()
-    videos = generate_videos(model, text, seeds, system.steps, system.cfg_scale, frames, height,
-                             width, shift=shift, one_step_generator=system.one_step_generator,
-                             batch_size=batch_size)
-    return videos, (time.perf_counter() - start) / len(seeds)
+
+    def generate() -> np.ndarray:
+        torch.manual_seed(0)
+        return generate_videos(model, text, seeds, system.steps, system.cfg_scale, frames,
+                               height, width, shift=shift,
+                               one_step_generator=system.one_step_generator,
+                               batch_size=batch_size)
+
+    videos, seconds = timed_passes(generate, min_timing_s)
+    return videos, seconds / len(seeds)
