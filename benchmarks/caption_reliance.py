@@ -39,12 +39,12 @@ def main() -> None:
     clips = load_worker_clips(f"{args.data}/03_primary/clip_shards",
                               caption_index_by_shard(manifest, "val"),
                               f"{args.data}/04_feature/caption_embeddings.safetensors")
-    generator = torch.Generator().manual_seed(0)
+    rng = torch.Generator().manual_seed(0)
     count = min(args.clips, len(clips))
-    x0, text = clips.batch(torch.randperm(len(clips), generator=generator)[:count])
+    x0, text = clips.batch(torch.randperm(len(clips), generator=rng)[:count])
     other = torch.roll(torch.arange(count), 7)  # another clip's caption, same caption mix
     shuffled = TextBatch(text.tokens[other], text.mask[other], text.pooled[other])
-    noise = torch.randn(x0.shape, generator=generator)
+    noise = torch.randn(x0.shape, generator=rng)
     print(f"{'model':<50}{'t':>6}{'right':>10}{'shuffled':>10}{'null':>10}")
     for path in args.models:
         model = load_model(path)

@@ -50,10 +50,10 @@ def main() -> None:
     apt_dir = root / "apt_best" if (root / "apt_best").exists() else max((root / "apt").iterdir())
     models = {"teacher": load_model(root / "teacher"), "distilled": load_model(root / "distilled"),
               "apt": load_model(apt_dir)}
-    g = torch.Generator().manual_seed(0)
+    rng = torch.Generator().manual_seed(0)
     n = args.videos
-    text = TextBatch(torch.randn(n, 24, 384, generator=g), torch.ones(n, 24, dtype=torch.bool),
-                     torch.randn(n, 384, generator=g))
+    text = TextBatch(torch.randn(n, 24, 384, generator=rng), torch.ones(n, 24, dtype=torch.bool),
+                     torch.randn(n, 384, generator=rng))
     seeds = list(range(n))
     geometry = (args.frames, args.size, args.size)
     systems = [(f"teacher_{s}step_cfg", "teacher", s, args.cfg, False) for s in (25, 8, 4, 1)]

@@ -71,7 +71,8 @@ def main() -> None:
     import ray
     from ray import serve
 
-    from seaweed_apt.config import ServeConfig
+    from seaweed_apt.config.deployment import ServeConfig
+    from seaweed_apt.config.loading import load_config
     from seaweed_apt.registry.registry import ModelRegistry
     from seaweed_apt.registry.stores import open_store
     from seaweed_apt.serving.app import AppArgs, build_app
@@ -86,7 +87,9 @@ def main() -> None:
           f" {args.threads} torch thread(s) in the replica; {os.cpu_count()} CPUs")
     rows = []
     for batch in (1, args.batch):
-        limits = ServeConfig(port=PORT, max_batch_size=batch, batch_wait_timeout_s=args.wait,
+        limits = load_config(ServeConfig, "conf", "local", "parameters_deployment.yml",
+                             "deployment.serve", port=PORT, max_batch_size=batch,
+                             batch_wait_timeout_s=args.wait,
                              max_ongoing_requests=max(32, args.clients),
                              threads=args.threads)
         serve.run(build_app(AppArgs(registry_uri=registry, version=version, serve=limits)),

@@ -15,7 +15,8 @@ import argparse
 import pandas as pd
 import torch
 
-from seaweed_apt.config import EvaluationConfig
+from seaweed_apt.config.evaluation import EvaluationConfig
+from seaweed_apt.config.loading import load_config
 from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.evaluator import load_evaluator
 from seaweed_apt.evaluation.features import EffLite0Features
@@ -37,7 +38,8 @@ def main() -> None:
     torch.set_num_threads(2)
     manifest = pd.read_parquet(f"{args.data}/03_primary/clip_manifest.parquet")
     shards = f"{args.data}/03_primary/clip_shards"
-    config = EvaluationConfig(num_samples=args.samples)
+    config = load_config(EvaluationConfig, "conf", "local", "parameters_evaluation.yml",
+                         "evaluation", num_samples=args.samples)
     reference = load_split_clips(manifest, shards, "test")
     prompts = load_split_clips(manifest, shards, "test", limit=args.samples, seed=1)
     evaluator_dir = f"{args.data}/06_models/evaluator"

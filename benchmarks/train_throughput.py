@@ -15,7 +15,8 @@ import time
 
 import torch
 
-from seaweed_apt.config import RayConfig
+from seaweed_apt.config.loading import load_config
+from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TextBatch, TimestepSampler
 from seaweed_apt.models.dit import VideoDiT, build_config, describe
 
@@ -23,10 +24,11 @@ WARMUP = 5
 
 
 def synthetic_batch(batch: int, frames: int, size: int, seed: int):
-    g = torch.Generator().manual_seed(seed)
-    x0 = torch.rand(batch, 3, frames, size, size, generator=g) * 2 - 1
-    text = TextBatch(torch.randn(batch, 24, 384, generator=g),
-                     torch.ones(batch, 24, dtype=torch.bool), torch.randn(batch, 384, generator=g))
+    rng = torch.Generator().manual_seed(seed)
+    x0 = torch.rand(batch, 3, frames, size, size, generator=rng) * 2 - 1
+    text = TextBatch(torch.randn(batch, 24, 384, generator=rng),
+                     torch.ones(batch, 24, dtype=torch.bool),
+                     torch.randn(batch, 384, generator=rng))
     return x0, text
 
 
@@ -80,10 +82,10 @@ def main() -> None:
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    from seaweed_apt.training.launch import ensure_ray
+    from seaweed_apt.ray_runtime import ensure_ray
 
     start = time.perf_counter()
-    ensure_ray(RayConfig())
+    ensure_ray(load_config(RayConfig, "conf", "local", "parameters.yml", "ray"))
     trainer = TorchTrainer(
         ray_loop, train_loop_config={"preset": args.preset, "batch": args.batch,
                                      "frames": args.frames, "size": args.size,

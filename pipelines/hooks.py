@@ -48,8 +48,8 @@ class RayLifecycleHook:
     def before_pipeline_run(self, run_params: dict, pipeline, catalog) -> None:
         if not any("ray" in node.tags for node in pipeline.nodes):
             return
-        from seaweed_apt.config import RayConfig
-        from seaweed_apt.training.launch import ensure_ray
+        from seaweed_apt.config.ray import RayConfig
+        from seaweed_apt.ray_runtime import ensure_ray
 
         apply_local_defaults()
         self._started = ensure_ray(RayConfig.model_validate(catalog.load("params:ray")))

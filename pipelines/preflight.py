@@ -26,7 +26,7 @@ def input_problems(pipeline, catalog) -> list[str]:
                 or _location(catalog, dataset) in written:
             continue
         if dataset not in catalog:
-            problems.append(f"dataset {dataset}: not in the catalog (conf/base/catalog.yml)")
+            problems.append(f"dataset {dataset}: not in the catalog (conf/base/catalog_*.yml)")
         elif getattr(catalog.get(dataset), "optional", False):
             continue
         elif not catalog.exists(dataset):

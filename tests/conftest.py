@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from seaweed_apt.config import CurationConfig, MovingFashionConfig, QualityGateConfig
+from seaweed_apt.config.curation import CurationConfig, QualityGateConfig
+from seaweed_apt.config.fetch import MovingFashionConfig
+from tests.helpers import base_config
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -34,7 +36,8 @@ def moving_fashion_dir(tmp_path_factory) -> Path:
     from seaweed_apt.data.moving_fashion import compose_moving_fashion
 
     folder = tmp_path_factory.mktemp("raw") / "moving_fashion"
-    config = MovingFashionConfig(train_videos=6, test_videos=2, frames_per_video=32, max_items=1)
+    config = base_config(MovingFashionConfig, "fetch.moving_fashion", train_videos=6,
+                         test_videos=2, frames_per_video=32, max_items=1)
     compose_moving_fashion(folder, config, num_workers=2)
     return folder
 
@@ -50,12 +53,14 @@ def raw_root(tmp_path, real_clips_dir, moving_fashion_dir) -> Path:
 
 @pytest.fixture
 def curation_config() -> CurationConfig:
-    return CurationConfig(stride_frames_by_source={"real_clips": 8})
+    """16-frame clips, every 16 frames (8 on the real footage)."""
+    return base_config(CurationConfig, "curation", clip_frames=16, default_stride_frames=16,
+                       stride_frames_by_source={"real_clips": 8})
 
 
 @pytest.fixture
 def gate_config() -> QualityGateConfig:
-    return QualityGateConfig(min_clips=1)
+    return base_config(QualityGateConfig, "quality_gate", min_clips=1)
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +68,10 @@ def ray_local():
     """One local Ray on loopback for the session (starting one costs ~5 s)."""
     import ray
 
-    from seaweed_apt.config import RayConfig
-    from seaweed_apt.training.launch import ensure_ray
+    from seaweed_apt.config.ray import RayConfig
+    from seaweed_apt.ray_runtime import ensure_ray
 
-    started = ensure_ray(RayConfig(num_workers=2))
+    started = ensure_ray(base_config(RayConfig, "ray", num_workers=2))
     yield
     if started:
         ray.shutdown()

@@ -1,26 +1,57 @@
-import pytest
-from pydantic import ValidationError
+import importlib
+import pkgutil
 
-from seaweed_apt.config import CurationConfig, FetchConfig, SplitConfig
+import pytest
+import yaml
+from pydantic import BaseModel, ValidationError
+
+import seaweed_apt.config
+from seaweed_apt.config.base import StrictConfig
+from seaweed_apt.config.curation import CurationConfig, QualityGateConfig, SplitConfig
+from seaweed_apt.config.deployment import DeploymentConfig
+from seaweed_apt.config.evaluation import EvaluationConfig
+from seaweed_apt.config.fetch import FetchConfig
+from seaweed_apt.config.loading import load_parameters
+from seaweed_apt.config.posttrain import APTConfig, DistillConfig
+from seaweed_apt.config.pretrain import PretrainConfig
+from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.config.sampling import SamplingConfig
+from seaweed_apt.config.text import TextEncoderConfig
+from tests.conftest import PROJECT_ROOT
+from tests.helpers import base_config
+
+CONF = PROJECT_ROOT / "conf"
+# Every parameter group: (model, file under conf/<env>, key; dotted for a nested group).
+GROUPS = [
+    (FetchConfig, "parameters_data_curation.yml", "fetch"),
+    (CurationConfig, "parameters_data_curation.yml", "curation"),
+    (SplitConfig, "parameters_data_curation.yml", "split"),
+    (TextEncoderConfig, "parameters_data_curation.yml", "text_encoder"),
+    (QualityGateConfig, "parameters_data_curation.yml", "quality_gate"),
+    (RayConfig, "parameters.yml", "ray"),
+    (PretrainConfig, "parameters_pretrain.yml", "pretrain"),
+    (SamplingConfig, "parameters_pretrain.yml", "sampling"),
+    (DistillConfig, "parameters_posttrain.yml", "posttrain.distill"),
+    (APTConfig, "parameters_posttrain.yml", "posttrain.apt"),
+    (EvaluationConfig, "parameters_evaluation.yml", "evaluation"),
+    (DeploymentConfig, "parameters_deployment.yml", "deployment"),
+]
 
 
 def test_unknown_key_is_named():
-    with pytest.raises(ValidationError, match="clip_frame"):
-        CurationConfig.model_validate({"clip_frame": 16})
+    with pytest.raises(ValidationError, match="clip_frame\n  Extra inputs are not permitted"):
+        base_config(CurationConfig, "curation", clip_frame=16)
 
 
 def test_out_of_range_values_are_refused_with_the_field():
     with pytest.raises(ValidationError, match="fps"):
-        CurationConfig(fps=0)
+        base_config(CurationConfig, "curation", fps=0)
     with pytest.raises(ValidationError, match="val_fraction"):
-        SplitConfig(val_fraction=0.6, test_fraction=0.5)
+        base_config(SplitConfig, "split", val_fraction=0.6, test_fraction=0.5)
 
 
-def test_base_parameters_parse(tmp_path):
-    from seaweed_apt.cli import load_parameters
-    from tests.conftest import PROJECT_ROOT
-
-    raw = load_parameters(PROJECT_ROOT / "conf", "test", "parameters_data_curation.yml", "fetch")
+def test_base_parameters_parse():
+    raw = load_parameters(CONF, "test", "parameters_data_curation.yml", "fetch")
     config = FetchConfig.model_validate(raw)
     assert config.moving_fashion.train_videos == 12  # conf/test over conf/base, field by field
     assert config.moving_fashion.fps == 8
@@ -29,14 +60,56 @@ def test_base_parameters_parse(tmp_path):
 @pytest.mark.parametrize("env", ["test", "gpu"])
 def test_every_training_group_of_an_env_parses(env):
     """A typo in an env's YAML fails here, not hours into a run on the machine it was meant for."""
-    from seaweed_apt.cli import load_parameters
-    from seaweed_apt.config import APTConfig, DistillConfig, PretrainConfig, RayConfig
-    from tests.conftest import PROJECT_ROOT
+    for model, file, key in GROUPS:
+        model.model_validate(load_parameters(CONF, env, file, key))
 
-    conf = PROJECT_ROOT / "conf"
-    PretrainConfig.model_validate(load_parameters(conf, env, "parameters_pretrain.yml",
-                                                  "pretrain"))
-    RayConfig.model_validate(load_parameters(conf, env, "parameters.yml", "ray"))
-    posttrain = load_parameters(conf, env, "parameters_posttrain.yml", "posttrain")
-    DistillConfig.model_validate(posttrain["distill"])
-    APTConfig.model_validate(posttrain["apt"])
+
+def _nested_model(field) -> type[BaseModel] | None:
+    kind = field.annotation
+    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
+
+
+def _divergences(model: type[BaseModel], raw: dict, where: str, seen: set) -> list[str]:
+    """Fields of `model` (and of its nested models) whose code default contradicts conf/base:
+    a default for a field that the YAML sets, or none for a field that it leaves out."""
+    seen.add(model)
+    problems = []
+    for name, field in model.model_fields.items():
+        if name not in raw:
+            if field.is_required():
+                problems.append(f"{where}.{name}: not in conf/base, so it needs a default")
+            continue
+        if not field.is_required():
+            problems.append(f"{where}.{name}: conf/base sets it, so the code must not "
+                            f"(default {field.get_default(call_default_factory=True)!r})")
+        nested = _nested_model(field)
+        if nested is not None:
+            problems += _divergences(nested, raw[name], f"{where}.{name}", seen)
+    return problems
+
+
+def test_the_yaml_is_the_one_source_of_every_value():
+    """A field set in conf/base has no default in code, and a field it leaves out has one, in
+    every group and every nested model, and every parameter group of conf/base has a model."""
+    seen: set[type[BaseModel]] = set()
+    problems = []
+    for model, file, key in GROUPS:
+        problems += _divergences(model, load_parameters(CONF, "base", file, key), key, seen)
+    assert not problems, "code defaults contradict conf/base:\n  " + "\n  ".join(problems)
+
+    for info in pkgutil.iter_modules(seaweed_apt.config.__path__):
+        importlib.import_module(f"seaweed_apt.config.{info.name}")
+    unseen, frontier = set(), list(StrictConfig.__subclasses__())
+    while frontier:
+        model = frontier.pop()
+        frontier += model.__subclasses__()
+        unseen |= {model} - seen
+    names = sorted(model.__name__ for model in unseen)
+    assert not unseen, f"models that no conf/base group reaches: {names}"
+
+    keys = {key for _, _, key in GROUPS}
+    for path in sorted((CONF / "base").glob("parameters*.yml")):
+        for top, value in (yaml.safe_load(path.read_text()) or {}).items():
+            groups = [top] if top in keys else [f"{top}.{sub}" for sub in value]
+            assert set(groups) <= keys, f"{path.name}: {top} has no model in GROUPS"
+

@@ -1,17 +1,19 @@
 import pandas as pd
 import pytest
 
-from seaweed_apt.config import CurationConfig, QualityGateConfig
-from seaweed_apt.expectations import QualityGateError, enforce_quality_gate, run_quality_gate
+from seaweed_apt.config.curation import CurationConfig, QualityGateConfig
+from seaweed_apt.expectations import QualityGateError, raise_if_gate_failed, run_quality_gate
+from tests.helpers import base_config
 
-CURATION = CurationConfig()
+CURATION = base_config(CurationConfig, "curation")
+GATE = base_config(QualityGateConfig, "quality_gate", min_clips=1)
 
 
 def _manifest(rows: int = 200) -> pd.DataFrame:
     return pd.DataFrame({
         "clip_id": [f"s/f{i}/00000" for i in range(rows)],
         "caption": ["a bag bouncing up and down"] * rows,
-        "fps": [8.0] * rows, "num_frames": [16] * rows,
+        "fps": [float(CURATION.fps)] * rows, "num_frames": [CURATION.clip_frames] * rows,
         "width": [CURATION.width] * rows, "height": [CURATION.height] * rows,
         "motion": [0.05] * rows, "split": ["train"] * rows,
         "caption_embedding_index": pd.Series([0] * rows, dtype="int64"),
@@ -20,10 +22,10 @@ def _manifest(rows: int = 200) -> pd.DataFrame:
 
 
 def test_a_clean_manifest_passes_with_data_docs():
-    result = run_quality_gate(_manifest(), "clip_manifest", CURATION, QualityGateConfig())
+    result = run_quality_gate(_manifest(), "clip_manifest", CURATION, GATE)
     assert result.report["passed"] and len(result.failed) == 0 and len(result.passed) == 200
     assert "index.html" in result.data_docs
-    enforce_quality_gate(result.report)
+    raise_if_gate_failed(result.report)
 
 
 @pytest.mark.parametrize("column,value,expectation", [
@@ -34,17 +36,17 @@ def test_a_clean_manifest_passes_with_data_docs():
 def test_gate_fails_on_wrong_fps_or_missing_caption(column, value, expectation):
     bad = _manifest(20)
     bad.loc[:4, column] = value  # 25% of rows: far over the 1% allowance
-    result = run_quality_gate(bad, "clip_manifest", CURATION, QualityGateConfig())
+    result = run_quality_gate(bad, "clip_manifest", CURATION, GATE)
     assert not result.report["passed"]
     assert result.report["expectations"][expectation]["unexpected_count"] == 5
     with pytest.raises(QualityGateError, match=expectation.replace("(", r"\(").replace(")", r"\)")):
-        enforce_quality_gate(result.report)
+        raise_if_gate_failed(result.report)
 
 
 def test_a_few_bad_rows_are_quarantined_and_the_rest_pass():
     manifest = _manifest(200)
     manifest.loc[7, "fps"] = 30.0
-    result = run_quality_gate(manifest, "clip_manifest", CURATION, QualityGateConfig())
+    result = run_quality_gate(manifest, "clip_manifest", CURATION, GATE)
     assert result.report["passed"]
     assert list(result.failed["clip_id"]) == ["s/f7/00000"]
     assert result.failed["reason"].iloc[0].startswith("gx:expect_column_values_to_be_in_set(fps)")
@@ -54,7 +56,8 @@ def test_a_few_bad_rows_are_quarantined_and_the_rest_pass():
 def test_duplicate_ids_and_too_few_rows_fail_the_table():
     manifest = _manifest(3)
     manifest.loc[1, "clip_id"] = manifest.loc[0, "clip_id"]
-    result = run_quality_gate(manifest, "clip_manifest", CURATION, QualityGateConfig(min_clips=10))
+    result = run_quality_gate(manifest, "clip_manifest", CURATION,
+                              GATE.model_copy(update={"min_clips": 10}))
     failing = {k for k, v in result.report["expectations"].items() if not v["success"]}
     assert failing == {"expect_table_row_count_to_be_between(table)",
                        "expect_column_values_to_be_unique(clip_id)"}

@@ -1,11 +1,12 @@
 import numpy as np
 
-from seaweed_apt.config import TextEncoderConfig
+from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.text.encoder import TextEncoder
+from tests.helpers import base_config
 
 
 def test_shipped_encoder_embeds_offline_and_separates_meanings():
-    encoder = TextEncoder(TextEncoderConfig(max_tokens=12))
+    encoder = TextEncoder(base_config(TextEncoderConfig, "text_encoder", max_tokens=12))
     out = encoder.encode(["a sneaker bouncing left and right", "a sneaker moving left and right",
                           "glass skyscrapers lit at night"])
     assert out.tokens.shape == (3, 12, 384) and out.tokens.dtype == np.float16

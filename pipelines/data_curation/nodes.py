@@ -7,13 +7,17 @@ import logging
 import numpy as np
 import pandas as pd
 
-from seaweed_apt.config import CurationConfig, QualityGateConfig, SplitConfig, TextEncoderConfig
-from seaweed_apt.data.curation import REJECT_COLUMNS, cut_clips, probe_videos
-from seaweed_apt.data.curation import summarize_curation as summarize
+from seaweed_apt.config.curation import CurationConfig, QualityGateConfig, SplitConfig
+from seaweed_apt.config.text import TextEncoderConfig
+from seaweed_apt.data.curation import (
+    REJECT_COLUMNS,
+    compute_curation_summary,
+    cut_clips,
+    probe_videos,
+)
 from seaweed_apt.data.shards import caption_index, shard_clips
 from seaweed_apt.data.splits import assign_splits
-from seaweed_apt.expectations import enforce_quality_gate as enforce
-from seaweed_apt.expectations import run_quality_gate
+from seaweed_apt.expectations import raise_if_gate_failed, run_quality_gate
 from seaweed_apt.text.encoder import TextEncoder
 
 logger = logging.getLogger(__name__)
@@ -63,7 +67,7 @@ def validate_clip_manifest(embedded_clips: pd.DataFrame, curation: CurationConfi
 def enforce_quality_gate(gated_clips: pd.DataFrame, quality_gate_report: dict) -> pd.DataFrame:
     """Stops the run (after the report is written) when the gate failed.
     Returns: the validated clips, unchanged."""
-    enforce(quality_gate_report)
+    raise_if_gate_failed(quality_gate_report)
     return gated_clips
 
 
@@ -90,7 +94,7 @@ def quarantine_rejects(curation_rejects: pd.DataFrame, gate_rejects: pd.DataFram
 def summarize_curation(raw_videos: pd.DataFrame, clip_manifest: pd.DataFrame,
                        quarantine: pd.DataFrame) -> dict:
     """Returns: counts (files in, clips out, quarantined by reason); also logged as one line."""
-    summary = summarize(raw_videos, clip_manifest, quarantine)
+    summary = compute_curation_summary(raw_videos, clip_manifest, quarantine)
     logger.info("curation: %d files in, %d clips out %s, %d files quarantined %s, "
                 "%d static windows dropped", summary["files_in"], summary["clips_out"],
                 summary["clips_by_split"], summary["files_quarantined"],

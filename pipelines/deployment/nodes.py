@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from seaweed_apt.config import DeploymentConfig, SamplingConfig, TextEncoderConfig
+from seaweed_apt.config.deployment import DeploymentConfig
+from seaweed_apt.config.sampling import SamplingConfig
+from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.registry.gate import gate_and_promote
 from seaweed_apt.registry.lineage import dvc_data_version, git_commit, params_hash
 from seaweed_apt.registry.registry import ModelRegistry
@@ -64,7 +66,7 @@ def write_serve_config(gate_decision: dict, deployment: DeploymentConfig) -> dic
     Returns:
         the config as a dict (written as YAML); no application when there is nothing to serve.
     """
-    from seaweed_apt.serving.app import AppArgs, serve_config
+    from seaweed_apt.serving.app import AppArgs, build_serve_config
 
     version, status, note = gate_decision["production_after"], "production", ""
     if version is None and deployment.preview_when_no_production:
@@ -72,9 +74,10 @@ def write_serve_config(gate_decision: dict, deployment: DeploymentConfig) -> dic
         note = f"not promoted: the promotion gate {gate_decision['reason']}"
     if version is None:
         return {"applications": []}
-    return serve_config(AppArgs(registry_uri=deployment.registry.uri,
-                                endpoint_url=deployment.registry.endpoint_url, version=version,
-                                status=status, status_note=note, serve=deployment.serve))
+    return build_serve_config(AppArgs(registry_uri=deployment.registry.uri,
+                                      endpoint_url=deployment.registry.endpoint_url,
+                                      version=version, status=status, status_note=note,
+                                      serve=deployment.serve))
 
 
 def deploy_endpoint(serve_config: dict, deployment: DeploymentConfig

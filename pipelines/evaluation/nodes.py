@@ -8,12 +8,14 @@ import json
 import pandas as pd
 
 from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
-from seaweed_apt.config import EvaluationConfig, SamplingConfig, TextEncoderConfig
+from seaweed_apt.config.evaluation import EvaluationConfig
+from seaweed_apt.config.sampling import SamplingConfig
+from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.evaluator import evaluator_files, fit_evaluator, load_evaluator
 from seaweed_apt.evaluation.features import EffLite0Features
 from seaweed_apt.evaluation.report import build_report
-from seaweed_apt.evaluation.run import evaluate_systems, model_loader, summarise
+from seaweed_apt.evaluation.run import evaluate_systems, model_loader, summarize_evaluation
 from seaweed_apt.evaluation.selection import select_checkpoint
 from seaweed_apt.evaluation.systems import standard_systems
 from seaweed_apt.training.data import load_caption_table
@@ -83,8 +85,8 @@ def report_evaluation(evaluation_systems: pd.DataFrame, apt_selection: dict,
                       text_encoder: TextEncoderConfig) -> tuple[dict, dict[str, bytes]]:
     """Returns: the headline metrics (DVC metrics) and the report folder (report.md,
     report.html, charts, sample grids)."""
-    summary, goals = summarise(evaluation_systems, apt_selection["system"], evaluation,
-                               evaluator_record)
+    summary, goals = summarize_evaluation(evaluation_systems, apt_selection["system"],
+                                          evaluation, evaluator_record)
     histories = {"pretrain": (pretrain_history, ["loss", "grad_norm"]),
                  "distill": (distill_history, ["loss"]),
                  "apt": (apt_history, ["d_adv", "g_loss", "d_accuracy", "r1"])}

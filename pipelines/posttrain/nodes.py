@@ -9,15 +9,11 @@ import pandas as pd
 import torch
 
 from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
-from seaweed_apt.apt.posttrain import adversarial_post_train as run_apt
-from seaweed_apt.apt.posttrain import distill_generator as run_distillation
-from seaweed_apt.config import (
-    APTConfig,
-    DistillConfig,
-    RayConfig,
-    SamplingConfig,
-    TextEncoderConfig,
-)
+from seaweed_apt.apt.posttrain import run_adversarial_post_training, run_distillation
+from seaweed_apt.config.posttrain import APTConfig, DistillConfig
+from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.config.sampling import SamplingConfig
+from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.reporting.figures import frame_table_png, loss_curve_figure
 from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
 from seaweed_apt.timing import timed_passes
@@ -51,7 +47,7 @@ def adversarially_post_train(clip_manifest: pd.DataFrame, distill_metrics: dict,
                              clip_shards_dir: str, caption_embeddings_file: str,
                              posttrain_runs_dir: str, apt: APTConfig, ray: RayConfig):
     """Stage B2: APT. Returns every kept EMA checkpoint of G, metrics, history, curves."""
-    outcome, metrics, checkpoints = run_apt(clip_manifest, clip_shards_dir,
+    outcome, metrics, checkpoints = run_adversarial_post_training(clip_manifest, clip_shards_dir,
                                             caption_embeddings_file, teacher_model_dir,
                                             distilled_model_dir, apt, ray, posttrain_runs_dir)
     figure = loss_curve_figure(outcome.history, "APT (rank 0)",

@@ -7,30 +7,18 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from seaweed_apt.config import DeploymentConfig, FetchConfig
+from seaweed_apt.config.loading import load_parameters
+
+if TYPE_CHECKING:
+    from seaweed_apt.config.deployment import DeploymentConfig
 
 logger = logging.getLogger("seaweed_apt")
 
 
-def load_parameters(conf_dir: Path, env: str, group_file: str, key: str) -> dict:
-    """One parameter group from conf/base, with conf/<env> merged over it field by field,
-    as Kedro's soft merge does."""
-    from omegaconf import OmegaConf
-
-    if not OmegaConf.has_resolver("runtime_params"):  # Kedro's; outside a run, the default
-        OmegaConf.register_new_resolver("runtime_params", lambda key, default=None: default)
-    merged = OmegaConf.create({})
-    for folder in ("base", env):
-        path = conf_dir / folder / group_file
-        if path.exists():
-            merged = OmegaConf.merge(merged, OmegaConf.load(path))
-    if key not in merged:
-        raise KeyError(f"no '{key}' group in {conf_dir}/base/{group_file}")
-    return OmegaConf.to_container(merged[key], resolve=True)
-
-
 def fetch_data(args: argparse.Namespace) -> int:
+    from seaweed_apt.config.fetch import FetchConfig
     from seaweed_apt.data.curation import worker_count
     from seaweed_apt.data.moving_fashion import compose_moving_fashion
     from seaweed_apt.data.real_clips import fetch_real_clips
@@ -49,6 +37,8 @@ def fetch_data(args: argparse.Namespace) -> int:
 
 
 def deployment_config(args: argparse.Namespace) -> DeploymentConfig:
+    from seaweed_apt.config.deployment import DeploymentConfig
+
     raw = load_parameters(Path(args.conf_dir), args.env, "parameters_deployment.yml",
                           "deployment")
     config = DeploymentConfig.model_validate(raw)

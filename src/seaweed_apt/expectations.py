@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from seaweed_apt.config import CurationConfig, QualityGateConfig
+from seaweed_apt.config.curation import CurationConfig, QualityGateConfig
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def run_quality_gate(manifest: pd.DataFrame, dataset: str, curation: CurationCon
     return GateResult(passed=passed, failed=failed, report=summary, data_docs=docs)
 
 
-def enforce_quality_gate(report: dict) -> None:
+def raise_if_gate_failed(report: dict) -> None:
     """Stop the run when the gate failed. Kept apart from `run_quality_gate` so that the report
     and Data Docs are written before the run stops."""
     if not report.get("passed", False):

@@ -1,25 +1,16 @@
 import pytest
 import torch
 
-from seaweed_apt.apt.apt_loop import frozen
+from seaweed_apt.apt.apt_phase import frozen
 from seaweed_apt.apt.discriminator import APTDiscriminator, head_depths_from_fractions
 from seaweed_apt.apt.losses import APTLoss, approximate_r1, one_step_generate
-from seaweed_apt.diffusion.flow import TextBatch, shift_timesteps
-from seaweed_apt.models.dit import VideoDiT, build_config
-
-
-def _text(batch: int) -> TextBatch:
-    g = torch.Generator().manual_seed(1)
-    return TextBatch(torch.randn(batch, 24, 384, generator=g),
-                     torch.ones(batch, 24, dtype=torch.bool), torch.randn(batch, 384, generator=g))
+from seaweed_apt.diffusion.flow import shift_timesteps
+from seaweed_apt.models.dit import VideoDiT
+from tests.helpers import random_text, tiny_model
 
 
 def _teacher(depth: int = 4) -> VideoDiT:
-    torch.manual_seed(0)
-    model = VideoDiT(build_config("tiny", {"depth": depth}))
-    for p in model.parameters():
-        torch.nn.init.normal_(p, std=0.05)
-    return model
+    return tiny_model(std=0.05, depth=depth)
 
 
 class _BlindDiscriminator(torch.nn.Module):
@@ -44,7 +35,7 @@ def test_heads_give_one_logit_per_sample_from_the_configured_depths():
     teacher = _teacher(depth=4)
     discriminator = APTDiscriminator(teacher, (2, 3))
     assert len(discriminator.backbone.blocks) == 3 and len(discriminator.heads) == 2
-    logits = discriminator(torch.randn(5, 3, 4, 16, 16), torch.rand(5), _text(5))
+    logits = discriminator(torch.randn(5, 3, 4, 16, 16), torch.rand(5), random_text(5))
     assert logits.shape == (5,)
     for p in discriminator.parameters():  # every parameter is trained, the backbone's too
         assert p.requires_grad
@@ -57,7 +48,7 @@ def test_heads_give_one_logit_per_sample_from_the_configured_depths():
 
 
 def test_approximate_r1_is_zero_for_a_blind_discriminator_and_positive_otherwise():
-    real, t, text = torch.randn(4, 3, 4, 16, 16), torch.rand(4), _text(4)
+    real, t, text = torch.randn(4, 3, 4, 16, 16), torch.rand(4), random_text(4)
     assert approximate_r1(_BlindDiscriminator(), real, t, text, sigma=0.1).item() == 0.0
     discriminator = APTDiscriminator(_teacher(), (2, 4))
     assert approximate_r1(discriminator, real, t, text, sigma=0.1).item() > 0.0
@@ -65,8 +56,8 @@ def test_approximate_r1_is_zero_for_a_blind_discriminator_and_positive_otherwise
 
 def test_r1_gradient_reaches_the_discriminator_only():
     generator, discriminator = _teacher(), APTDiscriminator(_teacher(), (2, 4))
-    real = one_step_generate(generator, torch.randn(2, 3, 4, 16, 16), _text(2)).detach()
-    approximate_r1(discriminator, real, torch.rand(2), _text(2), 0.1).backward()
+    real = one_step_generate(generator, torch.randn(2, 3, 4, 16, 16), random_text(2)).detach()
+    approximate_r1(discriminator, real, torch.rand(2), random_text(2), 0.1).backward()
     assert all(p.grad is None for p in generator.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in discriminator.parameters())
 
@@ -84,7 +75,7 @@ def test_a_generator_step_changes_no_discriminator_parameter_and_vice_versa():
     loss = APTLoss(r1_sigma=0.1, timestep_shift=12.0)
     g_opt = torch.optim.RMSprop(generator.parameters(), lr=1e-3, alpha=0.9)
     d_opt = torch.optim.RMSprop(discriminator.parameters(), lr=1e-3, alpha=0.9)
-    text, real = _text(2), torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    text, real = random_text(2), torch.rand(2, 3, 4, 16, 16) * 2 - 1
 
     d_before = _snapshot(discriminator)
     g_before = _snapshot(generator)
@@ -113,7 +104,7 @@ def test_a_generator_step_changes_no_discriminator_parameter_and_vice_versa():
 def test_generator_output_has_the_data_shape_and_a_data_range():
     generator = _teacher()
     noise = torch.randn(3, 3, 4, 16, 16)
-    sample = one_step_generate(generator, noise, _text(3))
+    sample = one_step_generate(generator, noise, random_text(3))
     assert sample.shape == noise.shape
     assert sample.abs().max() < 10  # z - v: same scale as the data, not blown up
 
@@ -127,7 +118,8 @@ def test_shift_matches_its_formula():
 def test_discriminator_terms_match_separate_forward_passes():
     """The loss batches real and fake into one D call; the terms equal those of separate calls."""
     discriminator = APTDiscriminator(_teacher(), (2, 4))
-    text, real, fake = _text(2), torch.rand(2, 3, 4, 16, 16) * 2 - 1, torch.randn(2, 3, 4, 16, 16)
+    text, real = random_text(2), torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    fake = torch.randn(2, 3, 4, 16, 16)
     loss = APTLoss(r1_weight=100.0, r1_sigma=0.1, timestep_shift=12.0)
     terms = loss.discriminator_terms(discriminator, real, fake, text,
                                      torch.Generator().manual_seed(3))
@@ -145,12 +137,11 @@ def test_discriminator_terms_match_separate_forward_passes():
 def test_every_discriminator_parameter_gets_a_gradient_so_ddp_sees_none_unused():
     """DDP fails on parameters outside the graph: D must drop what it never runs (blocks past the
     deepest head, the output layer and the output conv)."""
-    torch.manual_seed(0)
-    backbone = VideoDiT(build_config("tiny", {"depth": 4, "output_conv": True}))
+    backbone = tiny_model(depth=4, output_conv=True)
     discriminator = APTDiscriminator(backbone, (2, 3))
     discriminator.backbone.null_text_tokens.requires_grad_(False)  # as build_players freezes them
     discriminator.backbone.null_text_pooled.requires_grad_(False)
-    discriminator(torch.randn(2, 3, 4, 16, 16), torch.rand(2), _text(2)).sum().backward()
+    discriminator(torch.randn(2, 3, 4, 16, 16), torch.rand(2), random_text(2)).sum().backward()
     unused = [name for name, p in discriminator.named_parameters()
               if p.requires_grad and p.grad is None]
     assert unused == []

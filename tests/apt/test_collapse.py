@@ -1,14 +1,14 @@
 import torch
 
 from seaweed_apt.apt.collapse import CollapseWatch, batch_diversity
-from seaweed_apt.config import CollapseWatchConfig
+from seaweed_apt.config.posttrain import CollapseWatchConfig
 
 
 def test_watch_fires_on_a_constructed_collapse_and_not_on_a_balanced_game():
-    watch = CollapseWatch(CollapseWatchConfig(d_loss_floor=0.05, patience=3))
+    watch = CollapseWatch(CollapseWatchConfig(d_loss_floor=0.05, patience=3, stop=False))
     assert not any(watch.update(loss, step) for step, loss in enumerate([1.3, 1.2, 0.01, 1.1]))
     assert [watch.update(0.001, s) for s in range(3)] == [False, False, True]
-    stopping = CollapseWatch(CollapseWatchConfig(patience=2, stop=True))
+    stopping = CollapseWatch(CollapseWatchConfig(d_loss_floor=0.05, patience=2, stop=True))
     assert [stopping.update(0.0, s) for s in (1, 2)] == [False, True]  # the loop then stops
 
 

@@ -3,11 +3,12 @@ import json
 import numpy as np
 import pandas as pd
 
-from seaweed_apt.config import MovingFashionConfig
+from seaweed_apt.config.fetch import MovingFashionConfig
 from seaweed_apt.data.moving_fashion import (
     ITEM_SIZE, bounce_trajectory, caption_for, render_video, sample_items,
 )
 from seaweed_apt.data.video_io import probe_video
+from tests.helpers import base_config
 
 
 def test_trajectory_stays_inside_and_reflects_off_walls():
@@ -19,7 +20,7 @@ def test_trajectory_stays_inside_and_reflects_off_walls():
 
 
 def test_caption_names_every_item_and_its_motion():
-    config = MovingFashionConfig(max_items=2)
+    config = base_config(MovingFashionConfig, "fetch.moving_fashion", max_items=2)
     labels = np.arange(10).repeat(10)
     rng = np.random.default_rng(3)
     for _ in range(20):
@@ -33,7 +34,7 @@ def test_caption_names_every_item_and_its_motion():
 
 
 def test_render_pastes_the_item_where_the_trajectory_says():
-    config = MovingFashionConfig(frames_per_video=8)
+    config = base_config(MovingFashionConfig, "fetch.moving_fashion", frames_per_video=8)
     images = np.zeros((1, 28, 28), np.uint8)
     images[0, 10:18, 10:18] = 255
     items = sample_items(np.random.default_rng(0), np.array([7]), config)
@@ -59,7 +60,8 @@ def test_composed_set_is_real_mp4_with_disjoint_image_splits(moving_fashion_dir)
 def test_composition_is_seeded(tmp_path):
     from seaweed_apt.data.moving_fashion import compose_moving_fashion
 
-    config = MovingFashionConfig(train_videos=2, test_videos=1, frames_per_video=4)
+    config = base_config(MovingFashionConfig, "fetch.moving_fashion", train_videos=2,
+                         test_videos=1, frames_per_video=4)
     compose_moving_fashion(tmp_path / "a", config)
     compose_moving_fashion(tmp_path / "b", config)
     a = (tmp_path / "a" / "captions.csv").read_text()

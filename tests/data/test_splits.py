@@ -1,7 +1,8 @@
 import pandas as pd
 
-from seaweed_apt.config import SplitConfig
+from seaweed_apt.config.curation import SplitConfig
 from seaweed_apt.data.splits import assign_splits
+from tests.helpers import base_config
 
 
 def _clips(sources: dict[str, str], windows: int = 3) -> pd.DataFrame:
@@ -14,7 +15,8 @@ def test_no_source_is_in_two_splits_and_hints_hold():
     sources = {f"train{i}": "train" for i in range(40)}
     sources |= {f"test{i}": "test" for i in range(10)}
     sources |= {f"free{i}": "" for i in range(20)}
-    out = assign_splits(_clips(sources), SplitConfig(val_fraction=0.1, test_fraction=0.2))
+    out = assign_splits(_clips(sources), base_config(SplitConfig, "split", val_fraction=0.1,
+                                                              test_fraction=0.2))
     per_source = out.groupby("source_file")["split"].nunique()
     assert (per_source == 1).all()
     split_of = out.groupby("source_file")["split"].first()
@@ -25,11 +27,11 @@ def test_no_source_is_in_two_splits_and_hints_hold():
 
 def test_split_is_deterministic_and_seeded():
     clips = _clips({f"f{i}": "" for i in range(30)})
-    a = assign_splits(clips, SplitConfig(seed=0))["split"]
-    assert a.equals(assign_splits(clips, SplitConfig(seed=0))["split"])
-    assert not a.equals(assign_splits(clips, SplitConfig(seed=1))["split"])
+    a = assign_splits(clips, base_config(SplitConfig, "split", seed=0))["split"]
+    assert a.equals(assign_splits(clips, base_config(SplitConfig, "split", seed=0))["split"])
+    assert not a.equals(assign_splits(clips, base_config(SplitConfig, "split", seed=1))["split"])
 
 
 def test_few_sources_still_get_a_test_split():
-    out = assign_splits(_clips({f"f{i}": "" for i in range(7)}), SplitConfig())
+    out = assign_splits(_clips({f"f{i}": "" for i in range(7)}), base_config(SplitConfig, "split"))
     assert set(out["split"]) == {"train", "val", "test"}

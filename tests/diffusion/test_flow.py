@@ -10,21 +10,7 @@ from seaweed_apt.diffusion.flow import (
     shift_timesteps,
 )
 from seaweed_apt.diffusion.sampling import generate_videos, guided_velocity
-from seaweed_apt.models.dit import VideoDiT, build_config
-
-
-def _text(batch: int) -> TextBatch:
-    g = torch.Generator().manual_seed(1)
-    return TextBatch(torch.randn(batch, 24, 384, generator=g),
-                     torch.ones(batch, 24, dtype=torch.bool), torch.randn(batch, 384, generator=g))
-
-
-def _model(seed: int = 0) -> VideoDiT:
-    torch.manual_seed(seed)
-    model = VideoDiT(build_config("tiny"))
-    for p in model.parameters():
-        torch.nn.init.normal_(p, std=0.05)
-    return model
+from tests.helpers import random_text, tiny_model
 
 
 def test_interpolation_endpoints_and_shift():
@@ -38,7 +24,7 @@ def test_interpolation_endpoints_and_shift():
 
 
 def test_cfg_scale_one_is_the_conditional_prediction():
-    model, text = _model(), _text(2)
+    model, text = tiny_model(std=0.05), random_text(2)
     x, t = torch.randn(2, 3, 4, 32, 32), torch.rand(2)
     conditional = model(x, t, text.tokens, text.mask, text.pooled)
     assert torch.allclose(guided_velocity(model, x, t, text, 1.0), conditional)
@@ -49,7 +35,7 @@ def test_cfg_scale_one_is_the_conditional_prediction():
 
 
 def test_same_seed_same_loss():
-    model, text, x0 = _model(), _text(4), torch.rand(4, 3, 4, 32, 32) * 2 - 1
+    model, text, x0 = tiny_model(std=0.05), random_text(4), torch.rand(4, 3, 4, 32, 32) * 2 - 1
     loss = RectifiedFlowLoss(TimestepSampler(), caption_dropout=0.5)
     a = loss(model, x0, text, torch.Generator().manual_seed(7))["loss"]
     b = loss(model, x0, text, torch.Generator().manual_seed(7))["loss"]
@@ -58,7 +44,7 @@ def test_same_seed_same_loss():
 
 
 def test_generate_videos_is_deterministic_per_seed():
-    model, two = _model(), _text(2)
+    model, two = tiny_model(std=0.05), random_text(2)
     rows = torch.tensor([0, 1, 0])
     text = TextBatch(two.tokens[rows], two.mask[rows], two.pooled[rows])
     args = dict(steps=3, cfg_scale=2.0, num_frames=4, height=32, width=32)
@@ -74,14 +60,13 @@ def test_generate_videos_is_deterministic_per_seed():
 
 
 def test_tiny_model_overfits_four_clips():
-    torch.manual_seed(0)
-    model = VideoDiT(build_config("tiny"))
+    model = tiny_model()
     # Four distinct smooth clips (a colour plus a moving ramp): learnable by a 0.2M network.
     ramp = torch.linspace(-1, 1, 16)
     moving = torch.stack([ramp.roll(2 * f) for f in range(4)])[None, None, :, None, :]
     colours = torch.tensor([[1, -1, 0], [-1, 1, 0], [0, 0, 1], [1, 1, -1]], dtype=torch.float)
     clips = (0.5 * colours[:, :, None, None, None] + 0.4 * moving).expand(4, 3, 4, 16, 16)
-    text = _text(4)
+    text = random_text(4)
     loss = RectifiedFlowLoss(TimestepSampler("uniform"), caption_dropout=0.0)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
 

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from seaweed_apt.config import EvaluatorConfig
+from seaweed_apt.config.evaluation import EvaluatorConfig
 from seaweed_apt.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from seaweed_apt.evaluation.data import LabelledClips
 from seaweed_apt.evaluation.evaluator import evaluator_files, fit_evaluator, load_evaluator
+from tests.helpers import base_config
 
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 
@@ -25,7 +26,8 @@ def _clips(split: str, count: int, seed: int) -> LabelledClips:
 
 @pytest.fixture(scope="module")
 def fitted():
-    config = EvaluatorConfig(epochs=1, batch_size=64, lr=3e-3, width=16)
+    config = base_config(EvaluatorConfig, "evaluation.evaluator", epochs=1, batch_size=64, lr=3e-3,
+                         width=16)
     return fit_evaluator(_clips("train", 1500, 0), _clips("test", 300, 1), config)
 
 

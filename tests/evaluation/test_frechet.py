@@ -13,13 +13,13 @@ def extractor():
 
 def _frames(count: int, seed: int = 0) -> torch.Tensor:
     """Grey rectangles of random size and place on a black ground, like our garments."""
-    g = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
     frames = -torch.ones(count, 3, 32, 32)
     for i in range(count):
-        h, w = torch.randint(6, 20, (2,), generator=g).tolist()
-        y, x = torch.randint(0, 32 - h, (1,), generator=g).item(), \
-            torch.randint(0, 32 - w, (1,), generator=g).item()
-        frames[i, :, y:y + h, x:x + w] = torch.rand(1, generator=g).item() * 1.5 - 0.5
+        h, w = torch.randint(6, 20, (2,), generator=rng).tolist()
+        y, x = torch.randint(0, 32 - h, (1,), generator=rng).item(), \
+            torch.randint(0, 32 - w, (1,), generator=rng).item()
+        frames[i, :, y:y + h, x:x + w] = torch.rand(1, generator=rng).item() * 1.5 - 0.5
     return frames
 
 

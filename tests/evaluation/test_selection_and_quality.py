@@ -71,8 +71,11 @@ def test_diversity_is_zero_for_identical_seeds_and_blur_softens_frames():
 
 
 def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met():
-    from seaweed_apt.config import EvaluationConfig
-    from seaweed_apt.evaluation.run import summarise
+    from seaweed_apt.config.evaluation import EvaluationConfig
+    from seaweed_apt.evaluation.run import summarize_evaluation
+    from tests.helpers import base_config
+
+    config = base_config(EvaluationConfig, "evaluation")
 
     def row(system, family, fd, accuracy, seconds):
         return {"system": system, "family": family, "fd_efflite0": fd, "fd_efflite0_spread": 1.0,
@@ -87,7 +90,7 @@ def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met()
                           row("distilled_1step", "distilled", 60.0, 0.5, 0.02),
                           row("apt_00300_1step", "apt", 24.0, 0.78, 0.02)])
     record = {"test_clip_accuracy": 0.9, "chance_accuracy": 0.1}
-    summary, words = summarise(table, "apt_00300_1step", EvaluationConfig(), record)
+    summary, words = summarize_evaluation(table, "apt_00300_1step", config, record)
     assert summary["gap_closure"] == pytest.approx((60 - 24) / (60 - 20))  # 0.9
     assert summary["speedup"] == pytest.approx(50.0)
     assert summary["goal_gap_closure_met"] and summary["goal_speedup_met"]
@@ -99,9 +102,9 @@ def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met()
 
     # A gap inside the FD noise, or a teacher at chance, cannot carry those goals.
     noisy = table.assign(fd_efflite0_spread=50.0)
-    summary, words = summarise(noisy, "apt_00300_1step", EvaluationConfig(), record)
+    summary, words = summarize_evaluation(noisy, "apt_00300_1step", config, record)
     assert not summary["gap_is_above_noise"] and not summary["goal_gap_closure_met"]
     assert any("NOT measurable" in w and "gap" in w for w in words)
     at_chance = table.assign(conditional_accuracy=0.05)
-    summary, _ = summarise(at_chance, "apt_00300_1step", EvaluationConfig(), record)
+    summary, _ = summarize_evaluation(at_chance, "apt_00300_1step", config, record)
     assert not summary["goal_accuracy_ratio_met"]

@@ -11,9 +11,10 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from pipelines.data_curation import create_pipeline
-from seaweed_apt.config import SplitConfig
+from seaweed_apt.config.curation import SplitConfig
 from seaweed_apt.data.raw_index import index_video_folder
 from tests.conftest import PROJECT_ROOT
+from tests.helpers import base_config
 
 
 def test_probe_cut_split_slice_in_memory(real_clips_dir, curation_config):
@@ -21,7 +22,7 @@ def test_probe_cut_split_slice_in_memory(real_clips_dir, curation_config):
     catalog = DataCatalog({
         "raw_videos": MemoryDataset(raw),
         "params:curation": MemoryDataset(curation_config),
-        "params:split": MemoryDataset(SplitConfig()),
+        "params:split": MemoryDataset(base_config(SplitConfig, "split")),
     })
     pipeline = create_pipeline().from_nodes("probe_raw_videos").to_nodes("split_clips_by_source")
     SequentialRunner().run(pipeline, catalog)

@@ -6,9 +6,8 @@ import json
 import os
 
 import pytest
-import torch
 
-from seaweed_apt.models.dit import VideoDiT, build_config
+from tests.helpers import tiny_model
 
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
@@ -46,8 +45,7 @@ def generator_files(seed: int, **overrides) -> dict[str, bytes]:
     """The deployable files of a tiny generator (different seeds: different weights)."""
     from safetensors.torch import save
 
-    torch.manual_seed(seed)
-    model = VideoDiT(build_config("tiny", overrides))
+    model = tiny_model(seed, **overrides)
     weights = save({k: v.contiguous() for k, v in model.state_dict().items()})
     config = {"model": model.config.as_dict(), "stage": "apt"}
     return {"model.safetensors": weights, "config.json": json.dumps(config).encode()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from seaweed_apt.config import PromotionGateConfig
+from seaweed_apt.config.deployment import PromotionGateConfig
 from seaweed_apt.registry.gate import decide, gate_and_promote
 from seaweed_apt.registry.registry import ModelRegistry
 from seaweed_apt.registry.stores import RegistryError, open_store

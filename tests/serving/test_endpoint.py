@@ -13,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from seaweed_apt.config import ServeConfig
+from seaweed_apt.config.deployment import ServeConfig
 from seaweed_apt.registry.registry import ModelRegistry
 from seaweed_apt.registry.stores import open_store
+from tests.helpers import base_config
 from tests.registry.conftest import GENERATION, generator_files, metrics
 from tests.serving.cases import BAD_BODIES
 
@@ -36,8 +37,8 @@ def endpoint(ray_local, tmp_path_factory):
     registry = ModelRegistry(open_store(str(folder)))
     registry.register(generator_files(0), metrics(400.0, 0.2), LINEAGE, GENERATION)
     registry.promote("v0001", "test")
-    limits = ServeConfig(port=PORT, app_name=APP, max_batch_size=8, batch_wait_timeout_s=0.2,
-                         cpus_per_replica=0.5)
+    limits = base_config(ServeConfig, "deployment.serve", port=PORT, app_name=APP, max_batch_size=8,
+                         batch_wait_timeout_s=0.2, cpus_per_replica=0.5, threads=1)
     options = deployment_options(limits)
     # The key reaches the replica's process through its runtime environment.
     options["ray_actor_options"]["runtime_env"] = {"env_vars": {limits.api_key_env: KEY}}

@@ -2,11 +2,13 @@
 
 import pytest
 
-from seaweed_apt.config import ServeConfig
+from seaweed_apt.config.deployment import ServeConfig
 from seaweed_apt.serving.requests import BadRequest, check_api_key, parse_generate_request
+from tests.helpers import base_config
 from tests.serving.cases import BAD_BODIES
 
-LIMITS = ServeConfig(max_prompt_chars=300, max_body_bytes=4096, max_num_videos=4)
+LIMITS = base_config(ServeConfig, "deployment.serve", max_prompt_chars=300, max_body_bytes=4096,
+                     max_num_videos=4)
 
 
 @pytest.mark.parametrize(("name", "body", "status"), BAD_BODIES, ids=[c[0] for c in BAD_BODIES])
@@ -38,10 +40,11 @@ def test_app_builder_takes_a_config_files_args_and_names_a_wrong_key():
 
     from seaweed_apt.serving.app import build_app
 
-    build_app({"registry_uri": "data/09_registry", "serve": {"max_batch_size": 4}})
-    with pytest.raises(ValidationError, match="max_batch"):
-        build_app({"registry_uri": "data/09_registry", "serve": {"max_batch": 4}})
+    serve = LIMITS.model_dump()
+    build_app({"registry_uri": "data/09_registry", "serve": {**serve, "max_batch_size": 4}})
+    with pytest.raises(ValidationError, match="serve.max_batch\n  Extra inputs"):
+        build_app({"registry_uri": "data/09_registry", "serve": {**serve, "max_batch": 4}})
     from seaweed_apt.serving.app import AppArgs
 
-    assert AppArgs(registry_uri="data/09_registry").registry_uri.startswith("/")
-    assert AppArgs(registry_uri="s3://bucket/models").registry_uri == "s3://bucket/models"
+    assert AppArgs(registry_uri="data/09_registry", serve=LIMITS).registry_uri.startswith("/")
+    assert AppArgs(registry_uri="s3://bucket/models", serve=LIMITS).registry_uri == "s3://bucket/models"

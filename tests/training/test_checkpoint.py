@@ -13,6 +13,7 @@ from seaweed_apt.training.checkpoint import (
     write_checkpoint,
 )
 from seaweed_apt.training.ema import EMA
+from tests.helpers import tiny_model
 
 
 def _inputs():
@@ -23,11 +24,7 @@ def _inputs():
 
 
 def _trained_model():
-    torch.manual_seed(0)
-    model = VideoDiT(build_config("tiny"))
-    for p in model.parameters():
-        torch.nn.init.normal_(p, std=0.05)
-    return model
+    return tiny_model(std=0.05)
 
 
 def test_round_trip_gives_identical_outputs(tmp_path):
@@ -37,8 +34,8 @@ def test_round_trip_gives_identical_outputs(tmp_path):
     model(*_inputs()).pow(2).mean().backward()
     optimizer.step()
     config = {"model": model.config.as_dict(), "stage": "test"}
-    folder = write_checkpoint(tmp_path / "ckpt", model, ema.model, optimizer,
-                              {"step": 1, "history": []}, config)
+    folder = write_checkpoint(tmp_path / "ckpt", {"model": model, "ema": ema.model},
+                              {"optimizer": optimizer}, {"step": 1, "history": []}, config)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left over
 
     rebuilt = load_model(folder, use_ema=False)
@@ -49,7 +46,7 @@ def test_round_trip_gives_identical_outputs(tmp_path):
 
     fresh = VideoDiT(build_config("tiny"))
     fresh_optimizer = torch.optim.AdamW(fresh.parameters(), lr=1e-3)
-    state = restore_training(folder, fresh, None, fresh_optimizer)
+    state = restore_training(folder, {"model": fresh}, {"optimizer": fresh_optimizer})
     assert state["step"] == 1
     restored, original = fresh_optimizer.state_dict()["state"], optimizer.state_dict()["state"]
     assert len(restored) == len(original) > 0
@@ -61,13 +58,13 @@ def test_round_trip_gives_identical_outputs(tmp_path):
 
 def test_truncated_or_mismatched_checkpoint_is_refused(tmp_path):
     model = _trained_model()
-    folder = write_checkpoint(tmp_path / "ckpt", model, None, None, {"step": 0},
+    folder = write_checkpoint(tmp_path / "ckpt", {"model": model}, {}, {"step": 0},
                               {"model": model.config.as_dict()})
     weights = folder / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="model.safetensors"):
         load_model(folder)
-    other = write_checkpoint(tmp_path / "other", model, None, None, {"step": 0},
+    other = write_checkpoint(tmp_path / "other", {"model": model}, {}, {"step": 0},
                              {"model": build_config("tiny", {"depth": 3}).as_dict()})
     with pytest.raises(CheckpointError, match="do not match"):
         load_model(other)
@@ -87,7 +84,7 @@ def save_then_stall(tensors, path):
     time.sleep(120)  # killed here, in the middle of the checkpoint
 checkpoint.save_file = save_then_stall
 model = VideoDiT(build_config("tiny"))
-checkpoint.write_checkpoint(sys.argv[1], model, model, None, {"step": 2},
+checkpoint.write_checkpoint(sys.argv[1], {"model": model, "ema": model}, {}, {"step": 2},
                             {"model": model.config.as_dict()})
 """
 
@@ -98,7 +95,7 @@ def test_a_writer_killed_mid_write_leaves_the_previous_checkpoint_loadable(tmp_p
     import sys
 
     model = _trained_model()
-    folder = write_checkpoint(tmp_path / "ckpt", model, None, None, {"step": 1},
+    folder = write_checkpoint(tmp_path / "ckpt", {"model": model}, {}, {"step": 1},
                               {"model": model.config.as_dict()})
     writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(folder)],
                               stdout=subprocess.PIPE, text=True)
@@ -114,6 +111,6 @@ def test_a_writer_killed_mid_write_leaves_the_previous_checkpoint_loadable(tmp_p
     loaded = load_model(folder)
     for name, tensor in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], tensor), name
-    write_checkpoint(folder, model, None, None, {"step": 3}, {"model": model.config.as_dict()})
+    write_checkpoint(folder, {"model": model}, {}, {"step": 3}, {"model": model.config.as_dict()})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # the next write tidies up
     assert json.loads((folder / "trainer_state.json").read_text())["step"] == 3

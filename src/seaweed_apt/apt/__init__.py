@@ -1,1 +1,1 @@
-"""APT post-training (APT_METHOD.md §2-3): generator, multi-depth discriminator, losses."""
+"""APT post-training (docs/method.md §2-3): generator, multi-depth discriminator, losses."""

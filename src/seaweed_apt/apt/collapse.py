@@ -1,5 +1,5 @@
 """The collapse watch: D's loss near zero for several logged windows means D has won and G
-is about to emit 'flat coloured plates' (APT_METHOD.md §3); low diversity across seeds means mode
+is about to emit 'flat coloured plates' (docs/method.md §3); low diversity across seeds means mode
 collapse."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import logging
 
 import torch
 
-from seaweed_apt.config import CollapseWatchConfig
+from seaweed_apt.config.posttrain import CollapseWatchConfig
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The APT discriminator (APT_METHOD.md §3): the teacher's backbone, all of it trainable, with new
+"""The APT discriminator (docs/method.md §3): the teacher's backbone, all of it trainable, with new
 cross-attention-only heads at several depths. Each head is one learnable query token attending to
 all visual tokens of its block; the head tokens are concatenated, LayerNorm'ed and projected to one
 logit per sample."""
@@ -38,7 +38,7 @@ class QueryHead(nn.Module):
 
 class APTDiscriminator(nn.Module):
     """D_hat(x, t, c): one logit per sample. The timestep is conditioning only: x is never
-    re-noised (APT_METHOD.md §3)."""
+    re-noised (docs/method.md §3)."""
 
     def __init__(self, backbone: VideoDiT, head_depths: tuple[int, ...]) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""APT's adversarial objective (APT_METHOD.md §3): non-saturating losses on clean samples, the
+"""APT's adversarial objective (docs/method.md §3): non-saturating losses on clean samples, the
 discriminator's timestep drawn as conditioning, and the approximated R1 penalty."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ def one_step_generate(generator: nn.Module, noise: torch.Tensor, text: TextBatch
     return noise - predict_velocity(generator, noise, t, text)
 
 
-def discriminator_timesteps(batch: int, shift: float, generator: torch.Generator | None,
+def discriminator_timesteps(batch: int, shift: float, rng: torch.Generator | None,
                             device) -> torch.Tensor:
     """t ~ shift(U(0, 1), s), one per sample (s = 1 images, 12 video in the paper)."""
-    return shift_timesteps(torch.rand(batch, generator=generator), shift).to(device)
+    return shift_timesteps(torch.rand(batch, generator=rng), shift).to(device)
 
 
 def approximate_r1(discriminator: nn.Module, real: torch.Tensor, t: torch.Tensor,
@@ -46,9 +46,9 @@ class APTLoss:
 
     def discriminator_terms(self, discriminator: nn.Module, real: torch.Tensor,
                             fake: torch.Tensor, text: TextBatch,
-                            generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+                            rng: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """L_D = softplus(-D(x_real)) + softplus(D(G(z))) + lambda * L_aR1 (fake detached)."""
-        t = discriminator_timesteps(real.shape[0], self.timestep_shift, generator, real.device)
+        t = discriminator_timesteps(real.shape[0], self.timestep_shift, rng, real.device)
         # One forward over real and fake together: small batches run faster as one.
         d_real, d_fake = discriminator(torch.cat([real, fake.detach()]), t.repeat(2),
                                        text.repeat(2)).chunk(2)
@@ -58,15 +58,15 @@ class APTLoss:
                  "d_accuracy": ((d_real > 0).float().mean() + (d_fake < 0).float().mean()) / 2}
         r1 = torch.zeros((), device=real.device)
         if self.use_r1:
-            noise = torch.randn(real.shape, generator=generator).to(real.device)
+            noise = torch.randn(real.shape, generator=rng).to(real.device)
             r1 = approximate_r1(discriminator, real, t, text, self.r1_sigma, noise, d_real)
         terms["r1"] = r1.detach()
         terms["d_loss"] = adversarial + self.r1_weight * r1
         return terms
 
     def generator_terms(self, discriminator: nn.Module, fake: torch.Tensor, text: TextBatch,
-                        generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+                        rng: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """L_G = softplus(-D(G(z)))."""
-        t = discriminator_timesteps(fake.shape[0], self.timestep_shift, generator, fake.device)
+        t = discriminator_timesteps(fake.shape[0], self.timestep_shift, rng, fake.device)
         d_fake = discriminator(fake, t, text)
         return {"g_loss": F.softplus(-d_fake).mean(), "d_fake_for_g": d_fake.mean().detach()}

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seaweed_apt.apt.apt_loop import apt_loop_per_worker
-from seaweed_apt.apt.distill_loop import distill_loop_per_worker
+from seaweed_apt.apt.apt_phase import build_apt_phase
+from seaweed_apt.apt.distill_phase import build_distill_phase
 from seaweed_apt.apt.kept import checkpoint_folder
-from seaweed_apt.config import APTConfig, DistillConfig, RayConfig
+from seaweed_apt.config.posttrain import APTConfig, DistillConfig
+from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.training.checkpoint import read_config
 from seaweed_apt.training.stage import StageOutcome, export_kept_models, run_stage
 
@@ -23,10 +24,10 @@ def _weights_id(model_dir: str) -> str:
     return read_config(model_dir).get("weights_sha256", str(Path(model_dir).resolve()))
 
 
-def distill_generator(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
-                      teacher_dir: str, config: DistillConfig, ray_config: RayConfig,
-                      storage_path: str, negative_text: tuple[np.ndarray, ...] | None = None
-                      ) -> tuple[StageOutcome, dict]:
+def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
+                     teacher_dir: str, config: DistillConfig, ray_config: RayConfig,
+                     storage_path: str, negative_text: tuple[np.ndarray, ...] | None = None
+                     ) -> tuple[StageOutcome, dict]:
     """Stage B1. `negative_text` (tokens, mask, pooled of one prompt) replaces the learned null
     caption in the teacher's guidance when `config.negative_prompt` is set."""
     identity = {"distill": config.model_dump(exclude={"steps"}),
@@ -34,39 +35,31 @@ def distill_generator(manifest: pd.DataFrame, shards_dir: str, captions_path: st
     extra = {"teacher_dir": str(Path(teacher_dir).resolve())}
     if negative_text is not None:
         extra["negative_text"] = [np.asarray(a).tolist() for a in negative_text]
-    outcome = run_stage("distill", distill_loop_per_worker, config.model_dump(), identity,
-                        manifest, shards_dir, captions_path, ray_config, storage_path,
-                        config.keep_checkpoints, extra)
-    history = outcome.history
-    metrics = {"run_name": outcome.run_name, "steps": history[-1]["step"] if history else 0,
-               "first_loss": history[0]["loss"] if history else None,
-               "final_loss": history[-1]["loss"] if history else None,
-               "wall_time_s": outcome.wall_time_s,
-               "train_seconds": outcome.train_seconds, "resumed_from_steps": outcome.resumed_from}
-    return outcome, metrics
+    outcome = run_stage("distill", build_distill_phase,
+                        config.model_dump(), identity, manifest, shards_dir, captions_path,
+                        ray_config, storage_path, config.keep_checkpoints, extra)
+    return outcome, outcome.record()
 
 
-def adversarial_post_train(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
-                           teacher_dir: str, distilled_dir: str, config: APTConfig,
-                           ray_config: RayConfig, storage_path: str
-                           ) -> tuple[StageOutcome, dict, dict[str, bytes]]:
+def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
+                                  captions_path: str, teacher_dir: str, distilled_dir: str,
+                                  config: APTConfig, ray_config: RayConfig, storage_path: str
+                                  ) -> tuple[StageOutcome, dict, dict[str, bytes]]:
     """Stage B2. Returns the outcome, metrics, and every kept EMA checkpoint of G as files
     `step-NNNNN/{model.safetensors,config.json}` so evaluation can pick the best one."""
-    identity = {"apt": config.model_dump(exclude={"generator_updates", "fail_once_at_step"}),
+    identity = {"apt": config.model_dump(exclude={"generator_updates"}),
                 "teacher": _weights_id(teacher_dir), "distilled": _weights_id(distilled_dir)}
     extra = {"teacher_dir": str(Path(teacher_dir).resolve()),
              "distilled_dir": str(Path(distilled_dir).resolve())}
-    outcome = run_stage("apt", apt_loop_per_worker, config.model_dump(), identity, manifest,
-                        shards_dir, captions_path, ray_config, storage_path,
+    outcome = run_stage("apt", build_apt_phase, config.model_dump(),
+                        identity, manifest, shards_dir, captions_path, ray_config, storage_path,
                         config.keep_checkpoints, extra)
     kept = {f"{checkpoint_folder(step)}/{name}": data
             for step, files in export_kept_models(outcome, config.use_ema).items()
             for name, data in files.items()}
     history = outcome.history
     last = history[-1] if history else {}
-    metrics = {"run_name": outcome.run_name, "generator_updates": last.get("step", 0),
-               "wall_time_s": outcome.wall_time_s,
-               "train_seconds": outcome.train_seconds, "resumed_from_steps": outcome.resumed_from,
+    metrics = {**outcome.record(), "generator_updates": last.get("step", 0),
                "kept_checkpoints": sorted({k.split("/")[0] for k in kept}),
                **{f"final_{k}": last[k] for k in ("d_adv", "d_accuracy", "r1", "g_loss",
                                                   "diversity", "fake_std") if k in last},

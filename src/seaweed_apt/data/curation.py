@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from seaweed_apt.config import CurationConfig
+from seaweed_apt.config.curation import CurationConfig
 from seaweed_apt.data.clips import motion_score, window_starts
 from seaweed_apt.data.video_io import VideoError, decode_video, probe_video, sha256_of_file
 
@@ -146,8 +146,8 @@ def cut_clips(index: pd.DataFrame, probes: pd.DataFrame, config: CurationConfig)
     )
 
 
-def summarize_curation(index: pd.DataFrame, manifest: pd.DataFrame,
-                       quarantine: pd.DataFrame) -> dict:
+def compute_curation_summary(index: pd.DataFrame, manifest: pd.DataFrame,
+                             quarantine: pd.DataFrame) -> dict:
     """Counts for the closing log line and the DVC metrics file."""
     files = quarantine[quarantine["level"] == "file"]
     clips = quarantine[quarantine["level"] == "clip"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from seaweed_apt.config import MovingFashionConfig
+from seaweed_apt.config.fetch import MovingFashionConfig
 from seaweed_apt.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from seaweed_apt.data.raw_index import write_captions_table
 from seaweed_apt.data.video_io import encode_video

@@ -6,7 +6,7 @@ import hashlib
 
 import pandas as pd
 
-from seaweed_apt.config import SplitConfig
+from seaweed_apt.config.curation import SplitConfig
 
 SPLITS = ("train", "val", "test")
 

@@ -1,4 +1,4 @@
-"""Rectified flow with velocity prediction (APT_METHOD.md §0).
+"""Rectified flow with velocity prediction (docs/method.md §0).
 
 x_t = (1 - t) x0 + t eps, t in [0, 1] (t = 1 is pure noise); the network predicts v = eps - x0.
 """
@@ -36,12 +36,12 @@ class TimestepSampler:
         if self.kind not in ("logit_normal", "uniform"):
             raise ValueError(f"timestep sampler kind {self.kind!r}: use logit_normal or uniform")
 
-    def __call__(self, batch: int, generator: torch.Generator | None = None,
+    def __call__(self, batch: int, rng: torch.Generator | None = None,
                  device: torch.device | str = "cpu") -> torch.Tensor:
         if self.kind == "uniform":
-            t = torch.rand(batch, generator=generator)
+            t = torch.rand(batch, generator=rng)
         else:
-            t = torch.sigmoid(self.mean + self.std * torch.randn(batch, generator=generator))
+            t = torch.sigmoid(self.mean + self.std * torch.randn(batch, generator=rng))
         return shift_timesteps(t, self.shift).to(device)
 
 
@@ -89,11 +89,11 @@ class RectifiedFlowLoss:
         self.caption_dropout = caption_dropout
 
     def __call__(self, model: nn.Module, x0: torch.Tensor, text: TextBatch,
-                 generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+                 rng: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         batch = x0.shape[0]
-        noise = torch.randn(x0.shape, generator=generator).to(x0.device)
-        t = self.sampler(batch, generator, x0.device)
-        keep = torch.rand(batch, generator=generator) >= self.caption_dropout
+        noise = torch.randn(x0.shape, generator=rng).to(x0.device)
+        t = self.sampler(batch, rng, x0.device)
+        keep = torch.rand(batch, generator=rng) >= self.caption_dropout
         core = model.module if hasattr(model, "module") else model  # DDP wraps the network
         text = text.where(keep, null_text(core, batch))
         prediction = predict_velocity(model, interpolate(x0, noise, t), t, text)

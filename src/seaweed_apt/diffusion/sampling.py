@@ -60,7 +60,7 @@ def generate_videos(model: nn.Module, text: TextBatch, seeds: list[int], steps: 
     """The only way samples are made. Returns (B, T, H, W, 3) uint8, one video per seed/caption.
 
     With `one_step_generator`, the model is an APT generator: x = z - v_hat(z, c, t=1), always one
-    network evaluation and no guidance (APT_METHOD.md §3); `steps > 1` then runs it zero-shot on
+    network evaluation and no guidance (docs/method.md §3); `steps > 1` then runs it zero-shot on
     the teacher's Euler grid.
     """
     if len(seeds) != text.tokens.shape[0]:

@@ -58,15 +58,15 @@ def train_item_classifier(videos: np.ndarray, labels: np.ndarray, classes: int, 
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * max(len(frames) // batch_size, 1)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
-    generator = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
     history, step = [], 0
     model.train()
     with tqdm(total=steps, desc="evaluator", unit="step", mininterval=5) as progress:
         for epoch in range(epochs):
-            order = torch.randperm(len(frames), generator=generator)
+            order = torch.randperm(len(frames), generator=rng)
             for begin in range(0, len(order) - batch_size + 1, batch_size):
                 index = order[begin:begin + batch_size]
-                shift = torch.randint(-3, 4, (2,), generator=generator).tolist()
+                shift = torch.randint(-3, 4, (2,), generator=rng).tolist()
                 x = torch.roll(frames[index], shifts=shift, dims=(2, 3))
                 loss = F.cross_entropy(model(x), frame_labels[index])
                 optimizer.zero_grad(set_to_none=True)

@@ -14,7 +14,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from seaweed_apt.apt.kept import kept_checkpoint_files
-from seaweed_apt.config import EvaluationConfig
+from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.evaluation.data import LabelledClips
 from seaweed_apt.evaluation.evaluator import ItemClassifier
@@ -110,8 +110,8 @@ def evaluate_systems(systems: list[System], load_model: Callable[[str], nn.Modul
     return table
 
 
-def summarise(table: pd.DataFrame, selected_system: str, config: EvaluationConfig,
-              evaluator_record: dict) -> tuple[dict, list[str]]:
+def summarize_evaluation(table: pd.DataFrame, selected_system: str, config: EvaluationConfig,
+                         evaluator_record: dict) -> tuple[dict, list[str]]:
     """The headline figures (DVC metrics) and each goal in words, met or not.
 
     A goal only counts as met where the figures can carry it: gap closure needs a distilled-to-

@@ -32,7 +32,7 @@ class System:
 def standard_systems(teacher_steps: list[int], cfg_scale: float, apt_steps: list[int],
                      apt_zero_shot_steps: list[int]) -> list[System]:
     """Teacher at each step count with CFG, the distilled student at 1 step, APT at 1 and
-    zero-shot more steps for every kept checkpoint (APT_METHOD.md §4-5)."""
+    zero-shot more steps for every kept checkpoint (docs/method.md §4-5)."""
     systems = [System(f"teacher_{n}step", "teacher", n, cfg_scale, False, "teacher")
                for n in teacher_steps]
     systems.append(System("distilled_1step", "distilled", 1, 1.0, True, "distilled"))

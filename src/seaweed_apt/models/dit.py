@@ -36,7 +36,7 @@ class DiTConfig:
     # velocity as v = (x_t - x0_hat) / t. Pixel patches as wide as the token (4x4x4x3 = 192 values
     # into 192 dims) leave no room to carry noise through a velocity output, while clean videos
     # lie on a low-dimensional manifold (Li & He 2025, "Back to Basics", JiT). Either way the
-    # network's interface and its loss are velocity (APT_METHOD.md §0).
+    # network's interface and its loss are velocity (docs/method.md §0).
     prediction: str = "velocity"
     min_t: float = 0.05  # x0 mode: t in the division is clamped here (t -> 0 would blow it up)
 
@@ -56,7 +56,8 @@ PRESETS: dict[str, DiTConfig] = {
     # noise floor. Measured on 2 cores: 18 samples/s for `cpu` at 16x32x32.
     "cpu-small": DiTConfig(hidden=128, depth=4, heads=4, patch_t=4, patch_h=4, patch_w=4),
     # x0 output: at 800 steps it drew clean objects on a black ground where the velocity
-    # output drew 4x4 blocks in speckle (FD-EffLite0 858 vs 1,392; docs/pretrain_trials.md).
+    # output drew 4x4 blocks in speckle (FD-EffLite0 858 vs 1,392; docs/pretrain_trials.md,
+    # "Network output: x0").
     "cpu": DiTConfig(hidden=192, depth=6, heads=6, patch_t=4, patch_h=4, patch_w=4,
                      output_conv=True, prediction="x0"),
     "gpu-base": DiTConfig(hidden=768, depth=12, heads=12, patch_t=2, patch_h=4, patch_w=4),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from seaweed_apt.config import PromotionGateConfig
+from seaweed_apt.config.deployment import PromotionGateConfig
 
 FD, ACCURACY = "fd_efflite0_apt1", "conditional_accuracy_apt1"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from seaweed_apt.config import SamplingConfig, TextEncoderConfig
+from seaweed_apt.config.sampling import SamplingConfig
+from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.data.video_io import encode_video_bytes
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.diffusion.sampling import generate_videos

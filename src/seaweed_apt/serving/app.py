@@ -1,7 +1,7 @@
 """The Ray Serve application: `POST /generate`, `GET /healthz`, `GET /model`.
 
-    serve run seaweed_apt.serving.app:build_app registry_uri=data/09_registry
     serve run data/08_reporting/deployment/serve_config.yaml     (what the deployment stage writes)
+    seaweed-apt serve                                             (the same, from the CLI)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ray.serve import Application
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from seaweed_apt.config import ServeConfig
+from seaweed_apt.config.deployment import ServeConfig
 from seaweed_apt.registry.registry import ModelRegistry
 from seaweed_apt.registry.stores import open_store
 from seaweed_apt.serving.requests import FORMATS, BadRequest, check_api_key, parse_generate_request
@@ -29,16 +29,16 @@ logger = logging.getLogger("ray.serve")
 
 
 class AppArgs(BaseModel):
-    """The typed arguments of `build_app` (`serve run ... key=value` or the config's `args:`)."""
+    """The typed arguments of `build_app` (the `args:` of a Serve config file)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    registry_uri: str = "data/09_registry"
+    registry_uri: str  # conf: deployment.registry.uri
     endpoint_url: str | None = None
     version: str | None = None  # None: whatever production points at when a replica starts
     status: str = "production"  # or "preview": a version the promotion gate did not promote
     status_note: str = ""
-    serve: ServeConfig = ServeConfig()
+    serve: ServeConfig  # conf: deployment.serve
 
     @field_validator("registry_uri")
     @classmethod
@@ -162,7 +162,7 @@ def build_app(args: AppArgs | dict) -> Application:
     return VideoGenerator.options(**deployment_options(args.serve)).bind(args)
 
 
-def serve_config(args: AppArgs) -> dict:
+def build_serve_config(args: AppArgs) -> dict:
     """The `serve deploy` / `serve run` config file for the same application."""
     limits = args.serve
     return {

@@ -19,12 +19,12 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from seaweed_apt.ray_runtime import LOOPBACK_ENV
 from seaweed_apt.serving.app import AppArgs, build_app
 
 logger = logging.getLogger(__name__)
 
 LOCAL_HEAD_PORT = 6390  # not Ray's default 6379, so a user's own local Ray is left alone
-LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
 
 
 def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:

@@ -9,7 +9,7 @@ import logging
 import numpy as np
 import torch
 
-from seaweed_apt.config import TextEncoderConfig
+from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.data.video_io import encode_video_bytes
 from seaweed_apt.diffusion.sampling import generate_videos
 from seaweed_apt.registry.registry import ModelRegistry
@@ -26,7 +26,7 @@ def pick_device() -> torch.device:
 
 class OneStepGenerator:
     """Generates through `generate_videos` exactly as evaluation measured the served checkpoint:
-    one network evaluation, no guidance (APT_METHOD.md §3)."""
+    one network evaluation, no guidance (docs/method.md §3)."""
 
     def __init__(self, registry: ModelRegistry, version: str | None = None,
                  device: torch.device | None = None) -> None:

@@ -6,7 +6,7 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from seaweed_apt.config import ServeConfig
+from seaweed_apt.config.deployment import ServeConfig
 
 FORMATS = {"mp4": "video/mp4", "gif": "image/gif", "npy": "application/octet-stream"}
 MAX_SEED = 2**31 - 1

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seaweed_apt.config import TextEncoderConfig
+from seaweed_apt.config.text import TextEncoderConfig
 
 
 @dataclass(frozen=True)

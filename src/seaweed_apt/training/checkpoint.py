@@ -1,9 +1,10 @@
 """Self-describing checkpoints: safetensors weights + JSON config, written atomically.
 
-A checkpoint folder holds `model.safetensors` (the unwrapped network), `ema.safetensors`,
-`optimizer.pt` (loaded with weights_only=True), `trainer_state.json` (step, metric history) and
-`config.json` (model config + the resolved training config). Anything downstream rebuilds the
-network from the folder alone with `load_model`.
+A checkpoint folder holds one `<name>.safetensors` per named network (the unwrapped `model`, its
+average `ema`, an APT `discriminator`), one `<name>.pt` per named optimiser (loaded with
+weights_only=True), `trainer_state.json` (step, metric history) and `config.json` (model config +
+the resolved training config). Anything downstream rebuilds the network from the folder alone
+with `load_model`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from torch import nn
 
 from seaweed_apt.models.dit import DiTConfig, VideoDiT
 
-MODEL_FILE, EMA_FILE, OPTIMIZER_FILE = "model.safetensors", "ema.safetensors", "optimizer.pt"
+MODEL_FILE, EMA_FILE = "model.safetensors", "ema.safetensors"
 STATE_FILE, CONFIG_FILE = "trainer_state.json", "config.json"
 
 
@@ -38,30 +39,27 @@ def _state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in unwrap(model).state_dict().items()}
 
 
-def write_checkpoint(folder: str | Path, model: nn.Module, ema: nn.Module | None,
-                     optimizer: torch.optim.Optimizer | None, state: dict, config: dict,
-                     extra_modules: dict[str, nn.Module] | None = None,
-                     extra_optimizers: dict[str, torch.optim.Optimizer] | None = None) -> Path:
-    """Write into a temp folder beside `folder`, then rename: a crash never leaves a half folder
-    under the name `folder` (what a crash leaves is a dot-folder, removed by the next write).
-    `extra_modules` / `extra_optimizers` (an APT discriminator and its optimiser, say) are saved as
-    `<name>.safetensors` / `<name>.pt` beside the model."""
+def write_checkpoint(folder: str | Path, networks: dict[str, nn.Module],
+                     optimizers: dict[str, torch.optim.Optimizer], state: dict, config: dict
+                     ) -> Path:
+    """Write `networks` as `<name>.safetensors` (unwrapped from DDP) and `optimizers` as
+    `<name>.pt`, with `state` and `config` as JSON. `networks` must hold the exported one as
+    `model`; `ema` is its average where there is one.
+
+    Writes into a temp folder beside `folder`, then renames: a crash never leaves a half folder
+    under the name `folder` (what a crash leaves is a dot-folder, removed by the next write)."""
+    if "model" not in networks:
+        raise ValueError(f"a checkpoint needs a network named 'model', got {sorted(networks)}")
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     for leftover in folder.parent.glob(f".{folder.name}.*"):  # a writer killed mid-write
         shutil.rmtree(leftover, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    modules = {MODEL_FILE: model, EMA_FILE: ema}
-    modules |= {f"{name}.safetensors": module for name, module in (extra_modules or {}).items()}
-    optimizers = {OPTIMIZER_FILE: optimizer}
-    optimizers |= {f"{name}.pt": opt for name, opt in (extra_optimizers or {}).items()}
     try:
-        for file_name, module in modules.items():
-            if module is not None:
-                save_file(_state_dict(module), str(staging / file_name))
-        for file_name, opt in optimizers.items():
-            if opt is not None:
-                torch.save(opt.state_dict(), staging / file_name)
+        for name, module in networks.items():
+            save_file(_state_dict(module), str(staging / f"{name}.safetensors"))
+        for name, optimizer in optimizers.items():
+            torch.save(optimizer.state_dict(), staging / f"{name}.pt")
         (staging / STATE_FILE).write_text(json.dumps(state))
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True))
         # A folder cannot be replaced in one rename: move the old one aside first, so that a
@@ -119,23 +117,19 @@ def load_model_from_files(files: dict[str, bytes], device: str | torch.device = 
     return model_from_state(config, weights, "model files").to(device)
 
 
-def restore_training(folder: str | Path, model: nn.Module, ema: nn.Module | None,
-                     optimizer: torch.optim.Optimizer | None,
-                     extra_modules: dict[str, nn.Module] | None = None,
-                     extra_optimizers: dict[str, torch.optim.Optimizer] | None = None) -> dict:
-    """Load weights, EMA and optimisers into live objects. Returns the trainer state."""
+def restore_training(folder: str | Path, networks: dict[str, nn.Module],
+                     optimizers: dict[str, torch.optim.Optimizer]) -> dict:
+    """Load the named networks and optimisers of a checkpoint into live objects (`model` must be
+    there; any other name is loaded when its file is). Returns the trainer state."""
     folder = Path(folder)
-    unwrap(model).load_state_dict(load_file(str(folder / MODEL_FILE)))
-    modules = {EMA_FILE: ema}
-    modules |= {f"{name}.safetensors": module for name, module in (extra_modules or {}).items()}
-    for file_name, module in modules.items():
-        if module is not None and (folder / file_name).exists():
-            unwrap(module).load_state_dict(load_file(str(folder / file_name)))
-    optimizers = {OPTIMIZER_FILE: optimizer}
-    optimizers |= {f"{name}.pt": opt for name, opt in (extra_optimizers or {}).items()}
-    for file_name, opt in optimizers.items():
-        if opt is not None and (folder / file_name).exists():
-            opt.load_state_dict(torch.load(folder / file_name, weights_only=True))
+    for name, module in networks.items():
+        path = folder / f"{name}.safetensors"
+        if name == "model" or path.exists():
+            unwrap(module).load_state_dict(load_file(str(path)))
+    for name, optimizer in optimizers.items():
+        path = folder / f"{name}.pt"
+        if path.exists():
+            optimizer.load_state_dict(torch.load(path, weights_only=True))
     return json.loads((folder / STATE_FILE).read_text())
 
 

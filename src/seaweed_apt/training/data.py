@@ -29,11 +29,11 @@ class ClipSet:
                          self.captions.pooled[rows].float())
         return x, text
 
-    def frame_batch(self, indices: torch.Tensor, generator: torch.Generator | None = None
+    def frame_batch(self, indices: torch.Tensor, rng: torch.Generator | None = None
                     ) -> tuple[torch.Tensor, TextBatch]:
         """One random frame of each clip, as images (B, C, 1, H, W), with the clip's caption."""
         x, text = self.batch(indices)
-        pick = torch.randint(x.shape[2], (x.shape[0],), generator=generator)
+        pick = torch.randint(x.shape[2], (x.shape[0],), generator=rng)
         return x[torch.arange(x.shape[0]), :, pick][:, :, None], text
 
 

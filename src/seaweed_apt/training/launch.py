@@ -5,36 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
-from seaweed_apt.config import RayConfig
+from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.ray_runtime import ensure_ray
 
 logger = logging.getLogger(__name__)
-
-# A local Ray must never advertise the machine's external interface.
-LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
-
-
-def ensure_ray(ray_config: RayConfig) -> bool:
-    """Connect to `ray_config.address`, or start a local Ray on loopback. Returns True when this
-    call started Ray (the caller then owns its shutdown)."""
-    import ray
-
-    if ray.is_initialized():
-        return False
-    for key, value in LOOPBACK_ENV.items():
-        os.environ.setdefault(key, value)
-    if ray_config.address:
-        ray.init(address=ray_config.address, log_to_driver=True)
-    else:
-        # "local": a new Ray of our own, never the endpoint's detached head (`ray start`) that
-        # a bare ray.init() would join.
-        ray.init(address="local", include_dashboard=False, num_cpus=os.cpu_count(),
-                 log_to_driver=True)
-    return True
-
 
 def run_name(stage: str, resolved: dict) -> str:
     """Same config -> same run name, so an interrupted run resumes from its checkpoints; a changed

@@ -6,9 +6,10 @@ import logging
 
 import pandas as pd
 
-from seaweed_apt.config import PretrainConfig, RayConfig
+from seaweed_apt.config.pretrain import PretrainConfig
+from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.models.dit import VideoDiT, build_config, count_parameters, flops_per_sample
-from seaweed_apt.training.pretrain_loop import train_loop_per_worker
+from seaweed_apt.training.pretrain_phase import build_pretrain_phase
 from seaweed_apt.training.stage import StageOutcome, clip_geometry, run_stage
 
 logger = logging.getLogger(__name__)
@@ -20,12 +21,12 @@ def run_identity(config: PretrainConfig) -> dict:
     The resolved network is part of it: a preset whose definition changed in code is a new run,
     never a resume of weights trained for the old one. `steps` is left out under a constant lr,
     so raising it continues the run; under a decaying lr a longer run is another schedule."""
-    exclude = {"fail_once_at_step"} | ({"steps"} if config.lr_schedule == "constant" else set())
+    exclude = {"steps"} if config.lr_schedule == "constant" else set()
     return {"pretrain": config.model_dump(exclude=exclude),
             "network": build_config(config.model.preset, config.model.overrides).as_dict()}
 
 
-def pretrain_teacher(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
+def run_pretraining(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
                      config: PretrainConfig, ray_config: RayConfig, storage_path: str
                      ) -> tuple[StageOutcome, dict]:
     """Returns the run's outcome and its metrics (loss, throughput, size, time)."""
@@ -35,21 +36,16 @@ def pretrain_teacher(manifest: pd.DataFrame, shards_dir: str, captions_path: str
     flops = flops_per_sample(model_config, frames, height, width)
     logger.info("teacher %s: %.2fM parameters, %.2f GFLOP forward per %dx%dx%d clip",
                 config.model.preset, params / 1e6, flops / 1e9, frames, height, width)
-    identity = run_identity(config)
-    outcome = run_stage("pretrain", train_loop_per_worker, config.model_dump(), identity,
-                        manifest, shards_dir, captions_path, ray_config, storage_path,
-                        config.keep_checkpoints)
+    outcome = run_stage("pretrain", build_pretrain_phase,
+                        config.model_dump(), run_identity(config), manifest, shards_dir,
+                        captions_path, ray_config, storage_path, config.keep_checkpoints)
     history = outcome.history
+    # The first window includes start-up: leave it out of the throughput where there are others.
     throughput = [h["samples_per_s"] for h in history[1:]] or [h["samples_per_s"] for h in history]
-    metrics = {
-        "run_name": outcome.run_name, "steps": history[-1]["step"] if history else 0,
-        "first_loss": history[0]["loss"] if history else None,
-        "final_loss": history[-1]["loss"] if history else None,
+    metrics = outcome.record() | {
         "samples_per_s_per_worker": sum(throughput) / max(len(throughput), 1),
-        "workers": ray_config.num_workers, "wall_time_s": outcome.wall_time_s,
-        "train_seconds": outcome.train_seconds,
-        "parameters": params, "gflop_forward_per_clip": flops / 1e9,
-        "checkpoint": outcome.checkpoint_paths[-1], "resumed_from_steps": outcome.resumed_from,
+        "workers": ray_config.num_workers, "parameters": params,
+        "gflop_forward_per_clip": flops / 1e9, "checkpoint": outcome.checkpoint_paths[-1],
         "train_clips": int((manifest["split"] == "train").sum()),
     }
     return outcome, metrics

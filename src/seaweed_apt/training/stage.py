@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from ray.train import Checkpoint
 
-from seaweed_apt.config import RayConfig
+from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.training.checkpoint import export_model_files
 from seaweed_apt.training.launch import fit, run_name
+from seaweed_apt.training.loop import PhaseBuilder, train_loop_per_worker
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,16 @@ class StageOutcome:
     def checkpoint_paths(self) -> list[str]:
         return [checkpoint.path for _, checkpoint in self.checkpoints]
 
+    def record(self) -> dict:
+        """What every stage's metrics file says of its run: name, steps, first and last logged
+        loss (where the phase logs one), time, and the steps it resumed from."""
+        first, last = (self.history[0], self.history[-1]) if self.history else ({}, {})
+        record = {"run_name": self.run_name, "steps": last.get("step", 0)}
+        if "loss" in last:
+            record |= {"first_loss": first["loss"], "final_loss": last["loss"]}
+        return record | {"wall_time_s": self.wall_time_s, "train_seconds": self.train_seconds,
+                         "resumed_from_steps": self.resumed_from}
+
 
 def caption_index_by_shard(manifest: pd.DataFrame, split: str = "train") -> dict[str, list[int]]:
     """Per training shard, the caption-table row of each clip in shard order."""
@@ -47,12 +57,13 @@ def clip_geometry(manifest: pd.DataFrame) -> tuple[int, int, int]:
     return int(first["num_frames"]), int(first["height"]), int(first["width"])
 
 
-def run_stage(stage: str, loop: Callable[[dict], dict | None], stage_config: dict,
+def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict,
               identity: dict, manifest: pd.DataFrame, shards_dir: str, captions_path: str,
               ray_config: RayConfig, storage_path: str, keep_checkpoints: int,
               extra_loop_config: dict | None = None) -> StageOutcome:
-    """Run `loop` on Ray Train. The run is named by `identity` (a dict of what makes two runs the
-    same run), so rerunning resumes it from its checkpoints."""
+    """Run the phase `build_phase` builds in the one training loop on Ray Train. The run is named
+    by `identity` (a dict of what makes two runs the same run), so rerunning resumes it from its
+    checkpoints. Raises RuntimeError naming the stage when training fails."""
     storage_path = ray_config.storage_path or storage_path
     shards = caption_index_by_shard(manifest)
     name = run_name(stage, {**identity, "train_clips": sum(len(v) for v in shards.values())})
@@ -63,14 +74,14 @@ def run_stage(stage: str, loop: Callable[[dict], dict | None], stage_config: dic
         "threads_per_worker": ray_config.threads_per_worker,
         "data_info": {"train_clips": sum(len(v) for v in shards.values()),
                       "clip_shape": list(clip_geometry(manifest))},
-        "fault_marker": str(run_dir / "fault-injected") if run_dir else "/tmp/seaweed-fault",
         **(extra_loop_config or {}),
     }
     if run_dir:
         run_dir.mkdir(parents=True, exist_ok=True)
     step_before = last_recorded_step(run_dir) if run_dir else None
     start = time.perf_counter()
-    result = fit(loop, loop_config, ray_config, storage_path, name, keep_checkpoints)
+    result = fit(train_loop_per_worker(build_phase), loop_config, ray_config, storage_path, name,
+                 keep_checkpoints)
     if result.error:
         raise RuntimeError(f"{stage} failed: {result.error}") from result.error
     wall = time.perf_counter() - start

@@ -1,8 +1,10 @@
-"""What every training loop does inside a Ray Train worker, in one place: threads, rank, device,
-resume, progress lines, and reporting with rank-0 checkpoints."""
+"""Where a training loop runs: a Ray Train worker (the pipelines) or one local process (recipe
+trials in `benchmarks/`). Both give the loop the same five things: rank, device, the latest
+checkpoint to resume from, DDP preparation of a network, and reporting with checkpoints."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import tempfile
@@ -10,9 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import ray.train
-import ray.train.torch
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Worker:
+    """One process of a training run. Subclasses say where checkpoints come from and go to."""
+
     rank: int
     world_size: int
     device: torch.device
@@ -29,25 +32,102 @@ class Worker:
         """bf16 autocast on CUDA; a no-op on the CPU."""
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
 
+    def resume(self, restore: Callable[[str], dict], default: dict) -> dict:
+        """The trainer state restored from the latest checkpoint (after a restart or a rerun),
+        else `default`. Records every step it resumed from in state["resumed_from"]."""
+        state = self.restore_latest(restore)
+        if state is None:
+            return default
+        state.setdefault("resumed_from", []).append(state["step"])
+        logger.info("rank %d resumed at step %d", self.rank, state["step"])
+        return state
 
-def start_worker(threads: int) -> Worker:
-    torch.set_num_threads(threads)
-    context = ray.train.get_context()
-    return Worker(context.get_world_rank(), context.get_world_size(),
-                  ray.train.torch.get_device())
+    def restore_latest(self, restore: Callable[[str], dict]) -> dict | None:
+        """`restore(folder)` on the latest checkpoint; None when there is none."""
+        raise NotImplementedError
+
+    def prepare(self, network: nn.Module) -> nn.Module:
+        raise NotImplementedError
+
+    def report(self, metrics: dict, write_checkpoint: Callable[[Path], Path] | None) -> None:
+        raise NotImplementedError
+
+    def any_rank(self, flag: bool) -> bool:
+        """True on every rank when `flag` is true on at least one."""
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return flag
+        value = torch.tensor([float(flag)])
+        torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
+        return bool(value.item() > 0)
 
 
-def resume(restore: Callable[[str], dict], default: dict, rank: int) -> dict:
-    """The trainer state from Ray's latest checkpoint (after a restart or a rerun), else `default`.
-    Records every step it resumed from in state["resumed_from"]."""
-    checkpoint = ray.train.get_checkpoint()
-    if not checkpoint:
-        return default
-    with checkpoint.as_directory() as folder:
-        state = restore(folder)
-    state.setdefault("resumed_from", []).append(state["step"])
-    logger.info("rank %d resumed at step %d", rank, state["step"])
-    return state
+class RayTrainWorker(Worker):
+    """Ray Train's contract (Ray docs): `prepare_model` (DDP), resume from `get_checkpoint()`,
+    rank 0 writes checkpoints, every rank reports."""
+
+    @classmethod
+    def start(cls, threads: int) -> RayTrainWorker:
+        import ray.train
+        import ray.train.torch
+
+        torch.set_num_threads(threads)
+        context = ray.train.get_context()
+        return cls(context.get_world_rank(), context.get_world_size(),
+                   ray.train.torch.get_device())
+
+    def restore_latest(self, restore: Callable[[str], dict]) -> dict | None:
+        import ray.train
+
+        checkpoint = ray.train.get_checkpoint()
+        if not checkpoint:
+            return None
+        with checkpoint.as_directory() as folder:  # fetched from s3:// storage where needed
+            return restore(folder)
+
+    def prepare(self, network: nn.Module) -> nn.Module:
+        import ray.train.torch
+
+        return ray.train.torch.prepare_model(network)
+
+    def report(self, metrics: dict, write_checkpoint: Callable[[Path], Path] | None) -> None:
+        """Every rank reports (a barrier in Ray Train); with `write_checkpoint`, rank 0 writes the
+        checkpoint into a scratch folder that Ray then persists to the run's storage."""
+        import ray.train
+
+        if write_checkpoint is None:
+            ray.train.report(metrics)
+            return
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = write_checkpoint(Path(scratch) / "checkpoint") if self.rank == 0 else None
+            checkpoint = ray.train.Checkpoint.from_directory(folder) if folder else None
+            ray.train.report(metrics, checkpoint=checkpoint)
+
+
+@dataclass(frozen=True)
+class LocalWorker(Worker):
+    """A single process without Ray: checkpoints are `folder/step-NNNNN`, reports are logged."""
+
+    folder: Path = Path(".")
+
+    @classmethod
+    def start(cls, folder: str | Path, threads: int) -> LocalWorker:
+        torch.set_num_threads(threads)
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return cls(0, 1, device, Path(folder))
+
+    def restore_latest(self, restore: Callable[[str], dict]) -> dict | None:
+        steps = {json.loads(path.read_text())["step"]: path.parent
+                 for path in self.folder.glob("step-*/trainer_state.json")}
+        return restore(str(steps[max(steps)])) if steps else None
+
+    def prepare(self, network: nn.Module) -> nn.Module:
+        return network.to(self.device)
+
+    def report(self, metrics: dict, write_checkpoint: Callable[[Path], Path] | None) -> None:
+        logger.info("%s", {k: round(v, 5) if isinstance(v, float) else v
+                           for k, v in metrics.items()})
+        if write_checkpoint is not None:
+            write_checkpoint(self.folder / f"step-{metrics['step']:05d}")
 
 
 def step_seed(seed: int, rank: int, step: int) -> int:
@@ -69,39 +149,9 @@ class _LineStream:
         sys.stderr.flush()
 
 
-def any_rank(flag: bool) -> bool:
-    """True on every rank when `flag` is true on at least one."""
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return flag
-    value = torch.tensor([float(flag)])
-    torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
-    return bool(value.item() > 0)
-
-
 def progress_bar(total: int, initial: int, description: str, rank: int):
     """Rank 0's progress bar: a live bar in a terminal, a line every 30 s inside Ray workers."""
     interactive = sys.stderr.isatty()
     return tqdm(total=total, initial=initial, desc=description, unit="step",
                 disable=rank != 0, file=None if interactive else _LineStream(),
                 mininterval=0.5 if interactive else 30.0)
-
-
-def report(metrics: dict, rank: int, write_checkpoint: Callable[[Path], Path] | None) -> None:
-    """Every rank reports (a barrier in Ray Train); with `write_checkpoint`, rank 0 writes the
-    checkpoint into a scratch folder that Ray then persists to the run's storage."""
-    if write_checkpoint is None:
-        ray.train.report(metrics)
-        return
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = write_checkpoint(Path(scratch) / "checkpoint") if rank == 0 else None
-        checkpoint = ray.train.Checkpoint.from_directory(folder) if folder else None
-        ray.train.report(metrics, checkpoint=checkpoint)
-
-
-def inject_fault_once(step: int, fail_at: int | None, rank: int, marker: str) -> None:
-    """The test-only fault switch: rank 0 raises at `fail_at`, once per run (a marker file
-    remembers it across the restart)."""
-    if fail_at != step or rank != 0 or Path(marker).exists():
-        return
-    Path(marker).touch()
-    raise RuntimeError(f"injected worker fault at step {step} (fail_once_at_step)")

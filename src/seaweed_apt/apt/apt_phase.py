@@ -1,0 +1,117 @@
+"""Stage B2 as a training phase: adversarial post-training (docs/method.md §3).
+
+G starts from the distilled student and always sees t = 1; D is the teacher's backbone with query
+heads at several depths. Alternating D and G updates with RMSProp (alpha 0.9), no weight decay,
+no clipping; the approximated R1 on every D step; EMA of G, checkpointed every K G updates.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from seaweed_apt.apt.collapse import CollapseWatch, batch_diversity
+from seaweed_apt.apt.discriminator import APTDiscriminator, head_depths_from_fractions
+from seaweed_apt.apt.distill_phase import freeze_null_caption
+from seaweed_apt.apt.losses import APTLoss, one_step_generate
+from seaweed_apt.config.posttrain import APTConfig
+from seaweed_apt.training.checkpoint import load_model, read_config, unwrap
+from seaweed_apt.training.data import ClipSet
+from seaweed_apt.training.ema import EMA
+from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, optimize
+from seaweed_apt.training.worker import Worker
+
+DISCRIMINATOR_TERMS = ("d_adv", "d_real", "d_fake", "d_accuracy", "r1")
+
+
+@contextmanager
+def frozen(module: nn.Module):
+    """No weight gradients for `module` inside (inputs still get theirs); restores the flags."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+def build_players(config: APTConfig, teacher_dir: str, distilled_dir: str
+                  ) -> tuple[nn.Module, APTDiscriminator]:
+    """G from the distilled student (EMA weights); D from the teacher or the student's weights.
+    Neither ever reads the null caption: it stays frozen."""
+    generator = load_model(distilled_dir, use_ema=True)
+    freeze_null_caption(generator)
+    backbone = load_model(teacher_dir if config.discriminator_init == "teacher" else distilled_dir)
+    depths = head_depths_from_fractions(config.head_depth_fractions, len(backbone.blocks))
+    discriminator = APTDiscriminator(backbone, depths)
+    freeze_null_caption(discriminator.backbone)
+    return generator, discriminator
+
+
+def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
+    """`loop_config`: "apt" (an `APTConfig` as a dict), "teacher_dir", "distilled_dir"."""
+    config = APTConfig.model_validate(loop_config["apt"])
+    torch.manual_seed(config.seed)
+    generator, discriminator = build_players(config, loop_config["teacher_dir"],
+                                             loop_config["distilled_dir"])
+    ema = EMA(generator, config.ema_decay if config.use_ema else 0.0)
+
+    def rmsprop(module: nn.Module, lr: float) -> torch.optim.RMSprop:
+        return torch.optim.RMSprop([p for p in module.parameters() if p.requires_grad], lr=lr,
+                                   alpha=config.rmsprop_alpha, weight_decay=0.0)
+
+    g_optimizer, d_optimizer = rmsprop(generator, config.g_lr), rmsprop(discriminator, config.d_lr)
+    loss = APTLoss(config.r1_weight, config.r1_sigma, config.timestep_shift, config.use_r1)
+    watch = CollapseWatch(config.collapse_watch)
+
+    def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
+                   step: int) -> StepResult:
+        generator, discriminator = networks["model"], networks["discriminator"]
+        real, text = clips.batch(torch.randint(len(clips), (config.batch_size,), generator=rng))
+        if config.image_mode:
+            real = real[:, :, :1]
+        real, text = real.to(worker.device), text.to(worker.device)
+
+        # D step: real vs. a fresh fake; G is not differentiated.
+        with torch.no_grad(), worker.autocast:
+            fake = one_step_generate(generator, torch.randn(real.shape, generator=rng)
+                                     .to(worker.device), text)
+        with worker.autocast:
+            d_terms = loss.discriminator_terms(discriminator, real, fake.float(), text, rng)
+        optimize(d_optimizer, d_terms["d_loss"])
+
+        # G step: gradients pass through D to G. D runs outside DDP with its weights frozen:
+        # its weight gradients would be all-reduced and then thrown away.
+        g_optimizer.zero_grad(set_to_none=True)
+        with frozen(unwrap(discriminator)) as plain_discriminator:
+            with worker.autocast:
+                fake = one_step_generate(generator, torch.randn(real.shape, generator=rng)
+                                         .to(worker.device), text)
+                g_terms = loss.generator_terms(plain_discriminator, fake.float(), text, rng)
+            g_terms["g_loss"].backward()
+        g_optimizer.step()
+        terms = {key: float(d_terms[key]) for key in DISCRIMINATOR_TERMS}
+        terms |= {"g_loss": float(g_terms["g_loss"]),
+                  "fake_std": float(fake.detach().float().std()),
+                  "diversity": batch_diversity(fake, real)}
+        return StepResult(terms, real.shape[0])
+
+    def end_after_window(metrics: dict, step: int) -> bool:
+        metrics["collapse_flag"] = float(watch.update(metrics["d_adv"], step))
+        # Ranks see different batches, so they agree on stopping before anyone leaves the loop
+        # (a rank that left alone would hang the others in DDP's next all-reduce).
+        return config.collapse_watch.stop and worker.any_rank(metrics["collapse_flag"] > 0)
+
+    return TrainingPhase(
+        name="apt", schedule=LoopSchedule.of(config, steps=config.generator_updates),
+        networks={"model": generator, "discriminator": discriminator},
+        optimizers={"optimizer": g_optimizer, "discriminator_optimizer": d_optimizer},
+        ema=ema, train_step=train_step, progress_keys=("d_adv", "g_loss", "d_accuracy"),
+        end_after_window=end_after_window,
+        saved_config={"model": read_config(loop_config["distilled_dir"])["model"],
+                      "stage": "apt", "train": config.model_dump(),
+                      "head_depths": list(discriminator.head_depths)})

@@ -1,0 +1,64 @@
+"""Stage B1 as a training phase: consistency distillation (MSE) of the teacher, CFG baked in, into
+a student whose output at t = 1 is a one-step sample (docs/method.md §2)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seaweed_apt.apt.consistency import ConsistencyDistillationLoss
+from seaweed_apt.config.posttrain import DistillConfig
+from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.training.checkpoint import load_model, read_config
+from seaweed_apt.training.data import ClipSet
+from seaweed_apt.training.ema import EMA
+from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, single_loss_step
+from seaweed_apt.training.schedule import learning_rate
+from seaweed_apt.training.worker import Worker
+
+
+def freeze_null_caption(model: nn.Module) -> None:
+    """A network that never reads the null caption keeps it frozen, so DDP sees no parameter
+    without a gradient."""
+    model.null_text_tokens.requires_grad_(False)
+    model.null_text_pooled.requires_grad_(False)
+
+
+def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
+    """`loop_config`: "distill" (a `DistillConfig` as a dict), "teacher_dir", and optionally
+    "negative_text" ([tokens, mask, pooled] of one prompt as lists)."""
+    config = DistillConfig.model_validate(loop_config["distill"])
+    teacher_dir = loop_config["teacher_dir"]
+    teacher = load_model(teacher_dir).to(worker.device).requires_grad_(False)
+    torch.manual_seed(config.seed)
+    student = load_model(teacher_dir)  # the student starts as the teacher
+    freeze_null_caption(student)  # the student never sees the null caption
+    target = EMA(student, config.target_ema_decay)
+    optimizer = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad],
+                                  lr=config.lr, weight_decay=0.0)
+    loss_fn = ConsistencyDistillationLoss(config.intervals, config.cfg_scale,
+                                          config.timestep_shift)
+    negative = None
+    if loop_config.get("negative_text"):
+        tokens, mask, pooled = (torch.tensor(v) for v in loop_config["negative_text"])
+        negative = TextBatch(tokens, mask.bool(), pooled)
+
+    def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
+                   step: int) -> StepResult:
+        student = networks["model"]
+        x0, text = clips.batch(torch.randint(len(clips), (config.batch_size,), generator=rng))
+        text = text.to(worker.device)
+        batch_negative = (None if negative is None
+                          else negative.repeat(x0.shape[0]).to(worker.device))
+        with worker.autocast:
+            terms = loss_fn(student, target.model, teacher, x0.to(worker.device), text, rng,
+                            batch_negative)
+        lr = learning_rate(step, config.lr, config.warmup_steps, config.steps)
+        return single_loss_step(optimizer, terms["loss"], student.parameters(), config.grad_clip,
+                                lr, x0.shape[0])
+
+    return TrainingPhase(
+        name="distill", schedule=LoopSchedule.of(config), networks={"model": student},
+        optimizers={"optimizer": optimizer}, ema=target, train_step=train_step,
+        saved_config={"model": read_config(teacher_dir)["model"], "stage": "distill",
+                      "train": config.model_dump(), "teacher": str(teacher_dir)})

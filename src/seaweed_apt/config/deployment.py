@@ -1,0 +1,59 @@
+"""`deployment` (conf/base/parameters_deployment.yml): registry, promotion gate and endpoint."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from seaweed_apt.config.base import StrictConfig
+
+
+class RegistryConfig(StrictConfig):
+    """Where model versions live: a local folder or `s3://bucket/prefix`."""
+
+    uri: str
+    endpoint_url: str | None = Field(description="S3-compatible store (MinIO, moto)")
+
+
+class PromotionGateConfig(StrictConfig):
+    """A candidate is promoted only if it is not worse than production by these margins; the first
+    model must beat the trivial baselines of evaluation (uniform noise, the mean frame)."""
+
+    fd_margin_fraction: float = Field(ge=0.0, description="FD may rise by this fraction")
+    accuracy_margin: float = Field(ge=0.0, le=1.0, description="accuracy may fall by this")
+
+
+class ServeConfig(StrictConfig):
+    """The Ray Serve application: limits on requests and the batching knobs (`user_config`)."""
+
+    app_name: str
+    route_prefix: str
+    host: str
+    port: int = Field(ge=1, le=65535)
+    num_replicas: int = Field(ge=1)
+    cpus_per_replica: float = Field(gt=0.0)
+    gpus_per_replica: float = Field(ge=0.0)
+    max_batch_size: int = Field(ge=1)
+    batch_wait_timeout_s: float = Field(ge=0.0)
+    max_ongoing_requests: int = Field(ge=1)
+    max_prompt_chars: int = Field(ge=1)
+    max_body_bytes: int = Field(ge=64)
+    max_num_videos: int = Field(ge=1)
+    api_key_env: str = Field(description="set it to require this key")
+    threads: int = Field(ge=1, description="torch threads per replica on CPU")
+
+
+class DeploymentConfig(StrictConfig):
+    """The deployment stage: registry, gate, endpoint and its smoke test."""
+
+    registry: RegistryConfig
+    gate: PromotionGateConfig
+    serve: ServeConfig
+    deploy: bool = Field(description="false: register and gate only, start no endpoint")
+    ray_address: str | None = Field(description="None: a local Ray head on 127.0.0.1")
+    dashboard: bool = Field(description="the local head's dashboard on 127.0.0.1:8265 "
+                                        "(serve status, serve deploy)")
+    preview_when_no_production: bool = Field(
+        description="nothing in production and the gate refused: serve the candidate "
+                    "marked 'preview' (headers, /model) so the path can be seen working")
+    smoke_prompt: str
+    smoke_seed: int

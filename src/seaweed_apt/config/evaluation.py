@@ -1,0 +1,55 @@
+"""`evaluation` (conf/base/parameters_evaluation.yml): every system on the same test captions."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from seaweed_apt.config.base import StrictConfig
+
+
+class EvaluatorConfig(StrictConfig):
+    """The item classifier trained on real train frames (evaluation's own yardstick)."""
+
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(ge=2)
+    lr: float = Field(gt=0.0)
+    width: int = Field(ge=4)
+    train_clips: int = Field(ge=0, description="0: every labelled train clip")
+    seed: int
+
+
+class EvaluationGoals(StrictConfig):
+    """Targets for the CPU default (docs/method.md §5); the report says met or not."""
+
+    gap_closure: float
+    fd_ratio_max: float  # APT-1 FD over teacher's
+    accuracy_ratio_min: float  # APT-1 conditional accuracy over teacher's
+    speedup_min: float
+
+
+class EvaluationConfig(StrictConfig):
+    """What the evaluation stage generates, measures and selects."""
+
+    num_samples: int = Field(ge=4, description="videos per system: test captions x seeds")
+    reference_clips: int = Field(ge=0, description="real test clips; 0: all labelled ones")
+    seed: int
+    teacher_steps: list[int] = Field(min_length=1)
+    reference_teacher_steps: int = Field(ge=1, description="the teacher row goals compare to")
+    apt_steps: list[int] = Field(min_length=1, description="APT's steps (2+: zero-shot)")
+    generation_batch_size: int = Field(ge=1)
+    min_timing_s: float = Field(ge=0.0, description="repeat shorter passes to time them")
+    feature_image_size: int = Field(ge=32)
+    feature_batch_size: int = Field(ge=1)
+    blur_kernel: int = Field(ge=3, description="the blurred-real floor's box blur, odd")
+    fd_tie_tolerance: float = Field(ge=0.0)
+    evaluator: EvaluatorConfig
+    goals: EvaluationGoals
+
+    @model_validator(mode="after")
+    def _reference_is_evaluated(self) -> EvaluationConfig:
+        if self.reference_teacher_steps not in self.teacher_steps:
+            raise ValueError(f"reference_teacher_steps {self.reference_teacher_steps} is not in "
+                             f"teacher_steps {self.teacher_steps}")
+        if 1 not in self.apt_steps:
+            raise ValueError("apt_steps must include 1: the one-step generator is what we serve")
+        return self

@@ -1,0 +1,58 @@
+"""`posttrain` (conf/base/parameters_posttrain.yml): stage B, distillation then APT."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from seaweed_apt.config.base import StrictConfig
+
+
+class DistillConfig(StrictConfig):
+    """Stage B1 (docs/method.md §2): consistency distillation with an MSE loss, CFG baked in."""
+
+    steps: int = Field(ge=1)
+    batch_size: int = Field(ge=1, description="per worker")
+    lr: float = Field(gt=0.0)
+    warmup_steps: int = Field(ge=0)
+    grad_clip: float = Field(gt=0.0)
+    cfg_scale: float = Field(ge=1.0)
+    negative_prompt: str = Field(description="'' : the teacher's learned null caption")
+    intervals: int = Field(ge=1, description="N of the consistency time grid")
+    timestep_shift: float = Field(gt=0.0)
+    target_ema_decay: float = Field(ge=0.0, lt=1.0)
+    checkpoint_every: int = Field(ge=1)
+    keep_checkpoints: int = Field(ge=1)
+    log_every: int = Field(ge=1)
+    seed: int
+
+
+class CollapseWatchConfig(StrictConfig):
+    """D's loss near 0 for a while is the paper's 'coloured plates' collapse."""
+
+    d_loss_floor: float = Field(ge=0.0)
+    patience: int = Field(ge=1, description="consecutive logged windows")
+    stop: bool
+
+
+class APTConfig(StrictConfig):
+    """Stage B2 (docs/method.md §3): adversarial post-training of the one-step generator."""
+
+    generator_updates: int = Field(ge=1)
+    batch_size: int = Field(ge=1, description="per worker")
+    g_lr: float = Field(gt=0.0)
+    d_lr: float = Field(gt=0.0)
+    rmsprop_alpha: float = Field(gt=0.0, lt=1.0)
+    use_r1: bool
+    r1_weight: float = Field(ge=0.0)
+    r1_sigma: float = Field(gt=0.0)
+    timestep_shift: float = Field(gt=0.0)
+    head_depth_fractions: tuple[float, ...]
+    use_ema: bool
+    ema_decay: float = Field(ge=0.0, lt=1.0)
+    discriminator_init: str = Field(pattern="^(teacher|distilled)$")
+    image_mode: bool = Field(description="train on single frames (images)")
+    checkpoint_every: int = Field(ge=1)
+    keep_checkpoints: int = Field(ge=1)
+    log_every: int = Field(ge=1)
+    seed: int
+    collapse_watch: CollapseWatchConfig

@@ -1,0 +1,187 @@
+"""The one training loop: pretraining, distillation and APT all run through `training_loop`, which
+does not know which loss it runs (as EDM2's `training_loop`). A phase hands it a `TrainingPhase`:
+the networks to train and checkpoint, their optimisers and EMA, and one optimisation step.
+
+The loop owns what every phase shares: resume from the latest checkpoint, DDP preparation, seeds
+from (seed, rank, step), the EMA update, logging windows (means, throughput, training seconds),
+the non-finite guard, progress, rank-0 checkpoints and the report every rank makes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from seaweed_apt.training.checkpoint import restore_training, unwrap, write_checkpoint
+from seaweed_apt.training.data import ClipSet, load_worker_clips
+from seaweed_apt.training.ema import EMA
+from seaweed_apt.training.worker import RayTrainWorker, Worker, progress_bar, step_seed
+
+
+@dataclass
+class StepResult:
+    """What one optimisation step tells the loop."""
+
+    terms: dict[str, float]  # averaged over the logging window (losses, accuracies)
+    samples: int  # clips or frames this worker trained on in the step
+    latest: dict[str, float] = field(default_factory=dict)  # logged as of the window's last step
+
+
+# (networks as the loop prepared them (DDP), this worker's clips, the step's rng, step) -> result
+TrainStep = Callable[[dict[str, nn.Module], ClipSet, torch.Generator, int], StepResult]
+
+
+@dataclass(frozen=True)
+class LoopSchedule:
+    """How long a phase trains, its random streams' seed, and how often it logs and checkpoints
+    (in steps; the last step always logs and checkpoints)."""
+
+    steps: int
+    seed: int
+    log_every: int
+    checkpoint_every: int
+
+    @classmethod
+    def of(cls, config, steps: int | None = None) -> LoopSchedule:
+        """From a phase config's `steps` (or the `steps` given), `seed`, `log_every` and
+        `checkpoint_every`."""
+        return cls(config.steps if steps is None else steps, config.seed, config.log_every,
+                   config.checkpoint_every)
+
+
+@dataclass
+class TrainingPhase:
+    """One phase of training, as built inside a worker. `networks["model"]` is the network the
+    phase exports, and `ema` (checkpointed as `ema`) averages it after every step."""
+
+    name: str  # "pretrain", "distill", "apt": the progress bar's and the checkpoint's stage
+    schedule: LoopSchedule
+    networks: dict[str, nn.Module]  # trained and checkpointed by name; the loop prepares them
+    optimizers: dict[str, torch.optim.Optimizer]  # checkpointed as `<name>.pt`
+    ema: EMA
+    train_step: TrainStep
+    saved_config: dict  # config.json of every checkpoint
+    progress_keys: tuple[str, ...] = ("loss",)
+    # Called with each window's metrics (it may add some); True ends training after this window.
+    end_after_window: Callable[[dict, int], bool] | None = None
+
+
+# (loop_config, worker) -> the phase, its networks on the CPU and not yet prepared for DDP
+PhaseBuilder = Callable[[dict, Worker], TrainingPhase]
+
+
+def optimize(optimizer: torch.optim.Optimizer, loss: torch.Tensor,
+             clip_parameters: list[nn.Parameter] | None = None,
+             max_grad_norm: float | None = None) -> float | None:
+    """zero_grad, backward, optional gradient-norm clipping, step. Returns the gradient norm
+    before clipping when clipping."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = None
+    if max_grad_norm is not None:
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(clip_parameters, max_grad_norm))
+    optimizer.step()
+    return grad_norm
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def single_loss_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor,
+                     parameters: list[nn.Parameter], max_grad_norm: float, lr: float,
+                     samples: int) -> StepResult:
+    """The step of a phase with one loss and one optimiser (pretraining, distillation): the
+    learning rate, backward, clipping and the update; logs the loss, gradient norm and lr."""
+    set_learning_rate(optimizer, lr)
+    grad_norm = optimize(optimizer, loss, parameters, max_grad_norm)
+    return StepResult({"loss": loss.item()}, samples, {"grad_norm": grad_norm, "lr": lr})
+
+
+def _check_finite(phase: str, metrics: dict, keys, step: int) -> None:
+    for key in keys:
+        if not math.isfinite(metrics[key]):
+            raise FloatingPointError(f"{phase}: {key} is {metrics[key]} at step {step}: "
+                                     f"lower the learning rate")
+
+
+def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) -> dict | None:
+    """Train the phase `build_phase` builds until its last step (or until it asks to end).
+
+    `loop_config` carries the phase's config and where this worker's clips are
+    (`shards_dir`, `caption_index_by_shard`, `captions_path`). Returns, on rank 0, the steps done
+    and the steps it resumed from.
+    """
+    phase = build_phase(loop_config, worker)
+    checkpointed = {**phase.networks, "ema": phase.ema.model}
+
+    def restore(folder: str) -> dict:
+        return restore_training(folder, checkpointed, phase.optimizers)
+
+    state = worker.resume(restore, {"step": 0, "history": []})
+    phase.ema.model.to(worker.device)
+    networks = {name: worker.prepare(network) for name, network in phase.networks.items()}
+    clips = load_worker_clips(loop_config["shards_dir"], loop_config["caption_index_by_shard"],
+                              loop_config["captions_path"], worker.rank, worker.world_size)
+
+    def save(folder: Path) -> Path:
+        return write_checkpoint(folder, {**networks, "ema": phase.ema.model}, phase.optimizers,
+                                state, phase.saved_config)
+
+    schedule = phase.schedule
+    progress = progress_bar(schedule.steps, state["step"], phase.name, worker.rank)
+    window, latest, window_start = defaultdict(float), {}, time.perf_counter()
+    while state["step"] < schedule.steps:
+        step = state["step"]
+        rng = torch.Generator().manual_seed(step_seed(schedule.seed, worker.rank, step))
+        result = phase.train_step(networks, clips, rng, step)
+        phase.ema.update(unwrap(networks["model"]), step)
+        state["step"] = step = step + 1
+        for key, value in result.terms.items():
+            window[key] += value
+        window["samples"] += result.samples
+        window["steps"] += 1
+        latest = result.latest
+        progress.update(1)
+
+        at_checkpoint = step % schedule.checkpoint_every == 0 or step == schedule.steps
+        if step % schedule.log_every and not at_checkpoint:
+            continue
+        elapsed = time.perf_counter() - window_start
+        state["train_seconds"] = state.get("train_seconds", 0.0) + elapsed
+        count, samples = window.pop("steps"), window.pop("samples")
+        metrics = {"step": step, **{key: value / count for key, value in window.items()},
+                   **latest, "samples_per_s": samples / elapsed, "rank": worker.rank}
+        _check_finite(phase.name, metrics, window, step)
+        end_now = bool(phase.end_after_window and phase.end_after_window(metrics, step))
+        progress.set_postfix({key: f"{metrics[key]:.4f}" for key in phase.progress_keys},
+                             refresh=False)
+        state["history"].append(metrics)
+        window, window_start = defaultdict(float), time.perf_counter()
+        worker.report(metrics, save if at_checkpoint or end_now else None)
+        if end_now:
+            break
+    progress.close()
+    if worker.rank == 0:
+        return {"steps": state["step"], "resumed_from": state.get("resumed_from", [])}
+    return None
+
+
+def ray_train_loop(build_phase: PhaseBuilder, loop_config: dict) -> dict | None:
+    """`train_loop_per_worker` for Ray Train (bind `build_phase` with `functools.partial`)."""
+    return training_loop(build_phase, loop_config,
+                         RayTrainWorker.start(loop_config.get("threads_per_worker", 1)))
+
+
+def train_loop_per_worker(build_phase: PhaseBuilder) -> Callable[[dict], dict | None]:
+    """The `train_loop_per_worker` of a phase, as `TorchTrainer` takes it."""
+    return partial(ray_train_loop, build_phase)
