@@ -1,8 +1,10 @@
 """Fingerprint every tensor that training writes at `conf/test`, to show that a refactor of the
 training code left its behaviour unchanged (the pipeline is deterministic on one machine kind).
 
-    python benchmarks/training_fingerprint.py --out before.json            # on the old commit
-    python benchmarks/training_fingerprint.py --out after.json --compare before.json
+    .venv/bin/python benchmarks/training_fingerprint.py --out before.json   # on the old commit
+    .venv/bin/python benchmarks/training_fingerprint.py --out after.json --compare before.json
+
+(`.venv/bin/python`: the script runs `kedro` and `seaweed-apt` from beside its interpreter.)
 
 Runs fetch-data, data_curation, pretrain and posttrain under `conf/test` in a scratch data root,
 then records the sha256 of each tensor of:
@@ -10,8 +12,10 @@ then records the sha256 of each tensor of:
     keyed by `<stage>/step-<N>/<object>/<tensor>`, so run names (a hash of the config) and file
     names may change between the two commits;
   - the exported models (`06_models/teacher`, `distilled`, `apt/step-*`).
-With `--compare`, prints each key that differs, is missing or is new, and the largest absolute
-difference where a tensor differs; exits 1 unless everything is equal.
+With `--compare`, prints each key whose hash differs, is missing or is new; exits 1 unless every
+tensor is equal. (Only hashes are kept: to see by how much a tensor differs, keep both data roots
+with `--keep` and load the two checkpoints.) `benchmarks/results/training_fingerprint_b44f318.json`
+is the old commit's fingerprint, to compare against without rerunning it.
 """
 
 from __future__ import annotations
@@ -90,8 +94,7 @@ def run_pipelines(root: Path) -> None:
                         "--params", f"data_root={root}"], cwd=PROJECT, env=env, check=True)
 
 
-def compare(before: dict[str, str], after: dict[str, str], after_tensors: dict,
-            before_root: Path | None) -> int:
+def compare(before: dict[str, str], after: dict[str, str]) -> int:
     differ = [k for k in sorted(before.keys() & after.keys()) if before[k] != after[k]]
     missing, new = sorted(before.keys() - after.keys()), sorted(after.keys() - before.keys())
     for key in differ:
@@ -122,8 +125,7 @@ def main() -> int:
         if args.keep:
             shutil.copytree(root, args.keep, dirs_exist_ok=True)
         if args.compare:
-            return compare(json.loads(Path(args.compare).read_text()), fingerprint, tensors,
-                           None)
+            return compare(json.loads(Path(args.compare).read_text()), fingerprint)
         return 0
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
