@@ -29,7 +29,7 @@ def _trained_model():
 
 def test_round_trip_gives_identical_outputs(tmp_path):
     model = _trained_model()
-    ema = EMA(model, 0.9)
+    ema = EMA(model, 0.9, warmup=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     model(*_inputs()).pow(2).mean().backward()
     optimizer.step()

@@ -55,7 +55,8 @@ def test_a_non_finite_loss_stops_training_and_names_the_phase_and_the_term(curat
         return TrainingPhase(name="toy", schedule=LoopSchedule(6, 0, 2, 6),
                              networks={"model": network},
                              optimizers={"optimizer": torch.optim.SGD(network.parameters(), 0.1)},
-                             ema=EMA(network, 0.9), train_step=train_step, saved_config={})
+                             ema=EMA(network, 0.9, warmup=False), train_step=train_step,
+                             saved_config={})
 
     with pytest.raises(FloatingPointError, match="toy: loss is nan at step 4"):
         training_loop(build, _loop_config(curated_root), LocalWorker.start(tmp_path, 1))

@@ -58,7 +58,7 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
     torch.manual_seed(config.seed)
     generator, discriminator = build_players(config, loop_config["teacher_dir"],
                                              loop_config["distilled_dir"])
-    ema = EMA(generator, config.ema_decay if config.use_ema else 0.0)
+    ema = EMA(generator, config.ema_decay if config.use_ema else 0.0, config.ema_warmup)
 
     def rmsprop(module: nn.Module, lr: float) -> torch.optim.RMSprop:
         return torch.optim.RMSprop([p for p in module.parameters() if p.requires_grad], lr=lr,

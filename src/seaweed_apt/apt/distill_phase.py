@@ -33,7 +33,7 @@ def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
     torch.manual_seed(config.seed)
     student = load_model(teacher_dir)  # the student starts as the teacher
     freeze_null_caption(student)  # the student never sees the null caption
-    target = EMA(student, config.target_ema_decay)
+    target = EMA(student, config.target_ema_decay, config.target_ema_warmup)
     optimizer = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad],
                                   lr=config.lr, weight_decay=0.0)
     loss_fn = ConsistencyDistillationLoss(config.intervals, config.cfg_scale,

@@ -20,6 +20,7 @@ class DistillConfig(StrictConfig):
     intervals: int = Field(ge=1, description="N of the consistency time grid")
     timestep_shift: float = Field(gt=0.0)
     target_ema_decay: float = Field(ge=0.0, lt=1.0)
+    target_ema_warmup: bool = Field(description="min(decay, (1+n)/(10+n)); off: decay^n")
     checkpoint_every: int = Field(ge=1)
     keep_checkpoints: int = Field(ge=1)
     log_every: int = Field(ge=1)
@@ -49,6 +50,7 @@ class APTConfig(StrictConfig):
     head_depth_fractions: tuple[float, ...]
     use_ema: bool
     ema_decay: float = Field(ge=0.0, lt=1.0)
+    ema_warmup: bool = Field(description="min(decay, (1+n)/(10+n)); off: decay^n")
     discriminator_init: str = Field(pattern="^(teacher|distilled)$")
     image_mode: bool = Field(description="train on single frames (images)")
     checkpoint_every: int = Field(ge=1)

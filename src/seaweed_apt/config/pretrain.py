@@ -59,6 +59,7 @@ class PretrainConfig(StrictConfig):
     min_lr_fraction: float = Field(ge=0.0, le=1.0)
     grad_clip: float = Field(gt=0.0)
     ema_decay: float = Field(ge=0.0, lt=1.0)
+    ema_warmup: bool = Field(description="min(decay, (1+n)/(10+n)): for a random start")
     caption_dropout: float = Field(ge=0.0, lt=1.0)
     # Joint image-video training (docs/method.md §1, as the paper's stage A): this share of steps
     # trains on single frames, which teaches appearance and text at a fraction of a clip's cost.

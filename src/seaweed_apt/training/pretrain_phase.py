@@ -23,7 +23,7 @@ def build_pretrain_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
     torch.manual_seed(config.seed)  # identical initial weights on every rank
     model_config = build_config(config.model.preset, config.model.overrides)
     model = VideoDiT(model_config)
-    ema = EMA(model, config.ema_decay)
+    ema = EMA(model, config.ema_decay, config.ema_warmup)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
                                   weight_decay=config.weight_decay)
     loss_fn = RectifiedFlowLoss(TimestepSampler(**config.timesteps.model_dump()),
