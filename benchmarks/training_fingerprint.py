@@ -34,13 +34,9 @@ import torch
 from safetensors.torch import load_file
 
 PROJECT = Path(__file__).resolve().parents[1]
-# An optimiser's state_dict names its objects by position; these name them by role.
-OBJECT_NAMES = {"model.safetensors": "model", "ema.safetensors": "ema",
-                "discriminator.safetensors": "discriminator", "optimizer.pt": "optimizer",
-                "d_optimizer.pt": "discriminator_optimizer",
-                "generator.safetensors": "model", "generator_ema.safetensors": "ema",
-                "generator_optimizer.pt": "optimizer",
-                "discriminator_optimizer.pt": "discriminator_optimizer"}
+# Checkpoint files by role, so the old file name (`d_optimizer.pt`, before checkpoints named their
+# objects) and the new one give the same key; any other file is keyed by its stem.
+OBJECT_NAMES = {"d_optimizer.pt": "discriminator_optimizer"}
 
 
 def _digest(tensor: torch.Tensor) -> str:

@@ -133,9 +133,9 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
     clips = load_worker_clips(loop_config["shards_dir"], loop_config["caption_index_by_shard"],
                               loop_config["captions_path"], worker.rank, worker.world_size)
 
-    def save(folder: Path) -> Path:
-        return write_checkpoint(folder, {**networks, "ema": phase.ema.model}, phase.optimizers,
-                                state, phase.saved_config)
+    def save(folder: Path) -> Path:  # preparing for DDP wraps the same modules, on their device
+        return write_checkpoint(folder, checkpointed, phase.optimizers, state,
+                                phase.saved_config)
 
     schedule = phase.schedule
     progress = progress_bar(schedule.steps, state["step"], phase.name, worker.rank)
