@@ -17,8 +17,7 @@ import torch
 
 from seaweed_apt.diffusion.flow import TextBatch, interpolate, null_text
 from seaweed_apt.training.checkpoint import load_model
-from seaweed_apt.training.data import load_worker_clips
-from seaweed_apt.training.stage import caption_index_by_shard
+from seaweed_apt.training.data import caption_index_by_shard, load_worker_clips
 
 TIMES = (0.3, 0.6, 0.8, 0.95)
 

@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--confusion", action="store_true")
     parser.add_argument("--blur", type=int, nargs="*", default=[])
     parser.add_argument("--data", default="data")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     torch.set_num_threads(2)
     manifest = pd.read_parquet(f"{args.data}/03_primary/clip_manifest.parquet")
@@ -54,7 +55,7 @@ def main() -> None:
     evaluator_dir = f"{args.data}/06_models/evaluator"
     evaluator, _ = load_evaluator({name: open(f"{evaluator_dir}/{name}", "rb").read()
                                    for name in ("evaluator.safetensors", "evaluator.json")})
-    extractor = EffLite0Features(config.feature_image_size)
+    extractor = OnDevice(EffLite0Features(config.feature_image_size), args.device)
     ref = extract_set_features(reference.frames, extractor, evaluator)
     captions = load_caption_table(f"{args.data}/04_feature/caption_embeddings.safetensors")
     text = caption_text(captions, prompts.caption_index)
@@ -68,7 +69,7 @@ def main() -> None:
     print(f"{'model':<64}{'cfg':>6}{'FD-EffLite0':>12}{'spread':>8}{'cond. acc':>10}"
           f"{'motion':>8}")
     for path in args.models:
-        model = load_model(path)
+        model = load_model(path, device=args.device)
         for cfg in args.cfg:
             system = System("teacher", "teacher", args.steps, cfg, False)
             videos, _ = run_system(model, system, text, list(range(args.samples)), geometry,
@@ -81,6 +82,17 @@ def main() -> None:
                   f"{figures['conditional_accuracy']:>10.3f}{figures['motion_ratio']:>8.2f}")
             if args.confusion:
                 print(confusion_table(prompts.labels, features.predicted, names))
+
+
+class OnDevice(torch.nn.Module):
+    """Runs a frozen network on `device` and hands its output back on the CPU."""
+
+    def __init__(self, net: torch.nn.Module, device: str) -> None:
+        super().__init__()
+        self.net, self.device = net.to(device), device
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.to(self.device)).cpu()
 
 
 def confusion_table(labels: np.ndarray, predicted: np.ndarray, names: list[str]) -> str:

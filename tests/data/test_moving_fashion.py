@@ -39,7 +39,8 @@ def test_render_pastes_the_item_where_the_trajectory_says():
     images[0, 10:18, 10:18] = 255
     items = sample_items(np.random.default_rng(0), np.array([7]), config)
     frames = render_video(items[:1], images, config.frame_size)
-    assert frames.shape == (8, 64, 64, 3)
+    size = config.frame_size
+    assert frames.shape == (8, size, size, 3)
     x, y = np.rint(items[0].trajectory[5]).astype(int)
     assert frames[5, y + 10 : y + 18, x + 10 : x + 18].min() == 255
     assert frames[5].sum() == 64 * 255 * 3
@@ -54,7 +55,8 @@ def test_composed_set_is_real_mp4_with_disjoint_image_splits(moving_fashion_dir)
         assert meta["image_split"] == row.split_hint  # train images only in train videos
         assert len(meta["trajectories"]) == len(meta["classes"]) >= 1
     probe = probe_video(moving_fashion_dir / table["file"][0])
-    assert (probe.codec, probe.width, probe.height, probe.num_frames) == ("h264", 64, 64, 32)
+    size = base_config(MovingFashionConfig, "fetch.moving_fashion").frame_size
+    assert (probe.codec, probe.width, probe.height, probe.num_frames) == ("h264", size, size, 32)
 
 
 def test_composition_is_seeded(tmp_path):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from safetensors.numpy import load_file
 
@@ -69,3 +70,10 @@ def load_worker_clips(shards_dir: str | Path, caption_index_by_shard: dict[str, 
         raise ValueError(f"worker {rank} of {world_size} got no clips: add clips or workers fewer")
     return ClipSet(torch.from_numpy(np.ascontiguousarray(all_frames)),
                    torch.from_numpy(all_captions), load_caption_table(captions_path))
+
+
+def caption_index_by_shard(manifest: pd.DataFrame, split: str = "train") -> dict[str, list[int]]:
+    """Per training shard, the caption-table row of each clip in shard order."""
+    rows = manifest[manifest["split"] == split].sort_values(["shard", "shard_offset"])
+    return {shard: group["caption_embedding_index"].astype(int).tolist()
+            for shard, group in rows.groupby("shard")}

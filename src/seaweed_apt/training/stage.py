@@ -14,6 +14,7 @@ from ray.train import Checkpoint
 
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.training.checkpoint import export_model_files
+from seaweed_apt.training.data import caption_index_by_shard
 from seaweed_apt.training.launch import fit, run_name
 from seaweed_apt.training.loop import PhaseBuilder, train_loop_per_worker
 
@@ -43,13 +44,6 @@ class StageOutcome:
             record |= {"first_loss": first["loss"], "final_loss": last["loss"]}
         return record | {"wall_time_s": self.wall_time_s, "train_seconds": self.train_seconds,
                          "resumed_from_steps": self.resumed_from}
-
-
-def caption_index_by_shard(manifest: pd.DataFrame, split: str = "train") -> dict[str, list[int]]:
-    """Per training shard, the caption-table row of each clip in shard order."""
-    rows = manifest[manifest["split"] == split].sort_values(["shard", "shard_offset"])
-    return {shard: group["caption_embedding_index"].astype(int).tolist()
-            for shard, group in rows.groupby("shard")}
 
 
 def clip_geometry(manifest: pd.DataFrame) -> tuple[int, int, int]:
