@@ -14,10 +14,12 @@ from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.evaluator import evaluator_files, fit_evaluator, load_evaluator
 from seaweed_apt.evaluation.features import EffLite0Features
+from seaweed_apt.evaluation.paraphrase import paraphrase_captions
 from seaweed_apt.evaluation.report import build_report
 from seaweed_apt.evaluation.run import evaluate_systems, model_loader, summarize_evaluation
 from seaweed_apt.evaluation.selection import select_checkpoint
 from seaweed_apt.evaluation.systems import standard_systems
+from seaweed_apt.reporting.samples import embed_prompts
 from seaweed_apt.training.data import load_caption_table
 from seaweed_apt.training.stage import clip_geometry
 
@@ -41,8 +43,9 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                     caption_embeddings_file: str, teacher_model: dict[str, bytes],
                     distilled_model: dict[str, bytes], apt_checkpoints: dict[str, bytes],
                     evaluator_model: dict[str, bytes], evaluation: EvaluationConfig,
-                    sampling: SamplingConfig) -> pd.DataFrame:
-    """Every system on the same test captions and seeds, floors at the same count.
+                    sampling: SamplingConfig, text_encoder: TextEncoderConfig) -> pd.DataFrame:
+    """Every system on the same test captions and seeds, floors at the same count; the paraphrase
+    set on the same captions reworded.
 
     Returns:
         one row per system: speed, network evaluations and the quality figures.
@@ -55,23 +58,31 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     floors = load_split_clips(clip_manifest, clip_shards_dir, "train",
                               limit=evaluation.num_samples, seed=evaluation.seed + 2)
     systems = standard_systems(evaluation.teacher_steps, sampling.cfg_scale,
-                               kept_checkpoint_steps(apt_checkpoints), evaluation.apt_steps)
+                               kept_checkpoint_steps(apt_checkpoints), evaluation.apt_steps,
+                               evaluation.reference_teacher_steps)
+    paraphrases = embed_prompts(paraphrase_captions(prompts.captions, evaluation.paraphrases),
+                                text_encoder)
     return evaluate_systems(systems, model_loader(teacher_model, distilled_model, apt_checkpoints),
                             reference, prompts, floors, load_caption_table(caption_embeddings_file),
                             EffLite0Features(evaluation.feature_image_size), evaluator, evaluation,
-                            clip_geometry(clip_manifest), sampling.shift)
+                            clip_geometry(clip_manifest), sampling.shift, paraphrases)
 
 
 def select_apt_checkpoint(evaluation_systems: pd.DataFrame, apt_checkpoints: dict[str, bytes],
                           evaluation: EvaluationConfig) -> tuple[dict[str, bytes], dict]:
-    """The served APT checkpoint: best one-step FD-EffLite0, ties broken by conditional accuracy.
+    """The served APT checkpoint: the lowest one-step FD-EffLite0 among the checkpoints that keep
+    `selection_min_accuracy_ratio` of the teacher's conditional accuracy (all, when none does).
 
     Returns:
         its model files with `selection.json` beside them, and the selection record.
     """
-    one_step = evaluation_systems[(evaluation_systems["family"] == "apt")
-                                  & (evaluation_systems["steps"] == 1)]
-    record = select_checkpoint(one_step, evaluation.fd_tie_tolerance)
+    on_test = evaluation_systems[evaluation_systems["prompt_set"] == "test"]
+    one_step = on_test[(on_test["family"] == "apt") & (on_test["steps"] == 1)]
+    teacher = on_test.set_index("system").loc[
+        f"teacher_{evaluation.reference_teacher_steps}step"]
+    record = select_checkpoint(one_step, float(teacher["conditional_accuracy"]),
+                               evaluation.selection_min_accuracy_ratio,
+                               evaluation.fd_tie_tolerance)
     files = kept_checkpoint_files(apt_checkpoints, int(record["checkpoint_step"]))
     return files | {"selection.json": json.dumps(record, indent=2).encode()}, record
 

@@ -12,7 +12,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         Node(nodes.measure_systems,
              ["clip_manifest", "clip_shards_dir", "caption_embeddings_file", "teacher_model",
               "distilled_model", "apt_checkpoints", "evaluator_model", "params:evaluation",
-              "params:sampling"],
+              "params:sampling", "params:text_encoder"],
              "evaluation_systems", name="measure_systems"),
         Node(nodes.select_apt_checkpoint,
              ["evaluation_systems", "apt_checkpoints", "params:evaluation"],

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from seaweed_apt.evaluation.motion import motion_figures
+from seaweed_apt.evaluation.paraphrase import paraphrase_captions
 from seaweed_apt.evaluation.quality import diversity
 from seaweed_apt.evaluation.run import (
     blurred,
@@ -20,15 +21,39 @@ def _table(rows):
                                        "conditional_accuracy"])
 
 
-def test_selection_picks_the_lowest_fd_and_breaks_ties_by_conditional_accuracy():
+def test_selection_picks_the_lowest_fd_among_checkpoints_that_keep_the_teachers_accuracy():
     table = _table([("apt_00100_1step", 100, 50.0, 0.5), ("apt_00200_1step", 200, 40.0, 0.4),
                     ("apt_00300_1step", 300, 41.0, 0.9)])
-    assert select_checkpoint(table)["checkpoint_step"] == 200
-    tied = select_checkpoint(table, fd_tie_tolerance=2.0)
+    # Teacher at 0.5: 0.9 x 0.5 = 0.45 leaves updates 100 and 300; 300 has the lower FD.
+    chosen = select_checkpoint(table, teacher_accuracy=0.5, min_accuracy_ratio=0.9)
+    assert chosen["checkpoint_step"] == 300 and chosen["qualified"]
+    assert "2 of 3 checkpoints qualify" in chosen["reason"]
+    # A floor of 0: every checkpoint qualifies, the lowest FD wins, ties go to accuracy.
+    assert select_checkpoint(table, 0.5, 0.0)["checkpoint_step"] == 200
+    tied = select_checkpoint(table, 0.5, 0.0, fd_tie_tolerance=2.0)
     assert tied["checkpoint_step"] == 300 and "conditional accuracy" in tied["reason"]
     assert len(tied["candidates"]) == 3
     with pytest.raises(ValueError, match="no APT checkpoint"):
-        select_checkpoint(table.iloc[:0])
+        select_checkpoint(table.iloc[:0], 0.5, 0.9)
+
+
+def test_selection_says_when_no_checkpoint_keeps_the_teachers_accuracy():
+    table = _table([("apt_00100_1step", 100, 50.0, 0.5), ("apt_00200_1step", 200, 40.0, 0.4)])
+    chosen = select_checkpoint(table, teacher_accuracy=0.9, min_accuracy_ratio=0.9)
+    assert not chosen["qualified"] and chosen["checkpoint_step"] == 200
+    assert "no checkpoint qualifies" in chosen["reason"] and "0.810" in chosen["reason"]
+
+
+def test_paraphrases_reword_every_test_caption_and_name_the_one_they_cannot():
+    templates = {"bouncing up and down": "rising and falling, one {item}",
+                 "bouncing left and right": "sliding from side to side, one {item}"}
+    assert paraphrase_captions(["a bag bouncing up and down",
+                                "a ankle boot bouncing left and right"], templates) == [
+        "rising and falling, one bag", "sliding from side to side, one ankle boot"]
+    for caption in ("a bag bouncing diagonally", "a cockatoo coming close",
+                    "a bag bouncing up and down and a coat bouncing up and down"):
+        with pytest.raises(ValueError, match="no paraphrase"):
+            paraphrase_captions([caption], templates)
 
 
 def test_the_systems_table_has_every_row():
@@ -37,6 +62,10 @@ def test_the_systems_table_has_every_row():
     assert names == ["teacher_1step", "teacher_4step", "teacher_8step", "teacher_25step",
                      "distilled_1step", "apt_00100_1step", "apt_00100_2step",
                      "apt_00200_1step", "apt_00200_2step"]
+    reworded = standard_systems([1, 25], 5.0, [100], [1, 2], reference_teacher_steps=25)
+    assert [(s.name, s.prompt_set) for s in reworded if s.prompt_set != "test"] == [
+        ("teacher_25step_paraphrase", "paraphrase"), ("distilled_1step_paraphrase", "paraphrase"),
+        ("apt_00100_1step_paraphrase", "paraphrase")]
     evaluations = {s.name: s.network_evaluations for s in systems}
     assert evaluations["teacher_25step"] == 50 and evaluations["apt_00100_1step"] == 1
     assert evaluations["apt_00200_2step"] == 2 and evaluations["distilled_1step"] == 1
@@ -108,3 +137,16 @@ def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met()
     at_chance = table.assign(conditional_accuracy=0.05)
     summary, _ = summarize_evaluation(at_chance, "apt_00300_1step", config, record)
     assert not summary["goal_accuracy_ratio_met"]
+    assert not summary["goal_teacher_accuracy_met"]  # 0.05 < 0.6
+
+    # The paraphrase rows: each system's accuracy drop from the test wording, against 0.1.
+    reworded = pd.concat([table, pd.DataFrame([
+        row("teacher_25step_paraphrase", "teacher", 21.0, 0.75, 1.0),
+        row("apt_00300_1step_paraphrase", "apt", 25.0, 0.5, 0.02)])])
+    summary, words = summarize_evaluation(reworded, "apt_00300_1step", config, record)
+    assert summary["goal_teacher_accuracy_met"]  # 0.8 >= 0.6
+    assert summary["paraphrase_accuracy_drop_teacher"] == pytest.approx(0.05)
+    assert summary["goal_paraphrase_drop_teacher_met"]
+    assert summary["paraphrase_accuracy_drop_apt1"] == pytest.approx(0.28)
+    assert not summary["goal_paraphrase_drop_apt1_met"]
+    assert summary["conditional_accuracy_apt1_paraphrase"] == 0.5

@@ -21,6 +21,8 @@ class EvaluatorConfig(StrictConfig):
 class EvaluationGoals(StrictConfig):
     """Targets for the CPU default (docs/method.md §5); the report says met or not."""
 
+    teacher_accuracy_min: float  # the teacher's conditional accuracy (issue 19: 0.6)
+    paraphrase_accuracy_drop_max: float  # test-wording accuracy minus reworded, per system
     gap_closure: float
     fd_ratio_max: float  # APT-1 FD over teacher's
     accuracy_ratio_min: float  # APT-1 conditional accuracy over teacher's
@@ -42,6 +44,11 @@ class EvaluationConfig(StrictConfig):
     feature_batch_size: int = Field(ge=1)
     blur_kernel: int = Field(ge=3, description="the blurred-real floor's box blur, odd")
     fd_tie_tolerance: float = Field(ge=0.0)
+    selection_min_accuracy_ratio: float = Field(
+        ge=0.0, description="served: lowest FD among APT checkpoints at least this share of the "
+                            "teacher's conditional accuracy")
+    paraphrases: dict[str, str] = Field(
+        description="caption ending (the motion phrase) -> a reworded prompt with {item}")
     evaluator: EvaluatorConfig
     goals: EvaluationGoals
 
@@ -50,6 +57,9 @@ class EvaluationConfig(StrictConfig):
         if self.reference_teacher_steps not in self.teacher_steps:
             raise ValueError(f"reference_teacher_steps {self.reference_teacher_steps} is not in "
                              f"teacher_steps {self.teacher_steps}")
+        unplaced = [t for t in self.paraphrases.values() if "{item}" not in t]
+        if unplaced:
+            raise ValueError(f"paraphrases {unplaced} have no {{item}} placeholder")
         if 1 not in self.apt_steps:
             raise ValueError("apt_steps must include 1: the one-step generator is what we serve")
         return self

@@ -21,8 +21,8 @@ from seaweed_apt.training.stage import clip_geometry  # noqa: E402
 
 FAMILY_COLOURS = {"teacher": "tab:blue", "distilled": "tab:orange", "apt": "tab:green",
                   "floor": "tab:grey"}
-TABLE_COLUMNS = ["system", "family", "network_evaluations", "seconds_per_video", "fd_efflite0",
-                 "fd_efflite0_spread", "fd_efflite0_clip", "fd_evaluator",
+TABLE_COLUMNS = ["system", "family", "prompt_set", "network_evaluations", "seconds_per_video",
+                 "fd_efflite0", "fd_efflite0_spread", "fd_efflite0_clip", "fd_evaluator",
                  "conditional_accuracy", "class_consistency", "diversity_ratio", "motion_ratio",
                  "coherence"]
 
@@ -151,10 +151,11 @@ def build_report(summary: dict, goals: list[str], table: pd.DataFrame, selection
     """Every file of the report folder: charts, one grid per headline system (the fixed prompts
     and seeds of every stage's grid), report.md and report.html."""
     table = table.assign(selected=table["system"] == selection["system"])
-    charts = {"quality_vs_speed.png": quality_speed_chart(table),
+    on_test = table[table["prompt_set"] == "test"]  # the paraphrase rows are in the table only
+    charts = {"quality_vs_speed.png": quality_speed_chart(on_test),
               "stage_curves.png": stage_curves_chart(histories)}
     selected_step = int(selection["checkpoint_step"])
-    headline = [row for row in table.itertuples()
+    headline = [row for row in on_test.itertuples()
                 if row.family in ("teacher", "distilled")
                 or (row.family == "apt" and row.checkpoint_step == selected_step)]
     prompts = embed_prompts(sampling.prompts, text_encoder)

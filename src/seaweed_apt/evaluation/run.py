@@ -57,18 +57,20 @@ def caption_text(table: TextBatch, rows: np.ndarray) -> TextBatch:
 def evaluate_systems(systems: list[System], load_model: Callable[[str], nn.Module],
                      reference: LabelledClips, prompts: LabelledClips, floor_clips: LabelledClips,
                      caption_table: TextBatch, extractor: nn.Module, evaluator: ItemClassifier,
-                     config: EvaluationConfig, geometry: tuple[int, int, int], shift: float
-                     ) -> pd.DataFrame:
+                     config: EvaluationConfig, geometry: tuple[int, int, int], shift: float,
+                     paraphrase_text: TextBatch | None = None) -> pd.DataFrame:
     """One row per system and floor: speed, network evaluations and every quality figure.
 
     `prompts` are test clips whose captions (and item labels) the systems are asked for, one seed
-    each; `floor_clips` are real train clips at the same count for the floors."""
+    each; `floor_clips` are real train clips at the same count for the floors. Systems of the
+    paraphrase set get `paraphrase_text` (the same prompts reworded, row for row) instead."""
     def features(videos: np.ndarray) -> SetFeatures:
         return extract_set_features(videos, extractor, evaluator, config.feature_batch_size)
 
     reference_features = features(reference.frames)
     seeds = [config.seed * 1_000_003 + i for i in range(len(prompts))]
-    text = caption_text(caption_table, prompts.caption_index)
+    texts = {"test": caption_text(caption_table, prompts.caption_index),
+             "paraphrase": paraphrase_text}
     rows = []
     floors = {"real_train": floor_clips.frames,
               "real_first_frame_repeated": first_frame_repeated(floor_clips.frames),
@@ -81,7 +83,7 @@ def evaluate_systems(systems: list[System], load_model: Callable[[str], nn.Modul
             figures = quality_figures(features(videos), floor_clips.captions, floor_clips.labels,
                                       reference_features, reference.captions)
             rows.append({"system": name, "family": name.split("_")[0].replace("real", "floor"),
-                         "steps": 0,
+                         "prompt_set": "test", "steps": 0,
                          "network_evaluations": 0, "seconds_per_video": float("nan"),
                          "checkpoint": "", **figures})
             progress.update(1)
@@ -90,12 +92,17 @@ def evaluate_systems(systems: list[System], load_model: Callable[[str], nn.Modul
             if system.checkpoint not in loaded:
                 loaded.clear()  # one model in memory at a time
                 loaded[system.checkpoint] = load_model(system.checkpoint)
-            videos, seconds = run_system(loaded[system.checkpoint], system, text, seeds,
+            if texts[system.prompt_set] is None:
+                raise ValueError(f"{system.name} asks for the {system.prompt_set} prompts, "
+                                 "which were not given")
+            videos, seconds = run_system(loaded[system.checkpoint], system,
+                                         texts[system.prompt_set], seeds,
                                          geometry, shift, config.generation_batch_size,
                                          config.min_timing_s)
             figures = quality_figures(features(videos), prompts.captions, prompts.labels,
                                       reference_features, reference.captions)
-            rows.append({"system": system.name, "family": system.family, "steps": system.steps,
+            rows.append({"system": system.name, "family": system.family,
+                         "prompt_set": system.prompt_set, "steps": system.steps,
                          "network_evaluations": system.network_evaluations,
                          "seconds_per_video": seconds, "checkpoint": system.checkpoint,
                          **figures})
@@ -157,7 +164,21 @@ def summarize_evaluation(table: pd.DataFrame, selected_system: str, config: Eval
     }
     goals = config.goals
     teacher_above_chance = bool(teacher["conditional_accuracy"] > chance)
+    paraphrase_checks = []
+    for label, system, key in ((teacher.name, teacher, "teacher"), (selected_system, apt, "apt1")):
+        if f"{label}_paraphrase" not in by_name.index:
+            continue
+        reworded = by_name.loc[f"{label}_paraphrase"]
+        drop = float(system["conditional_accuracy"] - reworded["conditional_accuracy"])
+        summary[f"conditional_accuracy_{key}_paraphrase"] = float(reworded["conditional_accuracy"])
+        summary[f"fd_efflite0_{key}_paraphrase"] = float(reworded["fd_efflite0"])
+        summary[f"paraphrase_accuracy_drop_{key}"] = drop
+        paraphrase_checks.append(
+            (f"paraphrase_drop_{key}", f"{label}: accuracy on the test wording minus reworded",
+             drop, "<=", goals.paraphrase_accuracy_drop_max, True, ""))
     checks = [
+        ("teacher_accuracy", "teacher conditional accuracy",
+         float(teacher["conditional_accuracy"]), ">=", goals.teacher_accuracy_min, True, ""),
         ("gap_closure", "gap closure", summary["gap_closure"], ">=", goals.gap_closure,
          summary["gap_is_above_noise"],
          f"the distilled-to-teacher FD gap ({gap:.1f}) is inside the FD noise ({gap_noise:.1f})"),
@@ -170,6 +191,7 @@ def summarize_evaluation(table: pd.DataFrame, selected_system: str, config: Eval
          f"above chance ({chance:.3f})"),
         ("speedup", "speed-up of APT-1 over the teacher", summary["speedup"], ">=",
          goals.speedup_min, True, ""),
+        *paraphrase_checks,
     ]
     words = []
     for key, label, value, sense, target, measurable, why_not in checks:

@@ -1,32 +1,49 @@
-"""Which APT checkpoint is served: the best FD-EffLite0, ties broken by conditional accuracy."""
+"""Which APT checkpoint is served: the lowest FD-EffLite0 among the checkpoints that keep the
+teacher's prompt following (conditional accuracy at least a share of the teacher's)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 
-def select_checkpoint(table: pd.DataFrame, fd_tie_tolerance: float = 0.0) -> dict:
+def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy_ratio: float,
+                      fd_tie_tolerance: float = 0.0) -> dict:
     """`table` has one row per APT system at one step: `system`, `checkpoint_step`,
-    `fd_efflite0`, `conditional_accuracy`. Rows within `fd_tie_tolerance` of the lowest FD tie;
-    among them the highest conditional accuracy wins (then the lower FD, then the earlier step).
+    `fd_efflite0`, `conditional_accuracy`. The candidates are the rows whose accuracy is at least
+    `min_accuracy_ratio` x `teacher_accuracy`; when none is, every row is, and the record says
+    so (`qualified: false`). Among the candidates, rows within `fd_tie_tolerance` of the lowest
+    FD tie; the highest conditional accuracy wins (then the lower FD, then the earlier step).
 
     Returns:
-        the chosen row as a dict, plus `reason` in words and the `candidates` considered.
+        the chosen row as a dict, plus `qualified`, `reason` in words and the `candidates`.
+
+    Raises:
+        ValueError: the table is empty.
     """
     if table.empty:
         raise ValueError("no APT checkpoint was evaluated: nothing to select")
-    best_fd = table["fd_efflite0"].min()
-    tied = table[table["fd_efflite0"] <= best_fd + fd_tie_tolerance]
+    floor = min_accuracy_ratio * teacher_accuracy
+    qualifying = table[table["conditional_accuracy"] >= floor]
+    pool = qualifying if not qualifying.empty else table
+    best_fd = pool["fd_efflite0"].min()
+    tied = pool[pool["fd_efflite0"] <= best_fd + fd_tie_tolerance]
     chosen = tied.sort_values(["conditional_accuracy", "fd_efflite0", "checkpoint_step"],
                               ascending=[False, True, True]).iloc[0]
-    reason = (f"lowest FD-EffLite0 {chosen['fd_efflite0']:.2f} at update "
-              f"{int(chosen['checkpoint_step'])}")
+    step = int(chosen["checkpoint_step"])
+    rule = (f"conditional accuracy >= {min_accuracy_ratio} x the teacher's "
+            f"{teacher_accuracy:.3f} = {floor:.3f}")
+    if qualifying.empty:
+        reason = (f"no checkpoint qualifies ({rule}; the best reached "
+                  f"{table['conditional_accuracy'].max():.3f}): served instead the lowest "
+                  f"FD-EffLite0 of all, {chosen['fd_efflite0']:.2f} at update {step}")
+    else:
+        reason = (f"{len(qualifying)} of {len(table)} checkpoints qualify ({rule}); lowest "
+                  f"FD-EffLite0 among them {chosen['fd_efflite0']:.2f} at update {step}")
     if len(tied) > 1:
-        reason = (f"{len(tied)} checkpoints within {fd_tie_tolerance} of the lowest FD-EffLite0 "
-                  f"({best_fd:.2f}); update {int(chosen['checkpoint_step'])} has the highest "
-                  f"conditional accuracy ({chosen['conditional_accuracy']:.3f})")
+        reason += (f"; {len(tied)} within {fd_tie_tolerance} of it, the highest conditional "
+                   f"accuracy ({chosen['conditional_accuracy']:.3f}) wins")
     record = {key: (value.item() if hasattr(value, "item") else value)
               for key, value in chosen.to_dict().items()}
-    return record | {"reason": reason,
+    return record | {"qualified": not qualifying.empty, "reason": reason,
                      "candidates": table[["system", "checkpoint_step", "fd_efflite0",
                                           "conditional_accuracy"]].to_dict("records")}

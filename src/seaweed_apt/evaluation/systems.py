@@ -3,7 +3,7 @@ the function the endpoint serves with) and how long it takes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ class System:
     cfg_scale: float  # 1: no guidance
     one_step_generator: bool  # x = z - v(z, c, 1): the distilled student and APT's G
     checkpoint: str = ""  # which model files (teacher, distilled, apt step)
+    prompt_set: str = "test"  # test: the test clips' captions | paraphrase: the same, reworded
 
     @property
     def network_evaluations(self) -> int:
@@ -30,9 +31,12 @@ class System:
 
 
 def standard_systems(teacher_steps: list[int], cfg_scale: float, apt_steps: list[int],
-                     apt_zero_shot_steps: list[int]) -> list[System]:
+                     apt_zero_shot_steps: list[int], reference_teacher_steps: int | None = None
+                     ) -> list[System]:
     """Teacher at each step count with CFG, the distilled student at 1 step, APT at 1 and
-    zero-shot more steps for every kept checkpoint (docs/method.md §4-5)."""
+    zero-shot more steps for every kept checkpoint (docs/method.md §4-5). With
+    `reference_teacher_steps`, the paraphrase set too: that teacher row, the distilled student
+    and APT at 1 step, each on the reworded prompts (names end in `_paraphrase`)."""
     systems = [System(f"teacher_{n}step", "teacher", n, cfg_scale, False, "teacher")
                for n in teacher_steps]
     systems.append(System("distilled_1step", "distilled", 1, 1.0, True, "distilled"))
@@ -40,6 +44,12 @@ def standard_systems(teacher_steps: list[int], cfg_scale: float, apt_steps: list
         for n in apt_zero_shot_steps:
             systems.append(System(f"apt_{step:05d}_{n}step", "apt", n, 1.0, True,
                                   f"apt/{step}"))
+    if reference_teacher_steps is not None:
+        reworded = [s for s in systems if s.steps == 1 and s.family != "teacher"]
+        reworded.insert(0, next(s for s in systems if s.family == "teacher"
+                                and s.steps == reference_teacher_steps))
+        systems += [replace(s, name=f"{s.name}_paraphrase", prompt_set="paraphrase")
+                    for s in reworded]
     return systems
 
 
