@@ -145,3 +145,71 @@ def test_every_discriminator_parameter_gets_a_gradient_so_ddp_sees_none_unused()
     unused = [name for name, p in discriminator.named_parameters()
               if p.requires_grad and p.grad is None]
     assert unused == []
+
+
+class _CaptionReader(torch.nn.Module):
+    """Scores a clip by how well its mean colour matches the caption's first three pooled
+    dimensions: a discriminator that reads the text."""
+
+    def forward(self, x, t, text):
+        return 20.0 * (x.mean(dim=(2, 3, 4)) * text.pooled[:, :3]).sum(dim=-1)
+
+
+def _matching_batch():
+    """Four clips whose mean colours are their captions' first three dimensions: two captions,
+    each the other's opposite, so a wrong caption scores below a right one for `_CaptionReader`."""
+    text = random_text(4)
+    text.pooled[2:] = text.pooled[:2]  # clips 0 and 2, 1 and 3 share a caption
+    for i in (0, 1):
+        text.tokens[i + 2], text.mask[i + 2] = text.tokens[i], text.mask[i]
+    colour = torch.nn.functional.normalize(torch.randn(3), dim=-1)
+    colours = torch.stack([colour, -colour]).repeat(2, 1)  # the two items, opposite colours
+    text.pooled[:, :3] = colours
+    real = colours[:, :, None, None, None].expand(4, 3, 4, 16, 16).clone()
+    return real, text
+
+
+def test_the_matching_aware_term_is_off_at_zero_and_costs_a_blind_d_its_real_logit():
+    real, text = _matching_batch()
+    fake = torch.randn_like(real)
+    paper = APTLoss(use_r1=False)
+    off = APTLoss(use_r1=False, mismatch_weight=0.0)
+    rng = torch.Generator().manual_seed(0)
+    assert {k: v.item() for k, v in paper.discriminator_terms(
+        _BlindDiscriminator(), real, fake, text, torch.Generator().manual_seed(0)).items()} == {
+        k: v.item() for k, v in off.discriminator_terms(_BlindDiscriminator(), real, fake, text,
+                                                        rng).items()}
+    # A text-blind D gives a wrong caption the logit of the right one: the term is
+    # w * softplus(D(x_real)), whichever caption it is shown.
+    blind, weight = _BlindDiscriminator(), 0.5
+    base = paper.discriminator_terms(blind, real, fake, text)["d_loss"]
+    terms = APTLoss(use_r1=False, mismatch_weight=weight).discriminator_terms(
+        blind, real, fake, text)
+    expected = base + weight * torch.nn.functional.softplus(torch.tensor(0.3))
+    assert terms["d_loss"].item() == pytest.approx(expected.item())
+    assert terms["d_rejects_mismatch"].item() == 0.0
+
+
+def test_a_d_that_reads_the_caption_rejects_wrong_ones_and_pays_less_for_them():
+    real, text = _matching_batch()
+    fake = torch.zeros_like(real)
+    loss = APTLoss(use_r1=False, mismatch_weight=1.0)
+    reader = loss.discriminator_terms(_CaptionReader(), real, fake, text)
+    assert reader["d_rejects_mismatch"].item() > 0.5 and reader["d_mismatch"].item() < 0
+    # The same D made blind to the text, with the logit the reader gives a right caption.
+    blind = _BlindDiscriminator()
+    with torch.no_grad():
+        blind.bias.fill_(float(_CaptionReader()(real, None, text).mean()))
+    blind_terms = loss.discriminator_terms(blind, real, fake, text)
+    assert reader["d_loss"].item() < blind_terms["d_loss"].item()
+
+
+def test_the_caption_projection_starts_at_zero_and_learns():
+    teacher = _teacher()
+    plain = APTDiscriminator(teacher, (2, 4))
+    projected = APTDiscriminator(teacher, (2, 4), caption_projection=True)
+    projected.load_state_dict(plain.state_dict(), strict=False)
+    x, t, text = torch.randn(3, 3, 4, 16, 16), torch.rand(3), random_text(3)
+    assert torch.equal(plain(x, t, text), projected(x, t, text))
+    projected(x, t, text).sum().backward()
+    assert projected.caption_projection.weight.grad.abs().sum() > 0

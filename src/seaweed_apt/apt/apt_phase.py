@@ -24,6 +24,7 @@ from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, o
 from seaweed_apt.training.worker import Worker
 
 DISCRIMINATOR_TERMS = ("d_adv", "d_real", "d_fake", "d_accuracy", "r1")
+MISMATCH_TERMS = ("d_mismatch", "d_rejects_mismatch")  # with posttrain.apt.mismatch_weight > 0
 
 
 @contextmanager
@@ -47,7 +48,7 @@ def build_players(config: APTConfig, teacher_dir: str, distilled_dir: str
     freeze_null_caption(generator)
     backbone = load_model(teacher_dir if config.discriminator_init == "teacher" else distilled_dir)
     depths = head_depths_from_fractions(config.head_depth_fractions, len(backbone.blocks))
-    discriminator = APTDiscriminator(backbone, depths)
+    discriminator = APTDiscriminator(backbone, depths, config.caption_projection)
     freeze_null_caption(discriminator.backbone)
     return generator, discriminator
 
@@ -65,7 +66,8 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                                    alpha=config.rmsprop_alpha, weight_decay=0.0)
 
     g_optimizer, d_optimizer = rmsprop(generator, config.g_lr), rmsprop(discriminator, config.d_lr)
-    loss = APTLoss(config.r1_weight, config.r1_sigma, config.timestep_shift, config.use_r1)
+    loss = APTLoss(config.r1_weight, config.r1_sigma, config.timestep_shift, config.use_r1,
+                   config.mismatch_weight)
     watch = CollapseWatch(config.collapse_watch)
 
     def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
@@ -94,7 +96,8 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                 g_terms = loss.generator_terms(plain_discriminator, fake.float(), text, rng)
             g_terms["g_loss"].backward()
         g_optimizer.step()
-        terms = {key: float(d_terms[key]) for key in DISCRIMINATOR_TERMS}
+        terms = {key: float(d_terms[key]) for key in DISCRIMINATOR_TERMS + MISMATCH_TERMS
+                 if key in d_terms}
         terms |= {"g_loss": float(g_terms["g_loss"]),
                   "fake_std": float(fake.detach().float().std()),
                   "diversity": batch_diversity(fake, real)}

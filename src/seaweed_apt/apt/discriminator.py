@@ -1,7 +1,9 @@
 """The APT discriminator (docs/method.md §3): the teacher's backbone, all of it trainable, with new
 cross-attention-only heads at several depths. Each head is one learnable query token attending to
 all visual tokens of its block; the head tokens are concatenated, LayerNorm'ed and projected to one
-logit per sample."""
+logit per sample. Optionally (a departure, docs/method.md §3) a projection term adds
+<W c_pooled, h> to the logit, as projection discriminators do (Miyato & Koyama, 2018), so D has a
+direct path to judge whether a clip matches its caption."""
 
 from __future__ import annotations
 
@@ -40,7 +42,8 @@ class APTDiscriminator(nn.Module):
     """D_hat(x, t, c): one logit per sample. The timestep is conditioning only: x is never
     re-noised (docs/method.md §3)."""
 
-    def __init__(self, backbone: VideoDiT, head_depths: tuple[int, ...]) -> None:
+    def __init__(self, backbone: VideoDiT, head_depths: tuple[int, ...],
+                 caption_projection: bool = False) -> None:
         super().__init__()
         self.backbone = copy.deepcopy(backbone)
         depth = len(self.backbone.blocks)
@@ -56,6 +59,12 @@ class APTDiscriminator(nn.Module):
         self.heads = nn.ModuleList(QueryHead(dim, heads) for _ in self.head_depths)
         self.out_norm = nn.LayerNorm(dim * len(self.head_depths))
         self.out = nn.Linear(dim * len(self.head_depths), 1)
+        self.caption_projection = None
+        if caption_projection:
+            # Zero-initialised: the logit starts as the paper's; D learns how much to use it.
+            self.caption_projection = nn.Linear(backbone.config.text_dim,
+                                                dim * len(self.head_depths), bias=False)
+            nn.init.zeros_(self.caption_projection.weight)
 
     @property
     def config(self):
@@ -66,4 +75,9 @@ class APTDiscriminator(nn.Module):
         hidden = self.backbone.hidden_states(x, t, text.tokens, text.mask, text.pooled,
                                              self.head_depths)
         tokens = [head(states) for head, states in zip(self.heads, hidden, strict=True)]
-        return self.out(self.out_norm(torch.cat(tokens, dim=-1))).squeeze(-1).float()
+        features = self.out_norm(torch.cat(tokens, dim=-1))  # (B, D * heads)
+        logits = self.out(features).squeeze(-1)
+        if self.caption_projection is not None:
+            caption = self.caption_projection(text.pooled.to(features.dtype))
+            logits = logits + (caption * features).sum(dim=-1)
+        return logits.float()

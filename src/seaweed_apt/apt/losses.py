@@ -1,5 +1,6 @@
 """APT's adversarial objective (docs/method.md §3): non-saturating losses on clean samples, the
-discriminator's timestep drawn as conditioning, and the approximated R1 penalty."""
+discriminator's timestep drawn as conditioning, and the approximated R1 penalty; optionally the
+matching-aware term of text-to-image GANs (real clips with a wrong caption as negatives)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ def approximate_r1(discriminator: nn.Module, real: torch.Tensor, t: torch.Tensor
     return (d_real - perturbed).pow(2).mean()
 
 
+def mismatched_captions(text: TextBatch) -> tuple[TextBatch, torch.Tensor]:
+    """Each sample's caption swapped for the next sample's (a roll by one), and a mask (B,) of
+    the samples whose swapped caption really differs (two clips of one item share a caption)."""
+    order = torch.roll(torch.arange(text.pooled.shape[0], device=text.pooled.device), 1)
+    wrong = TextBatch(text.tokens[order], text.mask[order], text.pooled[order])
+    differs = (text.pooled[order] != text.pooled).any(dim=-1)
+    return wrong, differs
+
+
 @dataclass(frozen=True)
 class APTLoss:
     """Holds the adversarial hyper-parameters; each call returns named terms."""
@@ -43,11 +53,16 @@ class APTLoss:
     r1_sigma: float = 0.1  # 0.01 images, 0.1 video (paper)
     timestep_shift: float = 12.0
     use_r1: bool = True
+    mismatch_weight: float = 0.0  # 0: the paper's loss; > 0: + w softplus(D(x_real, c_wrong))
 
     def discriminator_terms(self, discriminator: nn.Module, real: torch.Tensor,
                             fake: torch.Tensor, text: TextBatch,
                             rng: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """L_D = softplus(-D(x_real)) + softplus(D(G(z))) + lambda * L_aR1 (fake detached)."""
+        """L_D = softplus(-D(x_real, c)) + softplus(D(G(z), c)) + lambda * L_aR1 (fake detached),
+        plus, with `mismatch_weight` w > 0, w * softplus(D(x_real, c')) for a wrong caption c'
+        (the matching-aware loss of GAN-CLS, Reed et al. 2016): D must read the caption to win.
+        Terms: d_adv, d_real, d_fake, d_accuracy, r1, d_loss, and with w > 0 d_mismatch (the
+        mean logit on wrong captions) and d_rejects_mismatch (the share of them D scores < 0)."""
         t = discriminator_timesteps(real.shape[0], self.timestep_shift, rng, real.device)
         # One forward over real and fake together: small batches run faster as one.
         d_real, d_fake = discriminator(torch.cat([real, fake.detach()]), t.repeat(2),
@@ -56,6 +71,14 @@ class APTLoss:
         terms = {"d_adv": adversarial, "d_real": d_real.mean().detach(),
                  "d_fake": d_fake.mean().detach(),
                  "d_accuracy": ((d_real > 0).float().mean() + (d_fake < 0).float().mean()) / 2}
+        if self.mismatch_weight > 0:
+            wrong, differs = mismatched_captions(text)
+            if differs.any():  # else every clip of the batch shares one caption: none is wrong
+                d_mismatch = discriminator(real[differs], t[differs], TextBatch(
+                    wrong.tokens[differs], wrong.mask[differs], wrong.pooled[differs]))
+                adversarial = adversarial + self.mismatch_weight * F.softplus(d_mismatch).mean()
+                terms["d_mismatch"] = d_mismatch.mean().detach()
+                terms["d_rejects_mismatch"] = (d_mismatch < 0).float().mean()
         r1 = torch.zeros((), device=real.device)
         if self.use_r1:
             noise = torch.randn(real.shape, generator=rng).to(real.device)

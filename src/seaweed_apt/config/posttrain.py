@@ -48,6 +48,9 @@ class APTConfig(StrictConfig):
     r1_sigma: float = Field(gt=0.0)
     timestep_shift: float = Field(gt=0.0)
     head_depth_fractions: tuple[float, ...]
+    mismatch_weight: float = Field(ge=0.0, description="0: the paper's D loss; > 0: real clips "
+                                                       "with a wrong caption as negatives")
+    caption_projection: bool = Field(description="add <W c, h> to D's logit, W zero at start")
     use_ema: bool
     ema_decay: float = Field(ge=0.0, lt=1.0)
     ema_warmup: bool = Field(description="min(decay, (1+n)/(10+n)); off: decay^n")

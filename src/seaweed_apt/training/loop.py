@@ -139,7 +139,10 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
 
     schedule = phase.schedule
     progress = progress_bar(schedule.steps, state["step"], phase.name, worker.rank)
-    window, latest, window_start = defaultdict(float), {}, time.perf_counter()
+    # Sums and counts per term: a term a step leaves out (no wrong caption in its batch, say)
+    # is averaged over the steps that have it.
+    window, counts, latest = defaultdict(float), defaultdict(int), {}
+    window_start = time.perf_counter()
     while state["step"] < schedule.steps:
         step = state["step"]
         rng = torch.Generator().manual_seed(step_seed(schedule.seed, worker.rank, step))
@@ -148,6 +151,7 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
         state["step"] = step = step + 1
         for key, value in result.terms.items():
             window[key] += value
+            counts[key] += 1
         window["samples"] += result.samples
         window["steps"] += 1
         latest = result.latest
@@ -158,15 +162,17 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
             continue
         elapsed = time.perf_counter() - window_start
         state["train_seconds"] = state.get("train_seconds", 0.0) + elapsed
-        count, samples = window.pop("steps"), window.pop("samples")
-        metrics = {"step": step, **{key: value / count for key, value in window.items()},
+        window.pop("steps")
+        samples = window.pop("samples")
+        metrics = {"step": step, **{key: value / counts[key] for key, value in window.items()},
                    **latest, "samples_per_s": samples / elapsed, "rank": worker.rank}
         _check_finite(phase.name, metrics, window, step)
         end_now = bool(phase.end_after_window and phase.end_after_window(metrics, step))
         progress.set_postfix({key: f"{metrics[key]:.4f}" for key in phase.progress_keys},
                              refresh=False)
         state["history"].append(metrics)
-        window, window_start = defaultdict(float), time.perf_counter()
+        window, counts = defaultdict(float), defaultdict(int)
+        window_start = time.perf_counter()
         worker.report(metrics, save if at_checkpoint or end_now else None)
         if end_now:
             break
