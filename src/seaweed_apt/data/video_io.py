@@ -12,6 +12,10 @@ import ffmpeg
 import numpy as np
 
 # Containers ffmpeg opens as a single picture: a file like this is a still image, not a video.
+# Bit-exact scaling and colour conversion: swscale's SIMD paths round differently from its C path
+# (1 of 21 default-data files decoded to other pixels with `-cpuflags 0`), so without these flags
+# two CPUs of one machine kind could curate different clips from the same file.
+SWS_FLAGS = "bicubic+accurate_rnd+bitexact+full_chroma_int"
 _IMAGE_CODECS = {"png", "bmp", "tiff", "webp", "gif_still", "jpegls"}
 _IMAGE_FORMATS = {"png_pipe", "jpeg_pipe", "bmp_pipe", "tiff_pipe", "webp_pipe", "image2"}
 
@@ -128,9 +132,11 @@ def _stream_fps(stream: dict) -> float:
 
 
 def decode_video(
-    path: str | os.PathLike, fps: float, width: int, height: int
+    path: str | os.PathLike, fps: float, width: int, height: int, cpuflags: str | None = None
 ) -> tuple[np.ndarray, str]:
-    """Decode to `fps`, scale to cover `width x height` and centre-crop.
+    """Decode to `fps`, scale to cover `width x height` and centre-crop, bit-exactly (the same
+    pixels on any x86 CPU). `cpuflags` restricts ffmpeg's CPU features ("0": C code only), for
+    checking exactly that.
 
     Returns:
         frames (N, H, W, 3) uint8 and ffmpeg's warnings (empty when the decode was clean).
@@ -138,13 +144,16 @@ def decode_video(
     stream = (
         ffmpeg.input(str(path))
         .filter("fps", fps=fps)
-        .filter("scale", width, height, force_original_aspect_ratio="increase")
+        .filter("scale", width, height, force_original_aspect_ratio="increase",
+                flags=SWS_FLAGS)
         .filter("crop", width, height)
     )
+    cpu = ["-cpuflags", cpuflags] if cpuflags is not None else []
     try:
         raw, stderr = (
-            stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", loglevel="error")
-            .global_args("-nostdin")
+            stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", loglevel="error",
+                          sws_flags=SWS_FLAGS)
+            .global_args("-nostdin", *cpu)
             .run(capture_stdout=True, capture_stderr=True)
         )
     except ffmpeg.Error as error:
@@ -160,7 +169,10 @@ def decode_video(
 def encode_video(
     frames: np.ndarray, path: str | os.PathLike, fps: float, crf: int = 18
 ) -> None:
-    """Write (N, H, W, 3) uint8 frames as an H.264 mp4 (yuv420p, so every player opens it)."""
+    """Write (N, H, W, 3) uint8 frames as an H.264 mp4 (yuv420p, so every player opens it).
+
+    The bytes depend on the frames alone: one x264 thread (its default, one per 1.5 cores, gave
+    other bytes at 4 and 16 threads), bit-exact colour conversion, no version strings."""
     count, height, width, _ = frames.shape  # (N, H, W, 3)
     if width % 2 or height % 2:
         raise ValueError(f"H.264 in yuv420p needs even sizes, got {width}x{height}")
@@ -169,7 +181,8 @@ def encode_video(
     (
         ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", r=fps)
         .output(str(partial), vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset="veryfast",
-                r=fps, loglevel="error")
+                r=fps, loglevel="error", threads=1, sws_flags=SWS_FLAGS, flags="+bitexact",
+                fflags="+bitexact")
         .global_args("-nostdin")
         .overwrite_output()
         .run(input=np.ascontiguousarray(frames).tobytes(), capture_stdout=True,
