@@ -1,7 +1,8 @@
-"""Ray Train overhead: samples/s of the same model and batch under TorchTrainer (2 workers x 1
-thread, DDP over gloo) and in a plain single-process loop (2 threads), measured in one run.
+"""Ray Train overhead: samples/s of the same model and global batch under TorchTrainer (2 workers
+x 1 thread, DDP over gloo; and 1 worker x 2 threads, no DDP) and in a plain single-process loop
+(2 threads), measured in one run.
 
-    python benchmarks/train_throughput.py [--preset cpu --batch 8 --steps 40 --size 32]
+    python benchmarks/train_throughput.py [--preset cpu --batch 8 --steps 40 --size 32 --frames 16]
 
 The Ray figure counts only steady-state steps inside the workers (the first steps warm up), so it
 measures the training loop, not Ray's start-up; start-up is printed separately.
@@ -50,7 +51,7 @@ def ray_loop(config: dict) -> dict:
     import ray.train
     import ray.train.torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(config["threads"])
     torch.manual_seed(0)
     model = ray.train.torch.prepare_model(VideoDiT(build_config(config["preset"])))
     rank = ray.train.get_context().get_world_rank()
@@ -84,24 +85,28 @@ def main() -> None:
 
     from seaweed_apt.ray_runtime import ensure_ray
 
-    start = time.perf_counter()
     ensure_ray(load_config(RayConfig, "conf", "local", "parameters.yml", "ray"))
-    trainer = TorchTrainer(
-        ray_loop, train_loop_config={"preset": args.preset, "batch": args.batch,
-                                     "frames": args.frames, "size": args.size,
-                                     "steps": args.steps},
-        scaling_config=ScalingConfig(num_workers=2, use_gpu=False),
-        run_config=RunConfig(name=f"throughput-{os.getpid()}", storage_path="/tmp/seaweed-bench"),
-    )
-    result = trainer.fit()
-    total = time.perf_counter() - start
-    ray_seconds = result.return_value["seconds"]  # rank 0's timed steps (DDP keeps ranks in step)
-    ray_rate = global_batch * args.steps / ray_seconds
+    rows = [("plain loop, 1 process x 2 threads ", plain_rate, "")]
+    for workers, threads in ((2, 1), (1, 2)):
+        start = time.perf_counter()
+        trainer = TorchTrainer(
+            ray_loop, train_loop_config={"preset": args.preset, "batch": global_batch // workers,
+                                         "frames": args.frames, "size": args.size,
+                                         "steps": args.steps, "threads": threads},
+            scaling_config=ScalingConfig(num_workers=workers, use_gpu=False,
+                                         resources_per_worker={"CPU": threads}),
+            run_config=RunConfig(name=f"throughput-{os.getpid()}-{workers}",
+                                 storage_path="/tmp/seaweed-bench"),
+        )
+        result = trainer.fit()
+        total = time.perf_counter() - start
+        seconds = result.return_value["seconds"]  # rank 0's timed steps (DDP keeps ranks in step)
+        rows.append((f"TorchTrainer, {workers} worker{'s' if workers > 1 else ''} x {threads} "
+                     f"thread{'s' if threads > 1 else ''}", global_batch * args.steps / seconds,
+                     f" (whole fit incl. Ray start-up: {total:.1f} s)"))
     print(f"global batch {global_batch}, {args.steps} timed steps after {WARMUP} warm-up steps")
-    print(f"plain loop, 1 process x 2 threads : {plain_rate:7.2f} samples/s")
-    print(f"TorchTrainer, 2 workers x 1 thread: {ray_rate:7.2f} samples/s "
-          f"(whole fit incl. Ray start-up: {total:.1f} s)")
-    print(f"ratio Ray / plain: {ray_rate / plain_rate:.2f}")
+    for label, rate, note in rows:
+        print(f"{label:<35}: {rate:7.2f} samples/s, ratio to plain {rate / plain_rate:.2f}{note}")
 
 
 if __name__ == "__main__":
