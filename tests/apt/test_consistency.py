@@ -2,7 +2,12 @@
 
 import torch
 
-from seaweed_apt.apt.consistency import ConsistencyDistillationLoss, consistency_output
+from seaweed_apt.apt.consistency import (
+    ConsistencyDistillationLoss,
+    RegressionDistillationLoss,
+    consistency_output,
+    teacher_sample_pairs,
+)
 from tests.helpers import random_text, tiny_model
 
 
@@ -63,3 +68,58 @@ def test_the_same_rng_gives_the_same_loss():
     x0, text = torch.rand(2, 3, 4, 16, 16) * 2 - 1, random_text(2)
     first = loss(*nets, x0, text, torch.Generator().manual_seed(5))["loss"]
     assert torch.equal(first, loss(*nets, x0, text, torch.Generator().manual_seed(5))["loss"])
+
+
+def test_regression_is_zero_when_the_one_step_output_is_the_teachers_sample():
+    noise, text = torch.randn(3, 3, 4, 8, 8), random_text(3)
+    student = _ConstantVelocity(0.25)
+    loss = RegressionDistillationLoss()
+    assert loss(student, noise, text, noise - 0.25)["loss"].item() < 1e-12
+    departed = loss(student, noise, text, noise)["loss"]
+    assert departed.item() > 0.05
+    departed.backward()
+    assert student.velocity.grad.abs() > 0
+
+
+def test_teacher_pairs_are_the_teachers_samples_from_seeded_noise():
+    teacher, text = _ConstantVelocity(0.5), random_text(4)
+    noise, sample = teacher_sample_pairs(teacher, text, [1, 2, 1, 3], (3, 2, 4, 4), steps=4,
+                                         cfg_scale=1.0, batch_size=3)
+    assert noise.shape == sample.shape == (4, 3, 2, 4, 4)
+    assert torch.equal(noise[0], noise[2]) and not torch.equal(noise[0], noise[1])
+    # A constant velocity's flow is a straight line: x(0) = z - v, then clamped to [-1, 1].
+    assert torch.allclose(sample, (noise - 0.5).clamp(-1, 1), atol=1e-6)
+
+
+def test_the_distill_phase_trains_by_regression_when_switched(pretrained_root, tmp_path, caplog):
+    import pandas as pd
+
+    from seaweed_apt.apt.distill_phase import build_distill_phase
+    from seaweed_apt.config.loading import load_config
+    from seaweed_apt.config.posttrain import DistillConfig
+    from seaweed_apt.training.data import caption_index_by_shard
+    from seaweed_apt.training.loop import training_loop
+    from seaweed_apt.training.worker import LocalWorker
+    from tests.conftest import PROJECT_ROOT
+
+    config = load_config(DistillConfig, PROJECT_ROOT / "conf", "test",
+                         "parameters_posttrain.yml", "posttrain.distill", steps=2,
+                         objective="regression", regression_pairs=4,
+                         regression_teacher_steps=2, log_every=1)
+    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
+    loop_config = {"distill": config.model_dump(),
+                   "teacher_dir": str(pretrained_root / "06_models" / "teacher"),
+                   "shards_dir": str(pretrained_root / "03_primary" / "clip_shards"),
+                   "caption_index_by_shard": caption_index_by_shard(manifest),
+                   "captions_path": str(pretrained_root / "04_feature" /
+                                        "caption_embeddings.safetensors")}
+    with caplog.at_level("INFO", logger="seaweed_apt.apt.distill_phase"):
+        done = training_loop(build_distill_phase, loop_config, LocalWorker.start(tmp_path, 1))
+    assert done == {"steps": 2, "resumed_from": []}
+    import json
+
+    from seaweed_apt.training.checkpoint import STATE_FILE
+
+    history = json.loads((tmp_path / "step-00002" / STATE_FILE).read_text())["history"]
+    assert len(history) == 2 and all(row["loss"] > 0 for row in history)
+    assert "4 teacher samples of 2 steps for the regression" in caplog.text

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seaweed_apt.diffusion.flow import TextBatch, interpolate, predict_velocity, shift_timesteps
-from seaweed_apt.diffusion.sampling import guided_velocity
+from seaweed_apt.diffusion.sampling import guided_velocity, seeded_noise
 
 
 def consistency_output(model: nn.Module, x: torch.Tensor, t: torch.Tensor,
@@ -54,3 +54,42 @@ class ConsistencyDistillationLoss:
             goal = consistency_output(target, x_low, t_low, text)
         prediction = consistency_output(student, x_high, t_high, text)
         return {"loss": F.mse_loss(prediction.float(), goal.float()), "t_mean": t_high.mean()}
+
+
+@torch.no_grad()
+def teacher_sample_pairs(teacher: nn.Module, text: TextBatch, seeds: list[int], shape: tuple,
+                         steps: int, cfg_scale: float, batch_size: int,
+                         negative: TextBatch | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(noise, sample) pairs of the teacher: z from each seed (drawn on the CPU, as every sample
+    of this project), x = the teacher's `steps`-step Euler sample from z with guidance
+    `cfg_scale`. Returns two (B, C, T, H, W) tensors on the teacher's device."""
+    device = next(teacher.parameters()).device
+    noises, samples = [], []
+    for begin in range(0, len(seeds), batch_size):
+        chunk = slice(begin, begin + batch_size)
+        z = seeded_noise(seeds[chunk], shape, device)
+        part = TextBatch(text.tokens[chunk], text.mask[chunk], text.pooled[chunk]).to(device)
+        grid = torch.linspace(1.0, 0.0, steps + 1).tolist()
+        x = z
+        for t_now, t_next in zip(grid[:-1], grid[1:], strict=True):
+            t = torch.full((x.shape[0],), t_now, device=device)
+            neg = None if negative is None else negative.repeat(x.shape[0]).to(device)
+            x = x + (t_next - t_now) * guided_velocity(teacher, x, t, part, cfg_scale,
+                                                       neg).float()
+        noises.append(z)
+        samples.append(x.clamp(-1, 1))
+    return torch.cat(noises), torch.cat(samples)
+
+
+@dataclass(frozen=True)
+class RegressionDistillationLoss:
+    """L = || G(z, c) - x_teacher(z, c) ||^2 with G(z, c) = z - v(z, c, 1): the one-step output
+    regressed onto the teacher's multi-step sample from the same noise and caption (knowledge
+    distillation, Luhman & Luhman 2021). Every sample trains the t = 1 output the generator
+    serves, where consistency distillation reaches it only through 1 of its N intervals."""
+
+    def __call__(self, student: nn.Module, noise: torch.Tensor, text: TextBatch,
+                 sample: torch.Tensor) -> dict[str, torch.Tensor]:
+        t = torch.ones(noise.shape[0], device=noise.device)
+        prediction = consistency_output(student, noise, t, text)
+        return {"loss": F.mse_loss(prediction.float(), sample.float()), "t_mean": t.mean()}

@@ -1,12 +1,19 @@
 """Stage B1 as a training phase: consistency distillation (MSE) of the teacher, CFG baked in, into
-a student whose output at t = 1 is a one-step sample (docs/method.md §2)."""
+a student whose output at t = 1 is a one-step sample (docs/method.md §2); or, switched, regression
+of that output onto the teacher's multi-step samples."""
 
 from __future__ import annotations
+
+import logging
 
 import torch
 from torch import nn
 
-from seaweed_apt.apt.consistency import ConsistencyDistillationLoss
+from seaweed_apt.apt.consistency import (
+    ConsistencyDistillationLoss,
+    RegressionDistillationLoss,
+    teacher_sample_pairs,
+)
 from seaweed_apt.config.posttrain import DistillConfig
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.training.checkpoint import load_model, read_config
@@ -15,6 +22,8 @@ from seaweed_apt.training.ema import EMA
 from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, single_loss_step
 from seaweed_apt.training.schedule import learning_rate
 from seaweed_apt.training.worker import Worker
+
+logger = logging.getLogger(__name__)
 
 
 def freeze_null_caption(model: nn.Module) -> None:
@@ -43,9 +52,42 @@ def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
         tokens, mask, pooled = (torch.tensor(v) for v in loop_config["negative_text"])
         negative = TextBatch(tokens, mask.bool(), pooled)
 
+    pairs: dict[str, torch.Tensor | TextBatch] = {}
+
+    def regression_pairs(clips: ClipSet) -> dict:
+        """This worker's share of the teacher's (noise, caption, sample) triples, made once (and
+        again, identically, after a restart): captions of random training clips."""
+        if not pairs:
+            count = max(1, config.regression_pairs // worker.world_size)
+            pick = torch.Generator().manual_seed(config.seed * 1_000 + worker.rank)
+            x0, text = clips.batch(torch.randint(len(clips), (count,), generator=pick))
+            seeds = [config.seed * 1_000_003 + worker.rank * count + i for i in range(count)]
+            logger.info("distill: %d teacher samples of %d steps for the regression (rank %d)",
+                        count, config.regression_teacher_steps, worker.rank)
+            with worker.autocast:
+                noise, sample = teacher_sample_pairs(
+                    teacher, text, seeds, tuple(x0.shape[1:]), config.regression_teacher_steps,
+                    config.cfg_scale, config.batch_size * 8, negative)
+            pairs.update(noise=noise, sample=sample, text=text.to(worker.device))
+        return pairs
+
+    regression = RegressionDistillationLoss()
+
     def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
                    step: int) -> StepResult:
         student = networks["model"]
+        if config.objective == "regression":
+            stored = regression_pairs(clips)
+            rows = torch.randint(len(stored["noise"]), (config.batch_size,), generator=rng)
+            text = stored["text"]
+            with worker.autocast:
+                terms = regression(student, stored["noise"][rows.to(stored["noise"].device)],
+                                   TextBatch(text.tokens[rows], text.mask[rows],
+                                             text.pooled[rows]),
+                                   stored["sample"][rows.to(stored["noise"].device)])
+            lr = learning_rate(step, config.lr, config.warmup_steps, config.steps)
+            return single_loss_step(optimizer, terms["loss"], student.parameters(),
+                                    config.grad_clip, lr, rows.shape[0])
         x0, text = clips.batch(torch.randint(len(clips), (config.batch_size,), generator=rng))
         text = text.to(worker.device)
         batch_negative = (None if negative is None

@@ -17,6 +17,11 @@ class DistillConfig(StrictConfig):
     grad_clip: float = Field(gt=0.0)
     cfg_scale: float = Field(ge=1.0)
     negative_prompt: str = Field(description="'' : the teacher's learned null caption")
+    objective: str = Field(pattern="^(consistency|regression)$",
+                           description="consistency (the paper) | regression onto teacher samples")
+    regression_pairs: int = Field(ge=1, description="teacher (noise, caption, sample) triples, "
+                                                     "all workers together")
+    regression_teacher_steps: int = Field(ge=1, description="Euler steps of those samples")
     intervals: int = Field(ge=1, description="N of the consistency time grid")
     timestep_shift: float = Field(gt=0.0)
     target_ema_decay: float = Field(ge=0.0, lt=1.0)
