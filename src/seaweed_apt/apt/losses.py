@@ -62,7 +62,8 @@ class APTLoss:
         plus, with `mismatch_weight` w > 0, w * softplus(D(x_real, c')) for a wrong caption c'
         (the matching-aware loss of GAN-CLS, Reed et al. 2016): D must read the caption to win.
         Terms: d_adv, d_real, d_fake, d_accuracy, r1, d_loss, and with w > 0 d_mismatch (the
-        mean logit on wrong captions) and d_rejects_mismatch (the share of them D scores < 0)."""
+        mean logit on wrong captions) and d_rejects_mismatch (the share of real clips D scores
+        lower with the wrong caption than with their own)."""
         t = discriminator_timesteps(real.shape[0], self.timestep_shift, rng, real.device)
         # One forward over real and fake together: small batches run faster as one.
         d_real, d_fake = discriminator(torch.cat([real, fake.detach()]), t.repeat(2),
@@ -78,7 +79,9 @@ class APTLoss:
                     wrong.tokens[differs], wrong.mask[differs], wrong.pooled[differs]))
                 adversarial = adversarial + self.mismatch_weight * F.softplus(d_mismatch).mean()
                 terms["d_mismatch"] = d_mismatch.mean().detach()
-                terms["d_rejects_mismatch"] = (d_mismatch < 0).float().mean()
+                # Against the same clip with its own caption: a D that scores every input
+                # below 0 has not learned to read the caption.
+                terms["d_rejects_mismatch"] = (d_mismatch < d_real[differs]).float().mean()
         r1 = torch.zeros((), device=real.device)
         if self.use_r1:
             noise = torch.randn(real.shape, generator=rng).to(real.device)
