@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seaweed_apt.diffusion.flow import TextBatch, interpolate, predict_velocity, shift_timesteps
-from seaweed_apt.diffusion.sampling import guided_velocity, seeded_noise
+from seaweed_apt.diffusion.sampling import euler_sample, guided_velocity, seeded_noise
 
 
 def consistency_output(model: nn.Module, x: torch.Tensor, t: torch.Tensor,
@@ -56,7 +56,6 @@ class ConsistencyDistillationLoss:
         return {"loss": F.mse_loss(prediction.float(), goal.float()), "t_mean": t_high.mean()}
 
 
-@torch.no_grad()
 def teacher_sample_pairs(teacher: nn.Module, text: TextBatch, seeds: list[int], shape: tuple,
                          steps: int, cfg_scale: float, batch_size: int,
                          negative: TextBatch | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,13 +68,8 @@ def teacher_sample_pairs(teacher: nn.Module, text: TextBatch, seeds: list[int], 
         chunk = slice(begin, begin + batch_size)
         z = seeded_noise(seeds[chunk], shape, device)
         part = TextBatch(text.tokens[chunk], text.mask[chunk], text.pooled[chunk]).to(device)
-        grid = torch.linspace(1.0, 0.0, steps + 1).tolist()
-        x = z
-        for t_now, t_next in zip(grid[:-1], grid[1:], strict=True):
-            t = torch.full((x.shape[0],), t_now, device=device)
-            neg = None if negative is None else negative.repeat(x.shape[0]).to(device)
-            x = x + (t_next - t_now) * guided_velocity(teacher, x, t, part, cfg_scale,
-                                                       neg).float()
+        neg = None if negative is None else negative.repeat(z.shape[0]).to(device)
+        x = euler_sample(teacher, z, part, steps, cfg_scale, negative=neg)
         noises.append(z)
         samples.append(x.clamp(-1, 1))
     return torch.cat(noises), torch.cat(samples)

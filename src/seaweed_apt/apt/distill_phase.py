@@ -78,13 +78,13 @@ def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
         student = networks["model"]
         if config.objective == "regression":
             stored = regression_pairs(clips)
-            rows = torch.randint(len(stored["noise"]), (config.batch_size,), generator=rng)
+            rows = torch.randint(len(stored["noise"]), (config.batch_size,),
+                                 generator=rng).to(worker.device)
             text = stored["text"]
             with worker.autocast:
-                terms = regression(student, stored["noise"][rows.to(stored["noise"].device)],
+                terms = regression(student, stored["noise"][rows],
                                    TextBatch(text.tokens[rows], text.mask[rows],
-                                             text.pooled[rows]),
-                                   stored["sample"][rows.to(stored["noise"].device)])
+                                             text.pooled[rows]), stored["sample"][rows])
             lr = learning_rate(step, config.lr, config.warmup_steps, config.steps)
             return single_loss_step(optimizer, terms["loss"], student.parameters(),
                                     config.grad_clip, lr, rows.shape[0])

@@ -28,15 +28,18 @@ def guided_velocity(model: nn.Module, x: torch.Tensor, t: torch.Tensor, text: Te
 
 @torch.no_grad()
 def euler_sample(model: nn.Module, noise: torch.Tensor, text: TextBatch, steps: int,
-                 cfg_scale: float = 1.0, shift: float = 1.0) -> torch.Tensor:
-    """Integrate from t = 1 (noise) to t = 0 in `steps` Euler steps on a shifted time grid."""
+                 cfg_scale: float = 1.0, shift: float = 1.0,
+                 negative: TextBatch | None = None) -> torch.Tensor:
+    """Integrate from t = 1 (noise) to t = 0 in `steps` Euler steps on a shifted time grid;
+    `negative` (one caption per sample) replaces the null caption in the guidance."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     grid = shift_timesteps(torch.linspace(1.0, 0.0, steps + 1), shift).tolist()
     x = noise
     for t_now, t_next in zip(grid[:-1], grid[1:], strict=True):
         t = torch.full((x.shape[0],), t_now, device=x.device)
-        x = x + (t_next - t_now) * guided_velocity(model, x, t, text, cfg_scale).float()
+        x = x + (t_next - t_now) * guided_velocity(model, x, t, text, cfg_scale,
+                                                   negative).float()
     return x
 
 
