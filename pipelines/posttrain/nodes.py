@@ -9,7 +9,11 @@ import pandas as pd
 import torch
 
 from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
-from seaweed_apt.apt.posttrain import run_adversarial_post_training, run_distillation
+from seaweed_apt.apt.posttrain import (
+    run_adversarial_post_training,
+    run_distillation,
+    teacher_pair_settings,
+)
 from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
@@ -19,6 +23,15 @@ from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
 from seaweed_apt.timing import timed_passes
 from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.stage import clip_geometry
+
+
+def _negative_text(distill: DistillConfig, text_encoder: TextEncoderConfig
+                   ) -> tuple | None:
+    """(tokens, mask, pooled) of `distill.negative_prompt`, or None for the learned null."""
+    if not distill.negative_prompt:
+        return None
+    out = embed_prompts([distill.negative_prompt], text_encoder)
+    return out.tokens.numpy(), out.mask.numpy(), out.pooled.numpy()
 
 
 def distill_generator(clip_manifest: pd.DataFrame, pretrain_metrics: dict, teacher_model_dir: str,
@@ -31,13 +44,9 @@ def distill_generator(clip_manifest: pd.DataFrame, pretrain_metrics: dict, teach
     Returns:
         distilled model files, metrics, per-step history, loss curve.
     """
-    negative = None
-    if distill.negative_prompt:
-        out = embed_prompts([distill.negative_prompt], text_encoder)
-        negative = (out.tokens.numpy(), out.mask.numpy(), out.pooled.numpy())
     outcome, metrics = run_distillation(clip_manifest, clip_shards_dir, caption_embeddings_file,
                                         teacher_model_dir, distill, ray, posttrain_runs_dir,
-                                        negative)
+                                        _negative_text(distill, text_encoder))
     figure = loss_curve_figure(outcome.history, "consistency distillation (rank 0)")
     return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure
 
@@ -45,13 +54,19 @@ def distill_generator(clip_manifest: pd.DataFrame, pretrain_metrics: dict, teach
 def adversarially_post_train(clip_manifest: pd.DataFrame, distill_metrics: dict,
                              teacher_model_dir: str, distilled_model_dir: str,
                              clip_shards_dir: str, caption_embeddings_file: str,
-                             posttrain_runs_dir: str, apt: APTConfig, ray: RayConfig):
-    """Stage B2: APT. Returns every kept EMA checkpoint of G, metrics, history, curves."""
-    outcome, metrics, checkpoints = run_adversarial_post_training(clip_manifest, clip_shards_dir,
-                                            caption_embeddings_file, teacher_model_dir,
-                                            distilled_model_dir, apt, ray, posttrain_runs_dir)
-    figure = loss_curve_figure(outcome.history, "APT (rank 0)",
-                               keys=("d_adv", "g_loss", "d_accuracy", "r1", "diversity"))
+                             posttrain_runs_dir: str, apt: APTConfig, ray: RayConfig,
+                             distill: DistillConfig, text_encoder: TextEncoderConfig):
+    """Stage B2: APT (with `apt.regression_weight` > 0 on distillation's teacher pairs).
+    Returns every kept EMA checkpoint of G, metrics, history, curves."""
+    uses_pairs = apt.regression_weight > 0
+    outcome, metrics, checkpoints = run_adversarial_post_training(
+        clip_manifest, clip_shards_dir, caption_embeddings_file, teacher_model_dir,
+        distilled_model_dir, apt, ray, posttrain_runs_dir,
+        teacher_pair_settings(distill) if uses_pairs else None,
+        _negative_text(distill, text_encoder) if uses_pairs else None)
+    keys = ("d_adv", "g_loss", "d_accuracy", "r1", "diversity") + (
+        ("g_regression",) if uses_pairs else ())
+    figure = loss_curve_figure(outcome.history, "APT (rank 0)", keys=keys)
     return checkpoints, metrics, pd.DataFrame(outcome.history), figure
 
 

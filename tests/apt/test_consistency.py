@@ -113,7 +113,7 @@ def test_the_distill_phase_trains_by_regression_when_switched(pretrained_root, t
                    "caption_index_by_shard": caption_index_by_shard(manifest),
                    "captions_path": str(pretrained_root / "04_feature" /
                                         "caption_embeddings.safetensors")}
-    with caplog.at_level("INFO", logger="seaweed_apt.apt.distill_phase"):
+    with caplog.at_level("INFO", logger="seaweed_apt.apt.consistency"):
         done = training_loop(build_distill_phase, loop_config, LocalWorker.start(tmp_path, 1))
     assert done == {"steps": 2, "resumed_from": []}
     import json
@@ -123,3 +123,49 @@ def test_the_distill_phase_trains_by_regression_when_switched(pretrained_root, t
     history = json.loads((tmp_path / "step-00002" / STATE_FILE).read_text())["history"]
     assert len(history) == 2 and all(row["loss"] > 0 for row in history)
     assert "4 teacher samples of 2 steps for the regression" in caplog.text
+
+
+def test_apt_adds_the_regression_term_on_distillations_pairs_when_weighted(
+        pretrained_root, tmp_path, caplog):
+    import json
+
+    import pandas as pd
+
+    from seaweed_apt.apt.apt_phase import build_apt_phase
+    from seaweed_apt.apt.posttrain import teacher_pair_settings
+    from seaweed_apt.config.loading import load_config
+    from seaweed_apt.config.posttrain import APTConfig, DistillConfig
+    from seaweed_apt.training.checkpoint import STATE_FILE
+    from seaweed_apt.training.data import caption_index_by_shard
+    from seaweed_apt.training.loop import training_loop
+    from seaweed_apt.training.worker import LocalWorker
+    from tests.conftest import PROJECT_ROOT
+
+    def config(kind, key, **overrides):
+        return load_config(kind, PROJECT_ROOT / "conf", "test", "parameters_posttrain.yml",
+                           key, **overrides)
+
+    distill = config(DistillConfig, "posttrain.distill", regression_pairs=4,
+                     regression_teacher_steps=2)
+    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
+    teacher = str(pretrained_root / "06_models" / "teacher")
+    common = {"teacher_dir": teacher, "distilled_dir": teacher,
+              "shards_dir": str(pretrained_root / "03_primary" / "clip_shards"),
+              "caption_index_by_shard": caption_index_by_shard(manifest),
+              "captions_path": str(pretrained_root / "04_feature" /
+                                   "caption_embeddings.safetensors"),
+              "teacher_pairs": teacher_pair_settings(distill)}
+    histories = {}
+    for weight in (0.0, 1.0):
+        apt = config(APTConfig, "posttrain.apt", generator_updates=2, log_every=1,
+                     regression_weight=weight)
+        caplog.clear()
+        with caplog.at_level("INFO", logger="seaweed_apt.apt.consistency"):
+            training_loop(build_apt_phase, {"apt": apt.model_dump(), **common},
+                          LocalWorker.start(tmp_path / str(weight), 1))
+        state = tmp_path / str(weight) / "step-00002" / STATE_FILE
+        histories[weight] = json.loads(state.read_text())["history"]
+        drew = "4 teacher samples of 2 steps for the regression" in caplog.text
+        assert drew == (weight > 0)
+    assert all("g_regression" not in row for row in histories[0.0])
+    assert all(row["g_regression"] > 0 for row in histories[1.0])

@@ -10,13 +10,16 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seaweed_apt.apt.collapse import CollapseWatch, batch_diversity
+from seaweed_apt.apt.consistency import StoredTeacherPairs
 from seaweed_apt.apt.discriminator import APTDiscriminator, head_depths_from_fractions
-from seaweed_apt.apt.distill_phase import freeze_null_caption
+from seaweed_apt.apt.distill_phase import freeze_null_caption, negative_caption
 from seaweed_apt.apt.losses import APTLoss, one_step_generate
 from seaweed_apt.config.posttrain import APTConfig
+from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.training.checkpoint import load_model, read_config, unwrap
 from seaweed_apt.training.data import ClipSet
 from seaweed_apt.training.ema import EMA
@@ -54,7 +57,9 @@ def build_players(config: APTConfig, teacher_dir: str, distilled_dir: str
 
 
 def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
-    """`loop_config`: "apt" (an `APTConfig` as a dict), "teacher_dir", "distilled_dir"."""
+    """`loop_config`: "apt" (an `APTConfig` as a dict), "teacher_dir", "distilled_dir"; with
+    `regression_weight` > 0 also "teacher_pairs" (`StoredTeacherPairs`' count, steps, cfg_scale,
+    seed: distillation's) and optionally "negative_text"."""
     config = APTConfig.model_validate(loop_config["apt"])
     torch.manual_seed(config.seed)
     generator, discriminator = build_players(config, loop_config["teacher_dir"],
@@ -69,6 +74,13 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
     loss = APTLoss(config.r1_weight, config.r1_sigma, config.timestep_shift, config.use_r1,
                    config.mismatch_weight)
     watch = CollapseWatch(config.collapse_watch)
+    pairs = None
+    if config.regression_weight > 0:
+        teacher = load_model(loop_config["teacher_dir"]).to(worker.device).requires_grad_(False)
+        pairs = StoredTeacherPairs(teacher, **loop_config["teacher_pairs"], rank=worker.rank,
+                                   world_size=worker.world_size,
+                                   batch_size=config.batch_size * 8,
+                                   negative=negative_caption(loop_config))
 
     def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
                    step: int) -> StepResult:
@@ -89,17 +101,31 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
         # G step: gradients pass through D to G. D runs outside DDP with its weights frozen:
         # its weight gradients would be all-reduced and then thrown away.
         g_optimizer.zero_grad(set_to_none=True)
+        noise = torch.randn(real.shape, generator=rng).to(worker.device)
         with frozen(unwrap(discriminator)) as plain_discriminator:
             with worker.autocast:
-                fake = one_step_generate(generator, torch.randn(real.shape, generator=rng)
-                                         .to(worker.device), text)
+                if pairs is None:
+                    fake = one_step_generate(generator, noise, text)
+                else:
+                    # One forward for both batches: two forwards of a DDP module before one
+                    # backward would mark its parameters ready twice.
+                    rows = torch.randint(len(pairs), (config.batch_size,), generator=rng)
+                    pair_noise, pair_text, pair_sample = pairs.batch(clips, rows)
+                    both = one_step_generate(generator, torch.cat([noise, pair_noise]),
+                                             TextBatch.cat([text, pair_text]))
+                    fake, pair_fake = both.split([noise.shape[0], pair_noise.shape[0]])
                 g_terms = loss.generator_terms(plain_discriminator, fake.float(), text, rng)
-            g_terms["g_loss"].backward()
+            g_total = g_terms["g_loss"]
+            if pairs is not None:
+                g_terms["g_regression"] = F.mse_loss(pair_fake.float(), pair_sample.float())
+                g_total = g_total + config.regression_weight * g_terms["g_regression"]
+            g_total.backward()
         g_optimizer.step()
-        terms = {key: float(d_terms[key]) for key in DISCRIMINATOR_TERMS + MISMATCH_TERMS
+        terms = {key: float(d_terms[key].detach()) for key in DISCRIMINATOR_TERMS + MISMATCH_TERMS
                  if key in d_terms}
-        terms |= {"g_loss": float(g_terms["g_loss"]),
-                  "fake_std": float(fake.detach().float().std()),
+        terms |= {key: float(g_terms[key].detach()) for key in ("g_loss", "g_regression")
+                  if key in g_terms}
+        terms |= {"fake_std": float(fake.detach().float().std()),
                   "diversity": batch_diversity(fake, real)}
         return StepResult(terms, real.shape[0])
 

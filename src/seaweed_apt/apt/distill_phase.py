@@ -4,15 +4,13 @@ of that output onto the teacher's multi-step samples."""
 
 from __future__ import annotations
 
-import logging
-
 import torch
 from torch import nn
 
 from seaweed_apt.apt.consistency import (
     ConsistencyDistillationLoss,
     RegressionDistillationLoss,
-    teacher_sample_pairs,
+    StoredTeacherPairs,
 )
 from seaweed_apt.config.posttrain import DistillConfig
 from seaweed_apt.diffusion.flow import TextBatch
@@ -23,14 +21,21 @@ from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, s
 from seaweed_apt.training.schedule import learning_rate
 from seaweed_apt.training.worker import Worker
 
-logger = logging.getLogger(__name__)
-
 
 def freeze_null_caption(model: nn.Module) -> None:
     """A network that never reads the null caption keeps it frozen, so DDP sees no parameter
     without a gradient."""
     model.null_text_tokens.requires_grad_(False)
     model.null_text_pooled.requires_grad_(False)
+
+
+def negative_caption(loop_config: dict) -> TextBatch | None:
+    """The caption that replaces the learned null caption in the teacher's guidance, from
+    `loop_config["negative_text"]` ([tokens, mask, pooled] of one prompt as lists), or None."""
+    if not loop_config.get("negative_text"):
+        return None
+    tokens, mask, pooled = (torch.tensor(v) for v in loop_config["negative_text"])
+    return TextBatch(tokens, mask.bool(), pooled)
 
 
 def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
@@ -47,44 +52,20 @@ def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                                   lr=config.lr, weight_decay=0.0)
     loss_fn = ConsistencyDistillationLoss(config.intervals, config.cfg_scale,
                                           config.timestep_shift)
-    negative = None
-    if loop_config.get("negative_text"):
-        tokens, mask, pooled = (torch.tensor(v) for v in loop_config["negative_text"])
-        negative = TextBatch(tokens, mask.bool(), pooled)
+    negative = negative_caption(loop_config)
 
-    pairs: dict[str, torch.Tensor | TextBatch] = {}
-
-    def regression_pairs(clips: ClipSet) -> dict:
-        """This worker's share of the teacher's (noise, caption, sample) triples, made once (and
-        again, identically, after a restart): captions of random training clips."""
-        if not pairs:
-            count = max(1, config.regression_pairs // worker.world_size)
-            pick = torch.Generator().manual_seed(config.seed * 1_000 + worker.rank)
-            x0, text = clips.batch(torch.randint(len(clips), (count,), generator=pick))
-            seeds = [config.seed * 1_000_003 + worker.rank * count + i for i in range(count)]
-            logger.info("distill: %d teacher samples of %d steps for the regression (rank %d)",
-                        count, config.regression_teacher_steps, worker.rank)
-            with worker.autocast:
-                noise, sample = teacher_sample_pairs(
-                    teacher, text, seeds, tuple(x0.shape[1:]), config.regression_teacher_steps,
-                    config.cfg_scale, config.batch_size * 8, negative)
-            pairs.update(noise=noise, sample=sample, text=text.to(worker.device))
-        return pairs
-
+    pairs = StoredTeacherPairs(teacher, config.regression_pairs, config.regression_teacher_steps,
+                               config.cfg_scale, config.seed, worker.rank, worker.world_size,
+                               config.batch_size * 8, negative)
     regression = RegressionDistillationLoss()
 
     def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
                    step: int) -> StepResult:
         student = networks["model"]
         if config.objective == "regression":
-            stored = regression_pairs(clips)
-            rows = torch.randint(len(stored["noise"]), (config.batch_size,),
-                                 generator=rng).to(worker.device)
-            text = stored["text"]
+            rows = torch.randint(len(pairs), (config.batch_size,), generator=rng)
             with worker.autocast:
-                terms = regression(student, stored["noise"][rows],
-                                   TextBatch(text.tokens[rows], text.mask[rows],
-                                             text.pooled[rows]), stored["sample"][rows])
+                terms = regression(student, *pairs.batch(clips, rows))
             lr = learning_rate(step, config.lr, config.warmup_steps, config.steps)
             return single_loss_step(optimizer, terms["loss"], student.parameters(),
                                     config.grad_clip, lr, rows.shape[0])

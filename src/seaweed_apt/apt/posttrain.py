@@ -41,16 +41,39 @@ def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str
     return outcome, outcome.record()
 
 
+def teacher_pair_settings(distill: DistillConfig) -> dict:
+    """The settings of distillation's stored teacher pairs (`StoredTeacherPairs`), which APT's
+    regression term reuses so both stages draw the same pairs."""
+    return {"count": distill.regression_pairs, "steps": distill.regression_teacher_steps,
+            "cfg_scale": distill.cfg_scale, "seed": distill.seed}
+
+
 def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
                                   captions_path: str, teacher_dir: str, distilled_dir: str,
-                                  config: APTConfig, ray_config: RayConfig, storage_path: str
+                                  config: APTConfig, ray_config: RayConfig, storage_path: str,
+                                  teacher_pairs: dict | None = None,
+                                  negative_text: tuple[np.ndarray, ...] | None = None
                                   ) -> tuple[StageOutcome, dict, dict[str, bytes]]:
-    """Stage B2. Returns the outcome, metrics, and every kept EMA checkpoint of G as files
-    `step-NNNNN/{model.safetensors,config.json}` so evaluation can pick the best one."""
+    """Stage B2. `teacher_pairs` (`teacher_pair_settings`) and `negative_text` are read only
+    with `config.regression_weight` > 0. Returns the outcome, metrics, and every kept EMA
+    checkpoint of G as files `step-NNNNN/{model.safetensors,config.json}` so evaluation can pick
+    the best one.
+
+    Raises:
+        ValueError: `config.regression_weight` > 0 without `teacher_pairs`.
+    """
     identity = {"apt": config.model_dump(exclude={"generator_updates"}),
                 "teacher": _weights_id(teacher_dir), "distilled": _weights_id(distilled_dir)}
     extra = {"teacher_dir": str(Path(teacher_dir).resolve()),
              "distilled_dir": str(Path(distilled_dir).resolve())}
+    if config.regression_weight > 0:
+        if teacher_pairs is None:
+            raise ValueError("posttrain.apt.regression_weight > 0 needs the teacher pair "
+                             "settings of posttrain.distill")
+        identity["teacher_pairs"] = extra["teacher_pairs"] = teacher_pairs
+        if negative_text is not None:
+            identity["negative_text"] = True
+            extra["negative_text"] = [np.asarray(a).tolist() for a in negative_text]
     outcome = run_stage("apt", build_apt_phase, config.model_dump(),
                         identity, manifest, shards_dir, captions_path, ray_config, storage_path,
                         config.keep_checkpoints, extra)

@@ -56,6 +56,9 @@ class APTConfig(StrictConfig):
     mismatch_weight: float = Field(ge=0.0, description="0: the paper's D loss; > 0: real clips "
                                                        "with a wrong caption as negatives")
     caption_projection: bool = Field(description="add <W c, h> to D's logit, W zero at start")
+    regression_weight: float = Field(ge=0.0, description="0: the paper's G loss; > 0: + w "
+                                     "||G(z, c) - x_teacher(z, c)||^2 on distillation's "
+                                     "teacher pairs (DMD2's regression loss)")
     use_ema: bool
     ema_decay: float = Field(ge=0.0, lt=1.0)
     ema_warmup: bool = Field(description="min(decay, (1+n)/(10+n)); off: decay^n")

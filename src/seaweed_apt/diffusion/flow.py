@@ -68,6 +68,13 @@ class TextBatch:
         return TextBatch(self.tokens.repeat(times, 1, 1), self.mask.repeat(times, 1),
                          self.pooled.repeat(times, 1))
 
+    @staticmethod
+    def cat(batches: list[TextBatch]) -> TextBatch:
+        """The batches one after another (all on one device, token lengths equal)."""
+        return TextBatch(torch.cat([b.tokens for b in batches]),
+                         torch.cat([b.mask for b in batches]),
+                         torch.cat([b.pooled for b in batches]))
+
 
 def null_text(model: nn.Module, batch: int) -> TextBatch:
     return TextBatch(*model.null_text(batch))
