@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from functools import partial
 
+import numpy as np
 import pandas as pd
 import torch
 
 from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
 from seaweed_apt.apt.posttrain import (
+    make_teacher_pairs,
+    needs_teacher_pairs,
     run_adversarial_post_training,
     run_distillation,
-    teacher_pair_settings,
 )
 from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
@@ -34,38 +36,57 @@ def _negative_text(distill: DistillConfig, text_encoder: TextEncoderConfig
     return out.tokens.numpy(), out.mask.numpy(), out.pooled.numpy()
 
 
-def distill_generator(clip_manifest: pd.DataFrame, pretrain_metrics: dict, teacher_model_dir: str,
-                      clip_shards_dir: str, caption_embeddings_file: str, posttrain_runs_dir: str,
-                      distill: DistillConfig, ray: RayConfig, text_encoder: TextEncoderConfig):
-    """Stage B1: consistency distillation of the teacher into a one-step student.
+def draw_teacher_pairs(clip_manifest: pd.DataFrame, pretrain_metrics: dict,
+                       teacher_model_dir: str, caption_embeddings_file: str,
+                       distill: DistillConfig, apt: APTConfig, text_encoder: TextEncoderConfig
+                       ) -> tuple[dict[str, np.ndarray], dict]:
+    """The teacher's (noise seed, caption, sample) pairs that distillation by regression and
+    APT's regression term read, drawn once here; an empty file when neither reads them.
 
-    `pretrain_metrics` only orders this node after pretraining; workers read the teacher by path.
+    Returns:
+        the pairs file's arrays, and a record (count, teacher steps, seconds).
+    """
+    if not needs_teacher_pairs(distill, apt):
+        empty = {"noise_seed": np.zeros(0, np.int64), "caption_row": np.zeros(0, np.int64),
+                 "sample": np.zeros((0, 1, 1, 1, 3), np.uint8)}
+        return empty, {"pairs": 0, "why": "distill.objective is consistency and "
+                                          "apt.regression_weight is 0: nothing reads them"}
+    return make_teacher_pairs(clip_manifest, teacher_model_dir, caption_embeddings_file, distill,
+                              _negative_text(distill, text_encoder))
+
+
+def distill_generator(clip_manifest: pd.DataFrame, teacher_pairs_record: dict,
+                      teacher_model_dir: str, clip_shards_dir: str, caption_embeddings_file: str,
+                      teacher_pairs_file: str, posttrain_runs_dir: str, distill: DistillConfig,
+                      ray: RayConfig, text_encoder: TextEncoderConfig):
+    """Stage B1: the teacher distilled into a one-step student (consistency distillation, or
+    regression onto the teacher pairs).
+
+    `teacher_pairs_record` only orders this node after the pairs; workers read files by path.
 
     Returns:
         distilled model files, metrics, per-step history, loss curve.
     """
     outcome, metrics = run_distillation(clip_manifest, clip_shards_dir, caption_embeddings_file,
                                         teacher_model_dir, distill, ray, posttrain_runs_dir,
-                                        _negative_text(distill, text_encoder))
-    figure = loss_curve_figure(outcome.history, "consistency distillation (rank 0)")
+                                        _negative_text(distill, text_encoder),
+                                        teacher_pairs_file)
+    figure = loss_curve_figure(outcome.history, f"{distill.objective} distillation (rank 0)")
     return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure
 
 
 def adversarially_post_train(clip_manifest: pd.DataFrame, distill_metrics: dict,
                              teacher_model_dir: str, distilled_model_dir: str,
                              clip_shards_dir: str, caption_embeddings_file: str,
-                             posttrain_runs_dir: str, apt: APTConfig, ray: RayConfig,
-                             distill: DistillConfig, text_encoder: TextEncoderConfig):
-    """Stage B2: APT (with `apt.regression_weight` > 0 on distillation's teacher pairs).
+                             teacher_pairs_file: str, posttrain_runs_dir: str, apt: APTConfig,
+                             ray: RayConfig):
+    """Stage B2: APT (with `apt.regression_weight` > 0 also regression onto the teacher pairs).
     Returns every kept EMA checkpoint of G, metrics, history, curves."""
-    uses_pairs = apt.regression_weight > 0
     outcome, metrics, checkpoints = run_adversarial_post_training(
         clip_manifest, clip_shards_dir, caption_embeddings_file, teacher_model_dir,
-        distilled_model_dir, apt, ray, posttrain_runs_dir,
-        teacher_pair_settings(distill) if uses_pairs else None,
-        _negative_text(distill, text_encoder) if uses_pairs else None)
+        distilled_model_dir, apt, ray, posttrain_runs_dir, teacher_pairs_file)
     keys = ("d_adv", "g_loss", "d_accuracy", "r1", "diversity") + (
-        ("g_regression",) if uses_pairs else ())
+        ("g_regression",) if apt.regression_weight > 0 else ())
     figure = loss_curve_figure(outcome.history, "APT (rank 0)", keys=keys)
     return checkpoints, metrics, pd.DataFrame(outcome.history), figure
 

@@ -1,4 +1,4 @@
-"""posttrain: teacher -> consistency-distilled one-step student -> APT one-step generator."""
+"""posttrain: teacher -> (teacher pairs) -> distilled one-step student -> APT one-step generator."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -7,17 +7,20 @@ from pipelines.posttrain import nodes
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
+        Node(nodes.draw_teacher_pairs,
+             ["clip_manifest", "pretrain_metrics", "teacher_model_dir", "caption_embeddings_file",
+              "params:posttrain.distill", "params:posttrain.apt", "params:text_encoder"],
+             ["teacher_pairs", "teacher_pairs_record"], name="draw_teacher_pairs"),
         Node(nodes.distill_generator,
-             ["clip_manifest", "pretrain_metrics", "teacher_model_dir", "clip_shards_dir",
-              "caption_embeddings_file", "posttrain_runs_dir", "params:posttrain.distill",
-              "params:ray", "params:text_encoder"],
+             ["clip_manifest", "teacher_pairs_record", "teacher_model_dir", "clip_shards_dir",
+              "caption_embeddings_file", "teacher_pairs_file", "posttrain_runs_dir",
+              "params:posttrain.distill", "params:ray", "params:text_encoder"],
              ["distilled_model", "distill_metrics", "distill_history", "distill_loss_curve"],
              name="distill_generator", tags=["ray"]),
         Node(nodes.adversarially_post_train,
              ["clip_manifest", "distill_metrics", "teacher_model_dir", "distilled_model_dir",
-              "clip_shards_dir", "caption_embeddings_file", "posttrain_runs_dir",
-              "params:posttrain.apt", "params:ray", "params:posttrain.distill",
-              "params:text_encoder"],
+              "clip_shards_dir", "caption_embeddings_file", "teacher_pairs_file",
+              "posttrain_runs_dir", "params:posttrain.apt", "params:ray"],
              ["apt_checkpoints", "apt_metrics", "apt_history", "apt_loss_curve"],
              name="adversarially_post_train", tags=["ray"]),
         Node(nodes.sample_one_step_grids,

@@ -1,5 +1,9 @@
 """The consistency-distillation loss (docs/method.md §2)."""
 
+import json
+
+import numpy as np
+import pytest
 import torch
 
 from seaweed_apt.apt.consistency import (
@@ -8,6 +12,7 @@ from seaweed_apt.apt.consistency import (
     consistency_output,
     teacher_sample_pairs,
 )
+from seaweed_apt.diffusion.sampling import euler_sample
 from tests.helpers import random_text, tiny_model
 
 
@@ -91,81 +96,112 @@ def test_teacher_pairs_are_the_teachers_samples_from_seeded_noise():
     assert torch.allclose(sample, (noise - 0.5).clamp(-1, 1), atol=1e-6)
 
 
-def test_the_distill_phase_trains_by_regression_when_switched(pretrained_root, tmp_path, caplog):
+def _pairs_file(pretrained_root, tmp_path, count: int) -> str:
+    """A pairs file of the pretrained test teacher, drawn as the posttrain node draws it."""
+    import pandas as pd
+    from safetensors.numpy import save_file
+
+    from seaweed_apt.apt.posttrain import make_teacher_pairs
+    from seaweed_apt.config.loading import load_config
+    from seaweed_apt.config.posttrain import DistillConfig
+    from tests.conftest import PROJECT_ROOT
+
+    distill = load_config(DistillConfig, PROJECT_ROOT / "conf", "test",
+                          "parameters_posttrain.yml", "posttrain.distill",
+                          regression_pairs=count, regression_teacher_steps=2)
+    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
+    arrays, record = make_teacher_pairs(
+        manifest, str(pretrained_root / "06_models" / "teacher"),
+        str(pretrained_root / "04_feature" / "caption_embeddings.safetensors"), distill)
+    assert record["pairs"] == count and record["teacher_steps"] == 2
+    path = tmp_path / "teacher_pairs.safetensors"
+    save_file(arrays, str(path))
+    return str(path)
+
+
+def _loop_config(pretrained_root, **entries) -> dict:
     import pandas as pd
 
+    from seaweed_apt.training.data import caption_index_by_shard
+
+    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
+    return {"teacher_dir": str(pretrained_root / "06_models" / "teacher"),
+            "shards_dir": str(pretrained_root / "03_primary" / "clip_shards"),
+            "caption_index_by_shard": caption_index_by_shard(manifest),
+            "captions_path": str(pretrained_root / "04_feature" /
+                                 "caption_embeddings.safetensors"), **entries}
+
+
+def test_a_pairs_file_gives_each_worker_its_share_of_the_teachers_samples(pretrained_root,
+                                                                           tmp_path):
+    from safetensors.numpy import load_file
+
+    from seaweed_apt.apt.teacher_pairs import TeacherPairs
+    from seaweed_apt.diffusion.sampling import seeded_noise
+    from seaweed_apt.training.checkpoint import load_model
+    from seaweed_apt.training.data import load_caption_table
+
+    path = _pairs_file(pretrained_root, tmp_path, 5)
+    arrays = load_file(path)
+    assert arrays["sample"].dtype == np.uint8 and arrays["sample"].shape[0] == 5
+    config = _loop_config(pretrained_root)
+    shares = [TeacherPairs.load(path, config["captions_path"], rank, 2) for rank in (0, 1)]
+    assert [len(share) for share in shares] == [3, 2]
+    noise, text, sample = shares[1].batch(torch.tensor([0, 1]))
+    # Rank 1 holds pairs 1 and 3: its noise is theirs, its captions their rows'.
+    assert torch.equal(noise, seeded_noise(arrays["noise_seed"][[1, 3]].tolist(),
+                                           tuple(noise.shape[1:]), "cpu"))
+    table = load_caption_table(config["captions_path"])
+    assert torch.equal(text.pooled, table.pooled[arrays["caption_row"][[1, 3]]].float())
+    # The stored sample is the teacher's 2-step guided sample from that noise, to 1/255.
+    teacher = load_model(config["teacher_dir"])
+    expected = euler_sample(teacher, noise, text, 2, 5.0).clamp(-1, 1)
+    assert (sample - expected).abs().max() <= 1.0 / 127.5 + 1e-4
+    with pytest.raises(ValueError, match="5 teacher pairs for 8 workers"):
+        TeacherPairs.load(path, config["captions_path"], 5, 8)
+
+
+def test_the_distill_phase_trains_by_regression_when_switched(pretrained_root, tmp_path):
     from seaweed_apt.apt.distill_phase import build_distill_phase
     from seaweed_apt.config.loading import load_config
     from seaweed_apt.config.posttrain import DistillConfig
-    from seaweed_apt.training.data import caption_index_by_shard
+    from seaweed_apt.training.checkpoint import STATE_FILE
     from seaweed_apt.training.loop import training_loop
     from seaweed_apt.training.worker import LocalWorker
     from tests.conftest import PROJECT_ROOT
 
     config = load_config(DistillConfig, PROJECT_ROOT / "conf", "test",
                          "parameters_posttrain.yml", "posttrain.distill", steps=2,
-                         objective="regression", regression_pairs=4,
-                         regression_teacher_steps=2, log_every=1)
-    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
-    loop_config = {"distill": config.model_dump(),
-                   "teacher_dir": str(pretrained_root / "06_models" / "teacher"),
-                   "shards_dir": str(pretrained_root / "03_primary" / "clip_shards"),
-                   "caption_index_by_shard": caption_index_by_shard(manifest),
-                   "captions_path": str(pretrained_root / "04_feature" /
-                                        "caption_embeddings.safetensors")}
-    with caplog.at_level("INFO", logger="seaweed_apt.apt.consistency"):
-        done = training_loop(build_distill_phase, loop_config, LocalWorker.start(tmp_path, 1))
+                         objective="regression", log_every=1)
+    loop_config = _loop_config(pretrained_root, distill=config.model_dump(),
+                               teacher_pairs_path=_pairs_file(pretrained_root, tmp_path, 4))
+    done = training_loop(build_distill_phase, loop_config, LocalWorker.start(tmp_path / "run", 1))
     assert done == {"steps": 2, "resumed_from": []}
-    import json
-
-    from seaweed_apt.training.checkpoint import STATE_FILE
-
-    history = json.loads((tmp_path / "step-00002" / STATE_FILE).read_text())["history"]
+    history = json.loads((tmp_path / "run" / "step-00002" / STATE_FILE).read_text())["history"]
     assert len(history) == 2 and all(row["loss"] > 0 for row in history)
-    assert "4 teacher samples of 2 steps for the regression" in caplog.text
 
 
-def test_apt_adds_the_regression_term_on_distillations_pairs_when_weighted(
-        pretrained_root, tmp_path, caplog):
-    import json
-
-    import pandas as pd
-
+def test_apt_adds_the_regression_term_on_the_teacher_pairs_when_weighted(pretrained_root,
+                                                                         tmp_path):
     from seaweed_apt.apt.apt_phase import build_apt_phase
-    from seaweed_apt.apt.posttrain import teacher_pair_settings
     from seaweed_apt.config.loading import load_config
-    from seaweed_apt.config.posttrain import APTConfig, DistillConfig
+    from seaweed_apt.config.posttrain import APTConfig
     from seaweed_apt.training.checkpoint import STATE_FILE
-    from seaweed_apt.training.data import caption_index_by_shard
     from seaweed_apt.training.loop import training_loop
     from seaweed_apt.training.worker import LocalWorker
     from tests.conftest import PROJECT_ROOT
 
-    def config(kind, key, **overrides):
-        return load_config(kind, PROJECT_ROOT / "conf", "test", "parameters_posttrain.yml",
-                           key, **overrides)
-
-    distill = config(DistillConfig, "posttrain.distill", regression_pairs=4,
-                     regression_teacher_steps=2)
-    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
-    teacher = str(pretrained_root / "06_models" / "teacher")
-    common = {"teacher_dir": teacher, "distilled_dir": teacher,
-              "shards_dir": str(pretrained_root / "03_primary" / "clip_shards"),
-              "caption_index_by_shard": caption_index_by_shard(manifest),
-              "captions_path": str(pretrained_root / "04_feature" /
-                                   "caption_embeddings.safetensors"),
-              "teacher_pairs": teacher_pair_settings(distill)}
+    common = _loop_config(pretrained_root,
+                          distilled_dir=str(pretrained_root / "06_models" / "teacher"),
+                          teacher_pairs_path=_pairs_file(pretrained_root, tmp_path, 4))
     histories = {}
     for weight in (0.0, 1.0):
-        apt = config(APTConfig, "posttrain.apt", generator_updates=2, log_every=1,
-                     regression_weight=weight)
-        caplog.clear()
-        with caplog.at_level("INFO", logger="seaweed_apt.apt.consistency"):
-            training_loop(build_apt_phase, {"apt": apt.model_dump(), **common},
-                          LocalWorker.start(tmp_path / str(weight), 1))
-        state = tmp_path / str(weight) / "step-00002" / STATE_FILE
-        histories[weight] = json.loads(state.read_text())["history"]
-        drew = "4 teacher samples of 2 steps for the regression" in caplog.text
-        assert drew == (weight > 0)
+        apt = load_config(APTConfig, PROJECT_ROOT / "conf", "test", "parameters_posttrain.yml",
+                          "posttrain.apt", generator_updates=2, log_every=1,
+                          regression_weight=weight)
+        folder = tmp_path / f"run-{weight}"
+        training_loop(build_apt_phase, {"apt": apt.model_dump(), **common},
+                      LocalWorker.start(folder, 1))
+        histories[weight] = json.loads((folder / "step-00002" / STATE_FILE).read_text())["history"]
     assert all("g_regression" not in row for row in histories[0.0])
     assert all(row["g_regression"] > 0 for row in histories[1.0])

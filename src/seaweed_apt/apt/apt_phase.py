@@ -14,10 +14,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from seaweed_apt.apt.collapse import CollapseWatch, batch_diversity
-from seaweed_apt.apt.consistency import StoredTeacherPairs
 from seaweed_apt.apt.discriminator import APTDiscriminator, head_depths_from_fractions
-from seaweed_apt.apt.distill_phase import freeze_null_caption, negative_caption
+from seaweed_apt.apt.distill_phase import freeze_null_caption
 from seaweed_apt.apt.losses import APTLoss, one_step_generate
+from seaweed_apt.apt.teacher_pairs import TeacherPairs
 from seaweed_apt.config.posttrain import APTConfig
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.training.checkpoint import load_model, read_config, unwrap
@@ -58,8 +58,7 @@ def build_players(config: APTConfig, teacher_dir: str, distilled_dir: str
 
 def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
     """`loop_config`: "apt" (an `APTConfig` as a dict), "teacher_dir", "distilled_dir"; with
-    `regression_weight` > 0 also "teacher_pairs" (`StoredTeacherPairs`' count, steps, cfg_scale,
-    seed: distillation's) and optionally "negative_text"."""
+    `regression_weight` > 0 also "teacher_pairs_path" (a file of `draw_teacher_pairs`)."""
     config = APTConfig.model_validate(loop_config["apt"])
     torch.manual_seed(config.seed)
     generator, discriminator = build_players(config, loop_config["teacher_dir"],
@@ -76,11 +75,8 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
     watch = CollapseWatch(config.collapse_watch)
     pairs = None
     if config.regression_weight > 0:
-        teacher = load_model(loop_config["teacher_dir"]).to(worker.device).requires_grad_(False)
-        pairs = StoredTeacherPairs(teacher, **loop_config["teacher_pairs"], rank=worker.rank,
-                                   world_size=worker.world_size,
-                                   batch_size=config.batch_size * 8,
-                                   negative=negative_caption(loop_config))
+        pairs = TeacherPairs.load(loop_config["teacher_pairs_path"], loop_config["captions_path"],
+                                  worker.rank, worker.world_size)
 
     def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
                    step: int) -> StepResult:
@@ -110,7 +106,7 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                     # One forward for both batches: two forwards of a DDP module before one
                     # backward would mark its parameters ready twice.
                     rows = torch.randint(len(pairs), (config.batch_size,), generator=rng)
-                    pair_noise, pair_text, pair_sample = pairs.batch(clips, rows)
+                    pair_noise, pair_text, pair_sample = pairs.batch(rows, worker.device)
                     both = one_step_generate(generator, torch.cat([noise, pair_noise]),
                                              TextBatch.cat([text, pair_text]))
                     fake, pair_fake = both.split([noise.shape[0], pair_noise.shape[0]])

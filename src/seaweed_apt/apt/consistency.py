@@ -6,8 +6,7 @@ construction and f(z, 1) = z - v(z, 1) is APT's one-step generator.
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -15,9 +14,6 @@ from torch import nn
 
 from seaweed_apt.diffusion.flow import TextBatch, interpolate, predict_velocity, shift_timesteps
 from seaweed_apt.diffusion.sampling import euler_sample, guided_velocity, seeded_noise
-from seaweed_apt.training.data import ClipSet
-
-logger = logging.getLogger(__name__)
 
 
 def consistency_output(model: nn.Module, x: torch.Tensor, t: torch.Tensor,
@@ -92,51 +88,3 @@ class RegressionDistillationLoss:
         prediction = consistency_output(student, noise, t, text)
         return {"loss": F.mse_loss(prediction.float(), sample.float()), "t_mean": t.mean()}
 
-
-@dataclass
-class StoredTeacherPairs:
-    """One worker's share of the teacher's (noise, caption, sample) triples, drawn on first use
-    (and again, identically, after a restart) for the captions of random training clips.
-
-    Distillation by regression trains on them; APT's optional regression term (DMD2's
-    regression loss, Yin et al. 2024) ties G to them. Both draw them from the same seeds, so with
-    the same settings they are the same pairs."""
-
-    teacher: nn.Module
-    count: int  # all workers together
-    steps: int  # Euler steps of the teacher's samples
-    cfg_scale: float
-    seed: int
-    rank: int = 0
-    world_size: int = 1
-    batch_size: int = 32  # teacher samples drawn per forward pass
-    negative: TextBatch | None = None
-    _pairs: dict = field(default_factory=dict, repr=False)
-
-    def batch(self, clips: ClipSet, rows: torch.Tensor
-              ) -> tuple[torch.Tensor, TextBatch, torch.Tensor]:
-        """(noise, text, sample) at `rows` (indices < `len(self)`) on the teacher's device;
-        the first call draws this worker's pairs from `clips`."""
-        pairs = self._draw(clips)
-        rows = rows.to(pairs["noise"].device)
-        text = pairs["text"]
-        return (pairs["noise"][rows], TextBatch(text.tokens[rows], text.mask[rows],
-                                                text.pooled[rows]), pairs["sample"][rows])
-
-    def __len__(self) -> int:
-        return max(1, self.count // self.world_size)
-
-    def _draw(self, clips: ClipSet) -> dict:
-        if not self._pairs:
-            count = len(self)
-            pick = torch.Generator().manual_seed(self.seed * 1_000 + self.rank)
-            x0, text = clips.batch(torch.randint(len(clips), (count,), generator=pick))
-            seeds = [self.seed * 1_000_003 + self.rank * count + i for i in range(count)]
-            logger.info("%d teacher samples of %d steps for the regression (rank %d)",
-                        count, self.steps, self.rank)
-            noise, sample = teacher_sample_pairs(self.teacher, text, seeds, tuple(x0.shape[1:]),
-                                                 self.steps, self.cfg_scale, self.batch_size,
-                                                 self.negative)
-            device = next(self.teacher.parameters()).device
-            self._pairs.update(noise=noise, sample=sample, text=text.to(device))
-        return self._pairs

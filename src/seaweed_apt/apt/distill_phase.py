@@ -10,8 +10,8 @@ from torch import nn
 from seaweed_apt.apt.consistency import (
     ConsistencyDistillationLoss,
     RegressionDistillationLoss,
-    StoredTeacherPairs,
 )
+from seaweed_apt.apt.teacher_pairs import TeacherPairs
 from seaweed_apt.config.posttrain import DistillConfig
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.training.checkpoint import load_model, read_config
@@ -39,8 +39,9 @@ def negative_caption(loop_config: dict) -> TextBatch | None:
 
 
 def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
-    """`loop_config`: "distill" (a `DistillConfig` as a dict), "teacher_dir", and optionally
-    "negative_text" ([tokens, mask, pooled] of one prompt as lists)."""
+    """`loop_config`: "distill" (a `DistillConfig` as a dict), "teacher_dir", optionally
+    "negative_text" ([tokens, mask, pooled] of one prompt as lists), and with the regression
+    objective "teacher_pairs_path" (a file of `draw_teacher_pairs`)."""
     config = DistillConfig.model_validate(loop_config["distill"])
     teacher_dir = loop_config["teacher_dir"]
     teacher = load_model(teacher_dir).to(worker.device).requires_grad_(False)
@@ -54,18 +55,19 @@ def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                                           config.timestep_shift)
     negative = negative_caption(loop_config)
 
-    pairs = StoredTeacherPairs(teacher, config.regression_pairs, config.regression_teacher_steps,
-                               config.cfg_scale, config.seed, worker.rank, worker.world_size,
-                               config.batch_size * 8, negative)
+    pairs = None
+    if config.objective == "regression":
+        pairs = TeacherPairs.load(loop_config["teacher_pairs_path"], loop_config["captions_path"],
+                                  worker.rank, worker.world_size)
     regression = RegressionDistillationLoss()
 
     def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
                    step: int) -> StepResult:
         student = networks["model"]
-        if config.objective == "regression":
+        if pairs is not None:
             rows = torch.randint(len(pairs), (config.batch_size,), generator=rng)
             with worker.autocast:
-                terms = regression(student, *pairs.batch(clips, rows))
+                terms = regression(student, *pairs.batch(rows, worker.device))
             lr = learning_rate(step, config.lr, config.warmup_steps, config.steps)
             return single_loss_step(optimizer, terms["loss"], student.parameters(),
                                     config.grad_clip, lr, rows.shape[0])

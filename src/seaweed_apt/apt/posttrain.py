@@ -3,19 +3,30 @@ adversarially. Each call runs one Ray Train stage and returns files and metrics.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from seaweed_apt.apt.apt_phase import build_apt_phase
 from seaweed_apt.apt.distill_phase import build_distill_phase
 from seaweed_apt.apt.kept import checkpoint_folder
+from seaweed_apt.apt.teacher_pairs import draw_teacher_pairs
 from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
-from seaweed_apt.training.checkpoint import read_config
-from seaweed_apt.training.stage import StageOutcome, export_kept_models, run_stage
+from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.training.checkpoint import load_model, read_config
+from seaweed_apt.training.data import load_caption_table
+from seaweed_apt.training.stage import (
+    StageOutcome,
+    clip_geometry,
+    export_kept_models,
+    run_stage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,13 +37,23 @@ def _weights_id(model_dir: str) -> str:
 
 def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
                      teacher_dir: str, config: DistillConfig, ray_config: RayConfig,
-                     storage_path: str, negative_text: tuple[np.ndarray, ...] | None = None
-                     ) -> tuple[StageOutcome, dict]:
+                     storage_path: str, negative_text: tuple[np.ndarray, ...] | None = None,
+                     teacher_pairs_path: str | None = None) -> tuple[StageOutcome, dict]:
     """Stage B1. `negative_text` (tokens, mask, pooled of one prompt) replaces the learned null
-    caption in the teacher's guidance when `config.negative_prompt` is set."""
+    caption in the teacher's guidance when `config.negative_prompt` is set; `teacher_pairs_path`
+    (a file of `make_teacher_pairs`) is read with the regression objective.
+
+    Raises:
+        ValueError: the regression objective without `teacher_pairs_path`.
+    """
     identity = {"distill": config.model_dump(exclude={"steps"}),
                 "teacher": _weights_id(teacher_dir)}
     extra = {"teacher_dir": str(Path(teacher_dir).resolve())}
+    if config.objective == "regression":
+        if teacher_pairs_path is None:
+            raise ValueError("posttrain.distill.objective regression needs the teacher pairs file")
+        identity["teacher_pairs"] = _pairs_id(teacher_pairs_path)
+        extra["teacher_pairs_path"] = str(Path(teacher_pairs_path).resolve())
     if negative_text is not None:
         extra["negative_text"] = [np.asarray(a).tolist() for a in negative_text]
     outcome = run_stage("distill", build_distill_phase,
@@ -41,39 +62,70 @@ def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str
     return outcome, outcome.record()
 
 
-def teacher_pair_settings(distill: DistillConfig) -> dict:
-    """The settings of distillation's stored teacher pairs (`StoredTeacherPairs`), which APT's
-    regression term reuses so both stages draw the same pairs."""
-    return {"count": distill.regression_pairs, "steps": distill.regression_teacher_steps,
-            "cfg_scale": distill.cfg_scale, "seed": distill.seed}
+def needs_teacher_pairs(distill: DistillConfig, apt: APTConfig) -> bool:
+    """Whether distillation (objective regression) or APT (regression_weight > 0) reads them."""
+    return distill.objective == "regression" or apt.regression_weight > 0
+
+
+def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: str,
+                       config: DistillConfig, negative_text: tuple[np.ndarray, ...] | None = None
+                       ) -> tuple[dict[str, np.ndarray], dict]:
+    """Draw `config.regression_pairs` teacher pairs (`draw_teacher_pairs`, `config.
+    regression_teacher_steps` Euler steps, guidance `config.cfg_scale`) for captions of training
+    clips, in this process (on CUDA when there is one, bf16 autocast). Returns the arrays of the
+    pairs file and a record (count, steps, seconds)."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    teacher = load_model(teacher_dir, device=device).requires_grad_(False)
+    negative = None
+    if negative_text is not None:
+        tokens, mask, pooled = (torch.as_tensor(np.asarray(a)) for a in negative_text)
+        negative = TextBatch(tokens.float(), mask.bool(), pooled.float())
+    train_rows = manifest.loc[manifest["split"] == "train", "caption_embedding_index"]
+    logger.info("drawing %d teacher samples of %d steps (CFG %.1f) on %s", config.regression_pairs,
+                config.regression_teacher_steps, config.cfg_scale, device)
+    began = time.perf_counter()
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        arrays = draw_teacher_pairs(teacher, load_caption_table(captions_path),
+                                    train_rows.to_numpy(np.int64), clip_geometry(manifest),
+                                    config.regression_pairs, config.regression_teacher_steps,
+                                    config.cfg_scale, config.seed, negative=negative)
+    seconds = time.perf_counter() - began
+    logger.info("drew %d teacher pairs in %.0f s", config.regression_pairs, seconds)
+    return arrays, {"pairs": config.regression_pairs, "teacher_steps":
+                    config.regression_teacher_steps, "cfg_scale": config.cfg_scale,
+                    "negative_prompt": config.negative_prompt, "seconds": round(seconds, 1)}
+
+
+def _pairs_id(pairs_path: str) -> str:
+    digest = hashlib.sha256()
+    with open(pairs_path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
                                   captions_path: str, teacher_dir: str, distilled_dir: str,
                                   config: APTConfig, ray_config: RayConfig, storage_path: str,
-                                  teacher_pairs: dict | None = None,
-                                  negative_text: tuple[np.ndarray, ...] | None = None
+                                  teacher_pairs_path: str | None = None
                                   ) -> tuple[StageOutcome, dict, dict[str, bytes]]:
-    """Stage B2. `teacher_pairs` (`teacher_pair_settings`) and `negative_text` are read only
-    with `config.regression_weight` > 0. Returns the outcome, metrics, and every kept EMA
-    checkpoint of G as files `step-NNNNN/{model.safetensors,config.json}` so evaluation can pick
-    the best one.
+    """Stage B2. `teacher_pairs_path` (a file of `make_teacher_pairs`) is read only with
+    `config.regression_weight` > 0. Returns the outcome, metrics, and every kept EMA checkpoint
+    of G as files `step-NNNNN/{model.safetensors,config.json}` so evaluation can pick the best
+    one.
 
     Raises:
-        ValueError: `config.regression_weight` > 0 without `teacher_pairs`.
+        ValueError: `config.regression_weight` > 0 without `teacher_pairs_path`.
     """
     identity = {"apt": config.model_dump(exclude={"generator_updates"}),
                 "teacher": _weights_id(teacher_dir), "distilled": _weights_id(distilled_dir)}
     extra = {"teacher_dir": str(Path(teacher_dir).resolve()),
              "distilled_dir": str(Path(distilled_dir).resolve())}
     if config.regression_weight > 0:
-        if teacher_pairs is None:
-            raise ValueError("posttrain.apt.regression_weight > 0 needs the teacher pair "
-                             "settings of posttrain.distill")
-        identity["teacher_pairs"] = extra["teacher_pairs"] = teacher_pairs
-        if negative_text is not None:
-            identity["negative_text"] = True
-            extra["negative_text"] = [np.asarray(a).tolist() for a in negative_text]
+        if teacher_pairs_path is None:
+            raise ValueError("posttrain.apt.regression_weight > 0 needs the teacher pairs file")
+        identity["teacher_pairs"] = _pairs_id(teacher_pairs_path)
+        extra["teacher_pairs_path"] = str(Path(teacher_pairs_path).resolve())
     outcome = run_stage("apt", build_apt_phase, config.model_dump(),
                         identity, manifest, shards_dir, captions_path, ray_config, storage_path,
                         config.keep_checkpoints, extra)
