@@ -1,11 +1,13 @@
 """Speed of the one-step generator against its teacher, measured side by side in one run.
 
-    python benchmarks/one_step_vs_teacher.py [--videos 16 --repeats 3 --models data/06_models]
+    python benchmarks/one_step_vs_teacher.py [--videos 16 --repeats 5 --models data/06_models]
 
-Every system makes the same batch of videos through `generate_videos` (what the endpoint serves);
-each is timed `repeats` times after one untimed warm-up and the median is printed, with network
-evaluations per video and the speed-up over the teacher at 25 steps with CFG. The physical limit
-for the same network is NFE(teacher) / NFE(APT) = 50x; the rest is per-call overhead.
+Every system makes the same batch of videos through `generate_videos` (what the endpoint serves).
+After one untimed warm-up of each, the systems are timed in turn, `repeats` rounds of one pass
+each (interleaved, so a slow spell of the machine falls on all of them alike); printed: the
+median over rounds and its range, network evaluations per video, and the speed-up over the
+teacher at 25 steps with CFG, with the range of the per-round ratios. The physical limit for the
+same network is NFE(teacher) / NFE(APT) = 50x; the rest is per-call overhead.
 """
 
 from __future__ import annotations
@@ -22,24 +24,24 @@ from seaweed_apt.diffusion.sampling import generate_videos
 from seaweed_apt.training.checkpoint import load_model
 
 
-def time_system(model, text, seeds, steps, cfg, one_step, geometry, repeats) -> float:
+def videos_of(model, text, seeds, steps, cfg, one_step, geometry):
+    """One pass of a system: a callable making the batch."""
     frames, height, width = geometry
-    run = lambda: generate_videos(model, text, seeds, steps, cfg, frames, height, width,  # noqa: E731
-                                  one_step_generator=one_step, batch_size=len(seeds))
-    run()  # warm-up: allocator, thread pool
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) / len(seeds)
+    return lambda: generate_videos(model, text, seeds, steps, cfg, frames, height, width,
+                                   one_step_generator=one_step, batch_size=len(seeds))
+
+
+def seconds_of(run) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="data/06_models")
     parser.add_argument("--videos", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cfg", type=float, default=5.0)
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--size", type=int, default=32)
@@ -60,15 +62,22 @@ def main() -> None:
     systems += [("distilled_1step", "distilled", 1, 1.0, True), ("apt_1step", "apt", 1, 1.0, True),
                 ("apt_2step", "apt", 2, 1.0, True)]
     print(f"{n} videos of {args.frames}x{args.size}x{args.size}, {args.threads} threads, "
-          f"median of {args.repeats}; APT checkpoint {apt_dir}")
-    print(f"{'system':<22}{'NFE/video':>10}{'s/video':>12}{'vs teacher-25':>15}")
-    reference = None
-    for name, key, steps, cfg, one_step in systems:
-        seconds = time_system(models[key], text, seeds, steps, cfg, one_step, geometry,
-                              args.repeats)
+          f"median of {args.repeats} interleaved rounds; APT checkpoint {apt_dir}")
+    print(f"{'system':<22}{'NFE/video':>10}{'s/video (range)':>27}{'vs teacher-25 (range)':>24}")
+    runs = {name: videos_of(models[key], text, seeds, steps, cfg, one_step, geometry)
+            for name, key, steps, cfg, one_step in systems}
+    for run in runs.values():
+        run()  # warm-up: allocator, thread pool
+    rounds = [{name: seconds_of(run) / n for name, run in runs.items()}
+              for _ in range(args.repeats)]
+    reference = systems[0][0]
+    for name, _, steps, cfg, _ in systems:
+        seconds = [r[name] for r in rounds]
+        ratios = [r[reference] / r[name] for r in rounds]
         nfe = steps * (2 if cfg != 1.0 else 1)
-        reference = reference or seconds
-        print(f"{name:<22}{nfe:>10}{seconds:>12.4f}{reference / seconds:>14.1f}x")
+        print(f"{name:<22}{nfe:>10}{statistics.median(seconds):>12.4f}"
+              f"  ({min(seconds):.4f}-{max(seconds):.4f})"
+              f"{statistics.median(ratios):>8.1f}x ({min(ratios):.1f}-{max(ratios):.1f})")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Score teacher checkpoints on the evaluation stage's yardsticks, for quick recipe trials.
 
     python benchmarks/teacher_quality.py CHECKPOINT_OR_MODEL_DIR [...] [--samples 80 --steps 25]
-        [--cfg 3 5 7.5 10] [--confusion] [--blur 3 5 9]
+        [--cfg 3 5 7.5 10] [--confusion] [--blur 3 5 9] [--grid FOLDER] [--seed-sets 3]
 
 Each model draws `--samples` videos (25 Euler steps, CFG 5; several `--cfg` values give a row
 each) for the captions of held-out test clips, one seed each (the same captions and seeds for
@@ -11,16 +11,20 @@ Prints one row per model and guidance scale; `--confusion` adds each row's confu
 (true item by predicted item, counts), so a reader can tell errors inside a family of items
 (tops, footwear) from predictions piling on a few classes. `--blur K ...` first scores the
 evaluator on the real test clips box-blurred with each kernel K: how much detail its accuracy
-needs.
+needs. `--seed-sets K` draws every row again from K sets of seeds (the same captions) and adds
+a row of mean and standard deviation over them: the spread of a figure over seeds. `--grid FOLDER` writes, per row, a PNG of each video's middle frame: one row per item
+(the prompted one), up to 8 videos each, so every class can be looked at.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from PIL import Image
 
 from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.loading import load_config
@@ -30,6 +34,7 @@ from seaweed_apt.evaluation.features import EffLite0Features
 from seaweed_apt.evaluation.quality import extract_set_features, quality_figures
 from seaweed_apt.evaluation.run import blurred, caption_text
 from seaweed_apt.evaluation.systems import System, run_system
+from seaweed_apt.reporting.figures import video_grid
 from seaweed_apt.training.checkpoint import load_model
 from seaweed_apt.training.data import load_caption_table
 
@@ -42,6 +47,8 @@ def main() -> None:
     parser.add_argument("--cfg", type=float, nargs="+", default=[5.0])
     parser.add_argument("--confusion", action="store_true")
     parser.add_argument("--blur", type=int, nargs="*", default=[])
+    parser.add_argument("--grid", default=None, help="folder for one PNG per model and cfg")
+    parser.add_argument("--seed-sets", type=int, default=1)
     parser.add_argument("--data", default="data")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
@@ -72,16 +79,30 @@ def main() -> None:
         model = load_model(path, device=args.device)
         for cfg in args.cfg:
             system = System("teacher", "teacher", args.steps, cfg, False)
-            videos, _ = run_system(model, system, text, list(range(args.samples)), geometry,
-                                   1.0, 32)
-            features = extract_set_features(videos, extractor, evaluator)
-            figures = quality_figures(features, prompts.captions, prompts.labels, ref,
-                                      reference.captions)
-            print(f"{path[-64:]:<64}{cfg:>6.1f}{figures['fd_efflite0']:>12.1f}"
-                  f"{figures['fd_efflite0_spread']:>8.1f}"
-                  f"{figures['conditional_accuracy']:>10.3f}{figures['motion_ratio']:>8.2f}")
-            if args.confusion:
-                print(confusion_table(prompts.labels, features.predicted, names))
+            rows = []
+            for seed_set in range(args.seed_sets):
+                seeds = [seed_set * 100_000 + i for i in range(args.samples)]
+                videos, _ = run_system(model, system, text, seeds, geometry, 1.0, 32)
+                features = extract_set_features(videos, extractor, evaluator)
+                figures = quality_figures(features, prompts.captions, prompts.labels, ref,
+                                          reference.captions)
+                rows.append(figures)
+                label = path[-64:] if args.seed_sets == 1 else f"{path[-56:]} seeds {seed_set}"
+                print(f"{label:<64}{cfg:>6.1f}{figures['fd_efflite0']:>12.1f}"
+                      f"{figures['fd_efflite0_spread']:>8.1f}"
+                      f"{figures['conditional_accuracy']:>10.3f}{figures['motion_ratio']:>8.2f}")
+                if args.confusion:
+                    print(confusion_table(prompts.labels, features.predicted, names))
+                if args.grid and seed_set == 0:
+                    out = Path(args.grid) / f"{Path(path).name}_{args.steps}steps_cfg{cfg:g}.png"
+                    save_class_grid(videos, prompts.labels, names, out)
+                    print(f"grid (rows: {', '.join(names)}): {out}")
+            if args.seed_sets > 1:
+                fd = np.array([r["fd_efflite0"] for r in rows])
+                accuracy = np.array([r["conditional_accuracy"] for r in rows])
+                print(f"{'  mean +- std over ' + str(args.seed_sets) + ' seed sets':<64}{cfg:>6.1f}"
+                      f"{fd.mean():>12.1f}{fd.std(ddof=1):>8.1f}{accuracy.mean():>10.3f}"
+                      f" +- {accuracy.std(ddof=1):.3f}")
 
 
 class OnDevice(torch.nn.Module):
@@ -93,6 +114,20 @@ class OnDevice(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.to(self.device)).cpu()
+
+
+def save_class_grid(videos: np.ndarray, labels: np.ndarray, names: list[str], out: Path,
+                    per_class: int = 8) -> None:
+    """Middle frames of (B, T, H, W, 3) uint8 `videos`, one row per prompted item (class order),
+    up to `per_class` videos each, blank where a class has fewer."""
+    _, frames, height, width, _ = videos.shape
+    tiles = np.full((len(names) * per_class, 1, height, width, 3), 255, np.uint8)
+    for item in range(len(names)):
+        picked = np.flatnonzero(labels == item)[:per_class]
+        tiles[item * per_class : item * per_class + len(picked), 0] = videos[picked, frames // 2]
+    grid = video_grid(tiles, per_class)[0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.kron(grid, np.ones((2, 2, 1), np.uint8))).save(out)
 
 
 def confusion_table(labels: np.ndarray, predicted: np.ndarray, names: list[str]) -> str:
