@@ -12,8 +12,9 @@ Prints one row per model and guidance scale; `--confusion` adds each row's confu
 (tops, footwear) from predictions piling on a few classes. `--blur K ...` first scores the
 evaluator on the real test clips box-blurred with each kernel K: how much detail its accuracy
 needs. `--seed-sets K` draws every row again from K sets of seeds (the same captions) and adds
-a row of mean and standard deviation over them: the spread of a figure over seeds. `--grid FOLDER` writes, per row, a PNG of each video's middle frame: one row per item
-(the prompted one), up to 8 videos each, so every class can be looked at.
+a row of mean and standard deviation over them: the spread of a figure over seeds.
+`--grid FOLDER` writes, per row, a PNG of each video's middle frame: one row per item (the
+prompted one), up to 8 videos each, so every class can be looked at.
 """
 
 from __future__ import annotations
