@@ -69,10 +69,12 @@ def _recorded_steps(storage) -> list[int]:
 
 
 def _ray_train_workers() -> list:
+    """This session's Ray Train workers: descendants of this process, so that another Ray job on
+    the machine (a trial run next to the tests) keeps its workers."""
     import psutil
 
-    return [process for process in psutil.process_iter(["cmdline"])
-            if "RayTrainWorker" in " ".join(process.info["cmdline"] or [])]
+    return [process for process in psutil.Process().children(recursive=True)
+            if "RayTrainWorker" in " ".join(process.cmdline())]
 
 
 def test_a_worker_killed_with_sigkill_mid_run_resumes_and_ends_at_the_configured_step(
