@@ -44,7 +44,9 @@ def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
     objective "teacher_pairs_path" (a file of `draw_teacher_pairs`)."""
     config = DistillConfig.model_validate(loop_config["distill"])
     teacher_dir = loop_config["teacher_dir"]
-    teacher = load_model(teacher_dir).to(worker.device).requires_grad_(False)
+    # Regression reads only the stored pairs: the teacher stays off this worker.
+    teacher = (None if config.objective == "regression"
+               else load_model(teacher_dir).to(worker.device).requires_grad_(False))
     torch.manual_seed(config.seed)
     student = load_model(teacher_dir)  # the student starts as the teacher
     freeze_null_caption(student)  # the student never sees the null caption

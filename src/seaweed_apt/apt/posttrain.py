@@ -3,7 +3,6 @@ adversarially. Each call runs one Ray Train stage and returns files and metrics.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from seaweed_apt.apt.kept import checkpoint_folder
 from seaweed_apt.apt.teacher_pairs import draw_teacher_pairs
 from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.data.video_io import sha256_of_file
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.training.checkpoint import load_model, read_config
 from seaweed_apt.training.data import load_caption_table
@@ -52,7 +52,7 @@ def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str
     if config.objective == "regression":
         if teacher_pairs_path is None:
             raise ValueError("posttrain.distill.objective regression needs the teacher pairs file")
-        identity["teacher_pairs"] = _pairs_id(teacher_pairs_path)
+        identity["teacher_pairs"] = sha256_of_file(teacher_pairs_path)
         extra["teacher_pairs_path"] = str(Path(teacher_pairs_path).resolve())
     if negative_text is not None:
         extra["negative_text"] = [np.asarray(a).tolist() for a in negative_text]
@@ -96,14 +96,6 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
                     "negative_prompt": config.negative_prompt, "seconds": round(seconds, 1)}
 
 
-def _pairs_id(pairs_path: str) -> str:
-    digest = hashlib.sha256()
-    with open(pairs_path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
                                   captions_path: str, teacher_dir: str, distilled_dir: str,
                                   config: APTConfig, ray_config: RayConfig, storage_path: str,
@@ -124,7 +116,7 @@ def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
     if config.regression_weight > 0:
         if teacher_pairs_path is None:
             raise ValueError("posttrain.apt.regression_weight > 0 needs the teacher pairs file")
-        identity["teacher_pairs"] = _pairs_id(teacher_pairs_path)
+        identity["teacher_pairs"] = sha256_of_file(teacher_pairs_path)
         extra["teacher_pairs_path"] = str(Path(teacher_pairs_path).resolve())
     outcome = run_stage("apt", build_apt_phase, config.model_dump(),
                         identity, manifest, shards_dir, captions_path, ray_config, storage_path,
