@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from pathlib import Path
 
 import torch
 
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.diffusion.sampling import generate_videos
+from seaweed_apt.timing import interleaved_rounds
 from seaweed_apt.training.checkpoint import load_model
 
 
@@ -29,12 +29,6 @@ def videos_of(model, text, seeds, steps, cfg, one_step, geometry):
     frames, height, width = geometry
     return lambda: generate_videos(model, text, seeds, steps, cfg, frames, height, width,
                                    one_step_generator=one_step, batch_size=len(seeds))
-
-
-def seconds_of(run) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -66,14 +60,11 @@ def main() -> None:
     print(f"{'system':<22}{'NFE/video':>10}{'s/video (range)':>27}{'vs teacher-25 (range)':>24}")
     runs = {name: videos_of(models[key], text, seeds, steps, cfg, one_step, geometry)
             for name, key, steps, cfg, one_step in systems}
-    for run in runs.values():
-        run()  # warm-up: allocator, thread pool
-    rounds = [{name: seconds_of(run) / n for name, run in runs.items()}
-              for _ in range(args.repeats)]
+    per_pass = interleaved_rounds(runs, args.repeats)
     reference = systems[0][0]
     for name, _, steps, cfg, _ in systems:
-        seconds = [r[name] for r in rounds]
-        ratios = [r[reference] / r[name] for r in rounds]
+        seconds = [s / n for s in per_pass[name]]
+        ratios = [t / s for t, s in zip(per_pass[reference], per_pass[name], strict=True)]
         nfe = steps * (2 if cfg != 1.0 else 1)
         print(f"{name:<22}{nfe:>10}{statistics.median(seconds):>12.4f}"
               f"  ({min(seconds):.4f}-{max(seconds):.4f})"

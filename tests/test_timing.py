@@ -25,3 +25,24 @@ def test_short_passes_repeat_and_a_stray_slow_one_does_not_count():
     assert result == 1  # the first pass's result is the one returned
     assert len(calls) >= 3
     assert seconds < 0.1  # the median ignores the stall
+
+
+def test_interleaved_rounds_warm_up_each_work_then_alternate():
+    from seaweed_apt.timing import interleaved_rounds
+
+    order = []
+    works = {"slow": lambda: (order.append("slow"), time.sleep(0.02)),
+             "fast": lambda: order.append("fast")}
+    seconds = interleaved_rounds(works, rounds=3)
+    assert order == ["slow", "fast"] * 4  # one untimed warm-up each, then three rounds in turn
+    assert len(seconds["slow"]) == len(seconds["fast"]) == 3
+    assert min(seconds["slow"]) >= 0.02 > max(seconds["fast"])
+
+
+def test_interleaved_rounds_refuse_zero_rounds():
+    import pytest
+
+    from seaweed_apt.timing import interleaved_rounds
+
+    with pytest.raises(ValueError, match="rounds must be at least 1"):
+        interleaved_rounds({"a": lambda: None}, rounds=0)

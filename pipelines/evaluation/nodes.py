@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
 from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
@@ -16,10 +17,17 @@ from seaweed_apt.evaluation.evaluator import evaluator_files, fit_evaluator, loa
 from seaweed_apt.evaluation.features import EffLite0Features
 from seaweed_apt.evaluation.paraphrase import paraphrase_captions
 from seaweed_apt.evaluation.report import build_report
-from seaweed_apt.evaluation.run import evaluate_systems, model_loader, summarize_evaluation
+from seaweed_apt.evaluation.run import (
+    caption_text,
+    evaluate_systems,
+    model_loader,
+    summarize_evaluation,
+)
 from seaweed_apt.evaluation.selection import select_checkpoint
+from seaweed_apt.evaluation.speed import time_one_step_against_teacher
 from seaweed_apt.evaluation.systems import standard_systems
 from seaweed_apt.reporting.samples import embed_prompts
+from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.data import load_caption_table
 from seaweed_apt.training.stage import clip_geometry
 
@@ -87,9 +95,30 @@ def select_apt_checkpoint(evaluation_systems: pd.DataFrame, apt_checkpoints: dic
     return files | {"selection.json": json.dumps(record, indent=2).encode()}, record
 
 
+def time_served_against_teacher(clip_manifest: pd.DataFrame, caption_embeddings_file: str,
+                                teacher_model: dict[str, bytes], apt_best_model: dict[str, bytes],
+                                evaluation: EvaluationConfig, sampling: SamplingConfig) -> dict:
+    """The speed-up goal's figure: the reference teacher (with CFG) and the served one-step
+    generator, each making the same `speed_timing.videos` videos in one call, in interleaved
+    rounds. The prompts are the caption table's first rows (speed does not depend on the words).
+
+    Returns:
+        the timing record (`time_one_step_against_teacher`), written as speed.json.
+    """
+    timing = evaluation.speed_timing
+    table = load_caption_table(caption_embeddings_file)
+    text = caption_text(table, np.arange(timing.videos) % table.tokens.shape[0])
+    seeds = [evaluation.seed * 1_000_003 + i for i in range(timing.videos)]
+    return time_one_step_against_teacher(
+        load_model_from_files(teacher_model), load_model_from_files(apt_best_model), text, seeds,
+        evaluation.reference_teacher_steps, sampling.cfg_scale, clip_geometry(clip_manifest),
+        sampling.shift, timing.rounds)
+
+
 def report_evaluation(evaluation_systems: pd.DataFrame, apt_selection: dict,
-                      evaluator_record: dict, pretrain_history: pd.DataFrame,
-                      distill_history: pd.DataFrame, apt_history: pd.DataFrame,
+                      evaluation_speed: dict, evaluator_record: dict,
+                      pretrain_history: pd.DataFrame, distill_history: pd.DataFrame,
+                      apt_history: pd.DataFrame,
                       teacher_model: dict[str, bytes], distilled_model: dict[str, bytes],
                       apt_checkpoints: dict[str, bytes], clip_manifest: pd.DataFrame,
                       evaluation: EvaluationConfig, sampling: SamplingConfig,
@@ -97,7 +126,7 @@ def report_evaluation(evaluation_systems: pd.DataFrame, apt_selection: dict,
     """Returns: the headline metrics (DVC metrics) and the report folder (report.md,
     report.html, charts, sample grids)."""
     summary, goals = summarize_evaluation(evaluation_systems, apt_selection["system"],
-                                          evaluation, evaluator_record)
+                                          evaluation, evaluator_record, evaluation_speed)
     histories = {"pretrain": (pretrain_history, ["loss", "grad_norm"]),
                  "distill": (distill_history, ["loss"]),
                  "apt": (apt_history, ["d_adv", "g_loss", "d_accuracy", "r1"])}

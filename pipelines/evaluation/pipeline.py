@@ -1,4 +1,5 @@
-"""evaluation: evaluator -> every system measured -> the served APT checkpoint -> the report."""
+"""evaluation: evaluator -> every system measured -> the served APT checkpoint -> its speed-up
+over the teacher, timed side by side -> the report."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -17,10 +18,14 @@ def create_pipeline(**kwargs) -> Pipeline:
         Node(nodes.select_apt_checkpoint,
              ["evaluation_systems", "apt_checkpoints", "params:evaluation"],
              ["apt_best_model", "apt_selection"], name="select_apt_checkpoint"),
+        Node(nodes.time_served_against_teacher,
+             ["clip_manifest", "caption_embeddings_file", "teacher_model", "apt_best_model",
+              "params:evaluation", "params:sampling"],
+             "evaluation_speed", name="time_served_against_teacher"),
         Node(nodes.report_evaluation,
-             ["evaluation_systems", "apt_selection", "evaluator_record", "pretrain_history",
-              "distill_history", "apt_history", "teacher_model", "distilled_model",
-              "apt_checkpoints", "clip_manifest", "params:evaluation", "params:sampling",
-              "params:text_encoder"],
+             ["evaluation_systems", "apt_selection", "evaluation_speed", "evaluator_record",
+              "pretrain_history", "distill_history", "apt_history", "teacher_model",
+              "distilled_model", "apt_checkpoints", "clip_manifest", "params:evaluation",
+              "params:sampling", "params:text_encoder"],
              ["evaluation_metrics", "evaluation_report"], name="report_evaluation"),
     ])

@@ -7,6 +7,7 @@ no clipping; the approximated R1 on every D step; EMA of G, checkpointed every K
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 
 import torch
@@ -28,6 +29,8 @@ from seaweed_apt.training.worker import Worker
 
 DISCRIMINATOR_TERMS = ("d_adv", "d_real", "d_fake", "d_accuracy", "r1")
 MISMATCH_TERMS = ("d_mismatch", "d_rejects_mismatch")  # with posttrain.apt.mismatch_weight > 0
+
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -65,11 +68,25 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                                              loop_config["distilled_dir"])
     ema = EMA(generator, config.ema_decay if config.use_ema else 0.0, config.ema_warmup)
 
-    def rmsprop(module: nn.Module, lr: float) -> torch.optim.RMSprop:
-        return torch.optim.RMSprop([p for p in module.parameters() if p.requires_grad], lr=lr,
-                                   alpha=config.rmsprop_alpha, weight_decay=0.0)
+    def rmsprop(module: nn.Module, lr: float,
+                lr_of: dict[nn.Module, float] | None = None) -> torch.optim.RMSprop:
+        """RMSprop over `module`'s trainable weights at `lr`, the submodules in `lr_of` at
+        their own."""
+        own = {id(p): lr for sub, lr in (lr_of or {}).items() for p in sub.parameters()}
+        groups: dict[float, list] = {}
+        for p in module.parameters():
+            if p.requires_grad:
+                groups.setdefault(own.get(id(p), lr), []).append(p)
+        return torch.optim.RMSprop([{"params": ps, "lr": group_lr} for group_lr, ps in
+                                    groups.items()], lr=lr, alpha=config.rmsprop_alpha,
+                                   weight_decay=0.0)
 
-    g_optimizer, d_optimizer = rmsprop(generator, config.g_lr), rmsprop(discriminator, config.d_lr)
+    # RMSprop moves each weight by about lr per update, so a zero-started W at D's 2e-5 reads
+    # the caption only after hundreds of updates (docs/apt_trials.md, trial 15): W gets its own.
+    projection = {discriminator.caption_projection: config.caption_projection_lr} \
+        if discriminator.caption_projection is not None else None
+    g_optimizer = rmsprop(generator, config.g_lr)
+    d_optimizer = rmsprop(discriminator, config.d_lr, projection)
     loss = APTLoss(config.r1_weight, config.r1_sigma, config.timestep_shift, config.use_r1,
                    config.mismatch_weight)
     watch = CollapseWatch(config.collapse_watch)
@@ -78,21 +95,36 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
         pairs = TeacherPairs.load(loop_config["teacher_pairs_path"], loop_config["captions_path"],
                                   worker.rank, worker.world_size)
 
-    def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
-                   step: int) -> StepResult:
-        generator, discriminator = networks["model"], networks["discriminator"]
+    def real_batch(clips: ClipSet, rng: torch.Generator) -> tuple[torch.Tensor, TextBatch]:
         real, text = clips.batch(torch.randint(len(clips), (config.batch_size,), generator=rng))
         if config.image_mode:
             real = real[:, :, :1]
-        real, text = real.to(worker.device), text.to(worker.device)
+        return real.to(worker.device), text.to(worker.device)
 
-        # D step: real vs. a fresh fake; G is not differentiated.
+    def discriminator_step(generator: nn.Module, discriminator: nn.Module, real: torch.Tensor,
+                           text: TextBatch, rng: torch.Generator) -> dict[str, torch.Tensor]:
+        """One D update: real vs. a fresh fake; G is not differentiated."""
         with torch.no_grad(), worker.autocast:
             fake = one_step_generate(generator, torch.randn(real.shape, generator=rng)
                                      .to(worker.device), text)
         with worker.autocast:
             d_terms = loss.discriminator_terms(discriminator, real, fake.float(), text, rng)
         optimize(d_optimizer, d_terms["d_loss"])
+        return d_terms
+
+    def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
+                   step: int) -> StepResult:
+        generator, discriminator = networks["model"], networks["discriminator"]
+        if step == 0 and config.discriminator_warmup_updates:
+            # Before G moves, D learns to tell the student's samples from real ones (and, with
+            # the matching-aware term, a clip's own caption from a wrong one). A resumed run
+            # starts past step 0 with the warmed D in its checkpoint.
+            logger.info("apt: %d discriminator updates before the first generator update",
+                        config.discriminator_warmup_updates)
+            for _ in range(config.discriminator_warmup_updates):
+                discriminator_step(generator, discriminator, *real_batch(clips, rng), rng)
+        real, text = real_batch(clips, rng)
+        d_terms = discriminator_step(generator, discriminator, real, text, rng)
 
         # G step: gradients pass through D to G. D runs outside DDP with its weights frozen:
         # its weight gradients would be all-reduced and then thrown away.

@@ -18,6 +18,13 @@ class EvaluatorConfig(StrictConfig):
     seed: int
 
 
+class SpeedTimingConfig(StrictConfig):
+    """The headline speed-up: the teacher and the served one-step generator timed side by side."""
+
+    videos: int = Field(ge=1, description="videos per pass, made in one call")
+    rounds: int = Field(ge=1, description="interleaved rounds; the median ratio counts")
+
+
 class EvaluationGoals(StrictConfig):
     """Targets for the CPU default (docs/method.md §5); the report says met or not."""
 
@@ -40,6 +47,7 @@ class EvaluationConfig(StrictConfig):
     apt_steps: list[int] = Field(min_length=1, description="APT's steps (2+: zero-shot)")
     generation_batch_size: int = Field(ge=1)
     min_timing_s: float = Field(ge=0.0, description="repeat shorter passes to time them")
+    speed_timing: SpeedTimingConfig
     feature_image_size: int = Field(ge=32)
     feature_batch_size: int = Field(ge=1)
     blur_kernel: int = Field(ge=3, description="the blurred-real floor's box blur, odd")

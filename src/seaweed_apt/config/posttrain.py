@@ -56,6 +56,10 @@ class APTConfig(StrictConfig):
     mismatch_weight: float = Field(ge=0.0, description="0: the paper's D loss; > 0: real clips "
                                                        "with a wrong caption as negatives")
     caption_projection: bool = Field(description="add <W c, h> to D's logit, W zero at start")
+    caption_projection_lr: float = Field(gt=0.0, description="RMSprop lr of W (with "
+                                         "caption_projection); D's other weights use d_lr")
+    discriminator_warmup_updates: int = Field(ge=0, description="D updates alone before G's "
+                                              "first update (0: the paper's alternation)")
     regression_weight: float = Field(ge=0.0, description="0: the paper's G loss; > 0: + w "
                                      "||G(z, c) - x_teacher(z, c)||^2 on distillation's "
                                      "teacher pairs (DMD2's regression loss)")

@@ -118,8 +118,11 @@ def evaluate_systems(systems: list[System], load_model: Callable[[str], nn.Modul
 
 
 def summarize_evaluation(table: pd.DataFrame, selected_system: str, config: EvaluationConfig,
-                         evaluator_record: dict) -> tuple[dict, list[str]]:
+                         evaluator_record: dict, speed: dict) -> tuple[dict, list[str]]:
     """The headline figures (DVC metrics) and each goal in words, met or not.
+
+    The speed-up is `speed`'s (`time_one_step_against_teacher`: interleaved rounds, the median
+    ratio, with its range); the table's one-pass ratio stays beside it as `speedup_one_pass`.
 
     A goal only counts as met where the figures can carry it: gap closure needs a distilled-to-
     teacher FD gap larger than the FD noise (the half-set spread), and an accuracy ratio needs a
@@ -140,7 +143,12 @@ def summarize_evaluation(table: pd.DataFrame, selected_system: str, config: Eval
         "gap_closure": float(gap_closure),
         "gap_fd_distilled_minus_teacher": float(gap),
         "gap_is_above_noise": bool(gap > gap_noise),
-        "speedup": float(teacher["seconds_per_video"] / apt["seconds_per_video"]),
+        "speedup": float(speed["speedup"]),
+        "speedup_min": float(speed["speedup_min"]),
+        "speedup_max": float(speed["speedup_max"]),
+        "speedup_one_pass": float(teacher["seconds_per_video"] / apt["seconds_per_video"]),
+        "seconds_per_video_teacher": float(speed["teacher_seconds_per_video"]),
+        "seconds_per_video_apt1": float(speed["one_step_seconds_per_video"]),
         "fd_efflite0_apt1": float(apt["fd_efflite0"]),
         "fd_efflite0_apt1_spread": float(apt["fd_efflite0_spread"]),
         "fd_efflite0_teacher": float(teacher["fd_efflite0"]),
@@ -189,8 +197,9 @@ def summarize_evaluation(table: pd.DataFrame, selected_system: str, config: Eval
          teacher_above_chance,
          f"the teacher's conditional accuracy ({teacher['conditional_accuracy']:.3f}) is not "
          f"above chance ({chance:.3f})"),
-        ("speedup", "speed-up of APT-1 over the teacher", summary["speedup"], ">=",
-         goals.speedup_min, True, ""),
+        ("speedup", f"speed-up of APT-1 over the teacher (median of {speed['rounds']} "
+         f"interleaved rounds, range {speed['speedup_min']:.1f}-{speed['speedup_max']:.1f})",
+         summary["speedup"], ">=", goals.speedup_min, True, ""),
         *paraphrase_checks,
     ]
     words = []
