@@ -205,3 +205,29 @@ def test_apt_adds_the_regression_term_on_the_teacher_pairs_when_weighted(pretrai
         histories[weight] = json.loads((folder / "step-00002" / STATE_FILE).read_text())["history"]
     assert all("g_regression" not in row for row in histories[0.0])
     assert all(row["g_regression"] > 0 for row in histories[1.0])
+
+
+def test_apt_warms_the_discriminator_up_and_gives_the_caption_projection_its_own_lr(
+        pretrained_root, tmp_path):
+    from seaweed_apt.apt.apt_phase import build_apt_phase
+    from seaweed_apt.config.loading import load_config
+    from seaweed_apt.config.posttrain import APTConfig
+    from seaweed_apt.training.loop import training_loop
+    from seaweed_apt.training.worker import LocalWorker
+    from tests.conftest import PROJECT_ROOT
+
+    common = _loop_config(pretrained_root,
+                          distilled_dir=str(pretrained_root / "06_models" / "teacher"))
+    apt = load_config(APTConfig, PROJECT_ROOT / "conf", "test", "parameters_posttrain.yml",
+                      "posttrain.apt", generator_updates=1, log_every=1, regression_weight=0.0,
+                      caption_projection=True, caption_projection_lr=7e-4,
+                      discriminator_warmup_updates=3)
+    training_loop(build_apt_phase, {"apt": apt.model_dump(), **common},
+                  LocalWorker.start(tmp_path / "run", 1))
+    saved = tmp_path / "run" / "step-00001"
+    d_state = torch.load(saved / "discriminator_optimizer.pt")
+    g_state = torch.load(saved / "optimizer.pt")
+    assert {group["lr"] for group in d_state["param_groups"]} == {apt.d_lr, 7e-4}
+    # Three updates of D alone, then the usual one with G's one.
+    assert {float(s["step"]) for s in d_state["state"].values()} == {4.0}
+    assert {float(s["step"]) for s in g_state["state"].values()} == {1.0}
