@@ -126,6 +126,9 @@ def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met()
     assert summary["speedup"] == pytest.approx(47.0)  # the interleaved rounds' median counts
     assert summary["speedup_one_pass"] == pytest.approx(50.0)  # the table's, kept beside it
     assert any("median of 5 interleaved rounds, range 44.0-52.0" in w for w in words)
+    n = config.num_samples  # accuracy's binomial standard error over the captions
+    assert summary["conditional_accuracy_apt1_stderr"] == pytest.approx((0.78 * 0.22 / n) ** 0.5)
+    assert summary["conditional_accuracy_teacher_stderr"] == pytest.approx((0.8 * 0.2 / n) ** 0.5)
     assert summary["goal_gap_closure_met"] and summary["goal_speedup_met"]
     assert not summary["goal_fd_ratio_met"]  # 24 / 20 = 1.2 > 1.05
     assert summary["goal_accuracy_ratio_met"]  # 0.78 / 0.8 = 0.975

@@ -208,6 +208,17 @@ def summarize_evaluation(table: pd.DataFrame, selected_system: str, config: Eval
         summary[f"goal_{key}_met"] = bool(met and measurable)
         verdict = ("met" if met else "NOT met") if measurable else f"NOT measurable: {why_not}"
         words.append(f"{label}: {value:.3f} (goal {sense} {target}): {verdict}")
+    # Accuracy is a share of num_samples captions: its binomial standard error sqrt(p(1-p)/n).
+    # Over three seed sets of one caption set the one-step models moved by 0.04-0.05 and the
+    # teacher by 0.007 (docs/apt_trials.md, trial 22's checks).
+    for key, row in (("teacher", teacher), ("apt1", apt)):
+        p = float(row["conditional_accuracy"])
+        summary[f"conditional_accuracy_{key}_stderr"] = float(
+            np.sqrt(p * (1 - p) / config.num_samples))
+    words.append(f"Accuracy noise: a share of {config.num_samples} captions, standard error "
+                 f"{summary['conditional_accuracy_teacher_stderr']:.3f} for the teacher and "
+                 f"{summary['conditional_accuracy_apt1_stderr']:.3f} for APT-1; a ratio within "
+                 "about two of them of its goal is not settled")
     words.append(f"FD noise: the two half-sets of the selected APT system and the teacher differ "
                  f"by up to {max(apt['fd_efflite0_spread'], teacher['fd_efflite0_spread']):.1f}; "
                  "a smaller FD difference between systems is not a result")
