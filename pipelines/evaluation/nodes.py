@@ -10,19 +10,15 @@ import pandas as pd
 
 from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
 from seaweed_apt.config.evaluation import EvaluationConfig
+from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.evaluation.data import load_split_clips
-from seaweed_apt.evaluation.evaluator import evaluator_files, fit_evaluator, load_evaluator
-from seaweed_apt.evaluation.features import EffLite0Features
+from seaweed_apt.evaluation.evaluator import evaluator_files, fit_evaluator
+from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
 from seaweed_apt.evaluation.paraphrase import paraphrase_captions
 from seaweed_apt.evaluation.report import build_report
-from seaweed_apt.evaluation.run import (
-    caption_text,
-    evaluate_systems,
-    model_loader,
-    summarize_evaluation,
-)
+from seaweed_apt.evaluation.run import caption_text, model_loader, summarize_evaluation
 from seaweed_apt.evaluation.selection import select_checkpoint
 from seaweed_apt.evaluation.speed import time_one_step_against_teacher
 from seaweed_apt.evaluation.systems import standard_systems
@@ -51,29 +47,32 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                     caption_embeddings_file: str, teacher_model: dict[str, bytes],
                     distilled_model: dict[str, bytes], apt_checkpoints: dict[str, bytes],
                     evaluator_model: dict[str, bytes], evaluation: EvaluationConfig,
-                    sampling: SamplingConfig, text_encoder: TextEncoderConfig) -> pd.DataFrame:
+                    sampling: SamplingConfig, text_encoder: TextEncoderConfig,
+                    ray: RayConfig) -> pd.DataFrame:
     """Every system on the same test captions and seeds, floors at the same count; the paraphrase
-    set on the same captions reworded.
+    set on the same captions reworded. Measured on `ray.num_workers` Ray actors.
 
     Returns:
         one row per system: speed, network evaluations and the quality figures.
     """
-    evaluator, _ = load_evaluator(evaluator_model)
     reference = load_split_clips(clip_manifest, clip_shards_dir, "test",
                                  limit=evaluation.reference_clips, seed=evaluation.seed)
     prompts = load_split_clips(clip_manifest, clip_shards_dir, "test",
                                limit=evaluation.num_samples, seed=evaluation.seed + 1)
     floors = load_split_clips(clip_manifest, clip_shards_dir, "train",
                               limit=evaluation.num_samples, seed=evaluation.seed + 2)
-    systems = standard_systems(evaluation.teacher_steps, sampling.cfg_scale,
-                               kept_checkpoint_steps(apt_checkpoints), evaluation.apt_steps,
-                               evaluation.reference_teacher_steps)
+    steps = kept_checkpoint_steps(apt_checkpoints)
+    systems = standard_systems(evaluation.teacher_steps, sampling.cfg_scale, steps,
+                               evaluation.apt_steps, evaluation.reference_teacher_steps)
     paraphrases = embed_prompts(paraphrase_captions(prompts.captions, evaluation.paraphrases),
                                 text_encoder)
-    return evaluate_systems(systems, model_loader(teacher_model, distilled_model, apt_checkpoints),
-                            reference, prompts, floors, load_caption_table(caption_embeddings_file),
-                            EffLite0Features(evaluation.feature_image_size), evaluator, evaluation,
-                            clip_geometry(clip_manifest), sampling.shift, paraphrases)
+    model_files = {"teacher": teacher_model, "distilled": distilled_model,
+                   **{f"apt/{step}": kept_checkpoint_files(apt_checkpoints, step)
+                      for step in steps}}
+    return evaluate_systems_on_ray(systems, model_files, reference, prompts, floors,
+                                   load_caption_table(caption_embeddings_file), evaluator_model,
+                                   evaluation, clip_geometry(clip_manifest), sampling.shift, ray,
+                                   paraphrases)
 
 
 def select_apt_checkpoint(evaluation_systems: pd.DataFrame, apt_checkpoints: dict[str, bytes],

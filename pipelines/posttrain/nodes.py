@@ -38,10 +38,11 @@ def _negative_text(distill: DistillConfig, text_encoder: TextEncoderConfig
 
 def draw_teacher_pairs(clip_manifest: pd.DataFrame, pretrain_metrics: dict,
                        teacher_model_dir: str, caption_embeddings_file: str,
-                       distill: DistillConfig, apt: APTConfig, text_encoder: TextEncoderConfig
-                       ) -> tuple[dict[str, np.ndarray], dict]:
+                       distill: DistillConfig, apt: APTConfig, ray: RayConfig,
+                       text_encoder: TextEncoderConfig) -> tuple[dict[str, np.ndarray], dict]:
     """The teacher's (noise seed, caption, sample) pairs that distillation by regression and
-    APT's regression term read, drawn once here; an empty file when neither reads them.
+    APT's regression term read, drawn once here in `ray.num_workers` Ray tasks; an empty file when
+    neither reads them.
 
     Returns:
         the pairs file's arrays, and a record (count, teacher steps, seconds).
@@ -52,7 +53,7 @@ def draw_teacher_pairs(clip_manifest: pd.DataFrame, pretrain_metrics: dict,
         return empty, {"pairs": 0, "why": "distill.objective is consistency and "
                                           "apt.regression_weight is 0: nothing reads them"}
     return make_teacher_pairs(clip_manifest, teacher_model_dir, caption_embeddings_file, distill,
-                              _negative_text(distill, text_encoder))
+                              ray, _negative_text(distill, text_encoder))
 
 
 def distill_generator(clip_manifest: pd.DataFrame, teacher_pairs_record: dict,

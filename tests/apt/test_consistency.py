@@ -104,7 +104,9 @@ def _pairs_file(pretrained_root, tmp_path, count: int) -> str:
     from seaweed_apt.apt.posttrain import make_teacher_pairs
     from seaweed_apt.config.loading import load_config
     from seaweed_apt.config.posttrain import DistillConfig
+    from seaweed_apt.config.ray import RayConfig
     from tests.conftest import PROJECT_ROOT
+    from tests.helpers import base_config
 
     distill = load_config(DistillConfig, PROJECT_ROOT / "conf", "test",
                           "parameters_posttrain.yml", "posttrain.distill",
@@ -112,7 +114,8 @@ def _pairs_file(pretrained_root, tmp_path, count: int) -> str:
     manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
     arrays, record = make_teacher_pairs(
         manifest, str(pretrained_root / "06_models" / "teacher"),
-        str(pretrained_root / "04_feature" / "caption_embeddings.safetensors"), distill)
+        str(pretrained_root / "04_feature" / "caption_embeddings.safetensors"), distill,
+        base_config(RayConfig, "ray", num_workers=2))
     assert record["pairs"] == count and record["teacher_steps"] == 2
     path = tmp_path / "teacher_pairs.safetensors"
     save_file(arrays, str(path))
@@ -159,6 +162,32 @@ def test_a_pairs_file_gives_each_worker_its_share_of_the_teachers_samples(pretra
     assert (sample - expected).abs().max() <= 1.0 / 127.5 + 1e-4
     with pytest.raises(ValueError, match="5 teacher pairs for 8 workers"):
         TeacherPairs.load(path, config["captions_path"], 5, 8)
+
+
+def test_pairs_drawn_in_two_ray_tasks_are_the_pairs_drawn_in_one_process(pretrained_root,
+                                                                         tmp_path):
+    """40 pairs: two tasks (32 + 8) against `draw_teacher_pairs` in this process."""
+    import pandas as pd
+    from safetensors.numpy import load_file
+
+    from seaweed_apt.apt.teacher_pairs import draw_teacher_pairs
+    from seaweed_apt.training.checkpoint import load_model
+    from seaweed_apt.training.data import load_caption_table
+    from seaweed_apt.training.stage import clip_geometry
+
+    arrays = load_file(_pairs_file(pretrained_root, tmp_path, 40))
+    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
+    config = _loop_config(pretrained_root)
+    train_rows = manifest.loc[manifest["split"] == "train", "caption_embedding_index"]
+    here = draw_teacher_pairs(load_model(config["teacher_dir"]),
+                              load_caption_table(config["captions_path"]),
+                              train_rows.to_numpy(np.int64), clip_geometry(manifest), 40, 2,
+                              5.0, seed=0)
+    assert np.array_equal(arrays["noise_seed"], here["noise_seed"])
+    assert np.array_equal(arrays["caption_row"], here["caption_row"])
+    # One thread per task against this process's threads: the same to one uint8 level.
+    difference = np.abs(arrays["sample"].astype(int) - here["sample"].astype(int))
+    assert arrays["sample"].shape == here["sample"].shape and difference.max() <= 1
 
 
 def test_the_distill_phase_trains_by_regression_when_switched(pretrained_root, tmp_path):

@@ -55,3 +55,54 @@ def test_evaluation_measures_every_system_selects_and_reports(evaluated_root):
         p.name for p in report.iterdir()}
     assert (report / "samples" / f"{selection['system']}.gif").exists()
     assert (report / "samples" / "side_by_side.mp4").exists()
+
+
+def test_systems_measured_on_ray_actors_match_one_process(evaluated_root):
+    """The same systems, prompts and seeds through `evaluate_systems` (this process) and
+    `evaluate_systems_on_ray` (two actors, one thread each): the same rows and figures."""
+    from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
+    from seaweed_apt.config.ray import RayConfig
+    from seaweed_apt.evaluation.data import load_split_clips
+    from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
+    from seaweed_apt.evaluation.run import evaluate_systems
+    from seaweed_apt.evaluation.systems import standard_systems
+    from seaweed_apt.training.checkpoint import load_model_from_files
+    from seaweed_apt.training.data import load_caption_table
+    from seaweed_apt.training.stage import clip_geometry
+
+    def files(folder):
+        return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
+                if p.is_file()}
+
+    root = evaluated_root
+    config = base_config(EvaluationConfig, "evaluation", num_samples=8, reference_clips=16,
+                         generation_batch_size=8, feature_image_size=32)
+    manifest = pd.read_parquet(root / "03_primary" / "clip_manifest.parquet")
+    shards = root / "03_primary" / "clip_shards"
+    reference = load_split_clips(manifest, shards, "test", limit=16, seed=0)
+    prompts = load_split_clips(manifest, shards, "test", limit=8, seed=1)
+    floors = load_split_clips(manifest, shards, "train", limit=8, seed=2)
+    apt = files(root / "06_models" / "apt")
+    step = kept_checkpoint_steps(apt)[0]
+    systems = standard_systems([1], 5.0, [step], [1])
+
+    model_files = {"teacher": files(root / "06_models" / "teacher"),
+                   "distilled": files(root / "06_models" / "distilled"),
+                   f"apt/{step}": kept_checkpoint_files(apt, step)}
+    captions = load_caption_table(root / "04_feature" / "caption_embeddings.safetensors")
+    evaluator = files(root / "06_models" / "evaluator")
+    geometry = clip_geometry(manifest)
+    here = evaluate_systems(systems, lambda key: load_model_from_files(model_files[key]),
+                            reference, prompts, floors, captions, evaluator, config, geometry,
+                            1.0)
+    ray_config = base_config(RayConfig, "ray", num_workers=2)
+    on_ray = evaluate_systems_on_ray(systems, model_files, reference, prompts, floors, captions,
+                                     evaluator, config, geometry, 1.0, ray_config)
+    assert list(on_ray["system"]) == list(here["system"])
+    figures = ["fd_efflite0", "fd_efflite0_clip", "conditional_accuracy", "diversity_ratio",
+               "motion_ratio", "class_consistency"]
+    pd.testing.assert_frame_equal(on_ray[figures], here[figures], rtol=1e-4)
+    with pytest.raises(ValueError, match="no model files"):
+        evaluate_systems_on_ray(systems, {"teacher": model_files["teacher"]}, reference,
+                                prompts, floors, captions, evaluator, config, geometry, 1.0,
+                                ray_config)

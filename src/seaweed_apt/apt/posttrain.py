@@ -14,12 +14,13 @@ import torch
 from seaweed_apt.apt.apt_phase import build_apt_phase
 from seaweed_apt.apt.distill_phase import build_distill_phase
 from seaweed_apt.apt.kept import checkpoint_folder
-from seaweed_apt.apt.teacher_pairs import draw_teacher_pairs
+from seaweed_apt.apt.teacher_pairs import plan_teacher_pairs, sample_teacher_pairs
 from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.data.video_io import sha256_of_file
 from seaweed_apt.diffusion.flow import TextBatch
-from seaweed_apt.training.checkpoint import load_model, read_config
+from seaweed_apt.ray_map import map_shares, split_evenly
+from seaweed_apt.training.checkpoint import load_model_from_files, read_config
 from seaweed_apt.training.data import load_caption_table
 from seaweed_apt.training.stage import (
     StageOutcome,
@@ -29,6 +30,8 @@ from seaweed_apt.training.stage import (
 )
 
 logger = logging.getLogger(__name__)
+
+PAIRS_BATCH_SIZE = 32  # videos per teacher call; batch 16-128 drew at the same rate on 2 cores
 
 
 def _weights_id(model_dir: str) -> str:
@@ -67,33 +70,57 @@ def needs_teacher_pairs(distill: DistillConfig, apt: APTConfig) -> bool:
     return distill.objective == "regression" or apt.regression_weight > 0
 
 
-def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: str,
-                       config: DistillConfig, negative_text: tuple[np.ndarray, ...] | None = None
-                       ) -> tuple[dict[str, np.ndarray], dict]:
-    """Draw `config.regression_pairs` teacher pairs (`draw_teacher_pairs`, `config.
-    regression_teacher_steps` Euler steps, guidance `config.cfg_scale`) for captions of training
-    clips, in this process (on CUDA when there is one, bf16 autocast). Returns the arrays of the
-    pairs file and a record (count, steps, seconds)."""
+def _sample_pairs_share(shared: dict, share: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """One Ray task's share of the pairs: the teacher from its files, on CUDA when the task has
+    one (bf16 autocast)."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    teacher = load_model(teacher_dir, device=device).requires_grad_(False)
+    teacher = load_model_from_files(shared["teacher_files"], device=device).requires_grad_(False)
+    seeds, rows = share
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        return sample_teacher_pairs(teacher, shared["captions"], seeds, rows,
+                                    shared["clip_shape"], shared["steps"], shared["cfg_scale"],
+                                    PAIRS_BATCH_SIZE, shared["negative"])
+
+
+def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: str,
+                       config: DistillConfig, ray_config: RayConfig,
+                       negative_text: tuple[np.ndarray, ...] | None = None
+                       ) -> tuple[dict[str, np.ndarray], dict]:
+    """Draw `config.regression_pairs` teacher pairs (`plan_teacher_pairs`, then
+    `sample_teacher_pairs` with `config.regression_teacher_steps` Euler steps and guidance
+    `config.cfg_scale`) for captions of training clips, in `ray_config.num_workers` Ray tasks
+    (`map_shares`); the teacher's weights reach them through the object store. Returns the
+    arrays of the pairs file and a record (count, steps, tasks, seconds).
+
+    Raises:
+        ValueError: no training clips to take captions from.
+    """
     negative = None
     if negative_text is not None:
         tokens, mask, pooled = (torch.as_tensor(np.asarray(a)) for a in negative_text)
         negative = TextBatch(tokens.float(), mask.bool(), pooled.float())
     train_rows = manifest.loc[manifest["split"] == "train", "caption_embedding_index"]
-    logger.info("drawing %d teacher samples of %d steps (CFG %.1f) on %s", config.regression_pairs,
-                config.regression_teacher_steps, config.cfg_scale, device)
+    seeds, rows = plan_teacher_pairs(train_rows.to_numpy(np.int64), config.regression_pairs,
+                                     config.seed)
+    shares = [(seeds[part], rows[part]) for part in
+              split_evenly(len(seeds), ray_config.num_workers, PAIRS_BATCH_SIZE)]
+    shared = {"teacher_files": {path.name: path.read_bytes()
+                                for path in Path(teacher_dir).iterdir() if path.is_file()},
+              "captions": load_caption_table(captions_path), "clip_shape": clip_geometry(manifest),
+              "steps": config.regression_teacher_steps, "cfg_scale": config.cfg_scale,
+              "negative": negative}
+    logger.info("drawing %d teacher samples of %d steps (CFG %.1f) in %d Ray tasks",
+                config.regression_pairs, config.regression_teacher_steps, config.cfg_scale,
+                len(shares))
     began = time.perf_counter()
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        arrays = draw_teacher_pairs(teacher, load_caption_table(captions_path),
-                                    train_rows.to_numpy(np.int64), clip_geometry(manifest),
-                                    config.regression_pairs, config.regression_teacher_steps,
-                                    config.cfg_scale, config.seed, negative=negative)
+    samples = map_shares(_sample_pairs_share, shared, shares, ray_config)
     seconds = time.perf_counter() - began
     logger.info("drew %d teacher pairs in %.0f s", config.regression_pairs, seconds)
+    arrays = {"noise_seed": seeds, "caption_row": rows, "sample": np.concatenate(samples)}
     return arrays, {"pairs": config.regression_pairs, "teacher_steps":
                     config.regression_teacher_steps, "cfg_scale": config.cfg_scale,
-                    "negative_prompt": config.negative_prompt, "seconds": round(seconds, 1)}
+                    "negative_prompt": config.negative_prompt, "ray_tasks": len(shares),
+                    "seconds": round(seconds, 1)}
 
 
 def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,

@@ -24,16 +24,10 @@ from seaweed_apt.training.data import load_caption_table
 SEED_STRIDE = 1_000_003  # the pair seeds: seed x SEED_STRIDE + 0, 1, ...
 
 
-def draw_teacher_pairs(teacher: nn.Module, captions: TextBatch, caption_rows: np.ndarray,
-                       clip_shape: tuple[int, int, int], count: int, steps: int,
-                       cfg_scale: float, seed: int, batch_size: int = 32,
-                       negative: TextBatch | None = None) -> dict[str, np.ndarray]:
-    """`count` pairs for captions drawn (with replacement, by `seed`) from `caption_rows` (the
-    caption-table rows of training clips): the teacher's `steps`-step Euler sample with guidance
-    `cfg_scale` from the noise of each pair's seed. `clip_shape` is (T, H, W) of a clip.
-
-    Returns {"noise_seed": (N,) int64, "caption_row": (N,) int64, "sample": (N, T, H, W, 3)
-    uint8}, the arrays of a pairs file.
+def plan_teacher_pairs(caption_rows: np.ndarray, count: int, seed: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The `count` pairs' noise seeds and caption rows, drawn (with replacement, by `seed`) from
+    `caption_rows` (the caption-table rows of training clips). Returns two (N,) int64 arrays.
 
     Raises:
         ValueError: no caption rows to draw from.
@@ -41,13 +35,41 @@ def draw_teacher_pairs(teacher: nn.Module, captions: TextBatch, caption_rows: np
     if len(caption_rows) == 0:
         raise ValueError("teacher pairs need the captions of training clips: there are none")
     rows = np.random.default_rng(seed).choice(np.asarray(caption_rows, np.int64), size=count)
-    seeds = [seed * SEED_STRIDE + i for i in range(count)]
+    return np.arange(count, dtype=np.int64) + seed * SEED_STRIDE, rows
+
+
+def sample_teacher_pairs(teacher: nn.Module, captions: TextBatch, noise_seeds: np.ndarray,
+                         caption_rows: np.ndarray, clip_shape: tuple[int, int, int], steps: int,
+                         cfg_scale: float, batch_size: int = 32,
+                         negative: TextBatch | None = None) -> np.ndarray:
+    """The teacher's `steps`-step Euler sample with guidance `cfg_scale` from each seed's noise
+    for its caption row of `captions`. `clip_shape` is (T, H, W) of a clip. Returns
+    (N, T, H, W, 3) uint8. Shares of a plan cut at multiples of `batch_size` run the same
+    batches as the whole plan."""
+    rows = np.asarray(caption_rows, np.int64)
     text = TextBatch(captions.tokens[rows].float(), captions.mask[rows].bool(),
                      captions.pooled[rows].float())
-    _, sample = teacher_sample_pairs(teacher, text, seeds, (3, *clip_shape), steps, cfg_scale,
-                                     batch_size, negative)
-    return {"noise_seed": np.asarray(seeds, np.int64), "caption_row": rows,
-            "sample": np.ascontiguousarray(to_uint8_video(sample))}  # a file writes the buffer
+    _, sample = teacher_sample_pairs(teacher, text, [int(s) for s in noise_seeds],
+                                     (3, *clip_shape), steps, cfg_scale, batch_size, negative)
+    return np.ascontiguousarray(to_uint8_video(sample))  # a file writes the buffer
+
+
+def draw_teacher_pairs(teacher: nn.Module, captions: TextBatch, caption_rows: np.ndarray,
+                       clip_shape: tuple[int, int, int], count: int, steps: int,
+                       cfg_scale: float, seed: int, batch_size: int = 32,
+                       negative: TextBatch | None = None) -> dict[str, np.ndarray]:
+    """`count` pairs in this process: `plan_teacher_pairs`, then `sample_teacher_pairs`.
+
+    Returns {"noise_seed": (N,) int64, "caption_row": (N,) int64, "sample": (N, T, H, W, 3)
+    uint8}, the arrays of a pairs file.
+
+    Raises:
+        ValueError: no caption rows to draw from.
+    """
+    seeds, rows = plan_teacher_pairs(caption_rows, count, seed)
+    return {"noise_seed": seeds, "caption_row": rows,
+            "sample": sample_teacher_pairs(teacher, captions, seeds, rows, clip_shape, steps,
+                                           cfg_scale, batch_size, negative)}
 
 
 @dataclass

@@ -17,7 +17,8 @@ from seaweed_apt.apt.kept import kept_checkpoint_files
 from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.evaluation.data import LabelledClips
-from seaweed_apt.evaluation.evaluator import ItemClassifier
+from seaweed_apt.evaluation.evaluator import load_evaluator
+from seaweed_apt.evaluation.features import EffLite0Features
 from seaweed_apt.evaluation.quality import SetFeatures, extract_set_features, quality_figures
 from seaweed_apt.evaluation.systems import System, run_system
 from seaweed_apt.training.checkpoint import load_model_from_files
@@ -54,67 +55,129 @@ def caption_text(table: TextBatch, rows: np.ndarray) -> TextBatch:
                      table.pooled[index].float())
 
 
+class SetMeter:
+    """Measures any set of videos (a system's or a floor's) the same way: EfficientNet-Lite0 frame
+    features, the frozen evaluator, every figure of `quality_figures` against the real reference.
+    Built from files and arrays alone, so a Ray actor builds the same one."""
+
+    def __init__(self, evaluator_files: dict[str, bytes], reference: SetFeatures | None,
+                 reference_captions: list[str], config: EvaluationConfig) -> None:
+        """`reference` None: a meter that only extracts features (of the reference itself)."""
+        self.extractor = EffLite0Features(config.feature_image_size)
+        self.evaluator, _ = load_evaluator(evaluator_files)
+        self.reference, self.reference_captions = reference, reference_captions
+        self.batch_size = config.feature_batch_size
+
+    def figures(self, videos: np.ndarray, captions: list[str], labels: np.ndarray
+                ) -> dict[str, float]:
+        """`videos` (B, T, H, W, 3) uint8 asked for `captions` (items `labels`, -1: none)."""
+        return quality_figures(self.features(videos), captions, labels, self.reference,
+                               self.reference_captions)
+
+    def features(self, videos: np.ndarray) -> SetFeatures:
+        return extract_set_features(videos, self.extractor, self.evaluator, self.batch_size)
+
+
+def reference_features(reference: LabelledClips, evaluator_files: dict[str, bytes],
+                       config: EvaluationConfig) -> SetFeatures:
+    """The real test clips' features, which every set is compared to."""
+    return SetMeter(evaluator_files, None, [], config).features(reference.frames)
+
+
+def floor_sets(floor_clips: LabelledClips, config: EvaluationConfig) -> dict[str, np.ndarray]:
+    """The floors, each (B, T, H, W, 3) uint8 at the systems' sample count."""
+    return {"real_train": floor_clips.frames,
+            "real_first_frame_repeated": first_frame_repeated(floor_clips.frames),
+            "real_blurred": blurred(floor_clips.frames, config.blur_kernel),
+            # Trivial baselines: a first model has to beat these to be worth serving.
+            "trivial_uniform_noise": uniform_noise(floor_clips.frames, config.seed),
+            "trivial_mean_frame": mean_frame_repeated(floor_clips.frames)}
+
+
+def floor_row(name: str, figures: dict[str, float]) -> dict:
+    return {"system": name, "family": name.split("_")[0].replace("real", "floor"),
+            "prompt_set": "test", "steps": 0, "network_evaluations": 0,
+            "seconds_per_video": float("nan"), "checkpoint": "", **figures}
+
+
+def measure_system(meter: SetMeter, model: nn.Module, system: System, text: TextBatch,
+                   seeds: list[int], prompts: LabelledClips, geometry: tuple[int, int, int],
+                   shift: float, config: EvaluationConfig) -> dict:
+    """One system's row: its videos for `prompts` (worded as `text`), timed, then measured."""
+    videos, seconds = run_system(model, system, text, seeds, geometry, shift,
+                                 config.generation_batch_size, config.min_timing_s)
+    figures = meter.figures(videos, prompts.captions, prompts.labels)
+    logger.info("%s: FD-EffLite0 %.2f (halves %.2f / %.2f), conditional accuracy %.3f, %.4f s "
+                "per video", system.name, figures["fd_efflite0"], figures["fd_efflite0_half_a"],
+                figures["fd_efflite0_half_b"], figures["conditional_accuracy"], seconds)
+    return {"system": system.name, "family": system.family, "prompt_set": system.prompt_set,
+            "steps": system.steps, "network_evaluations": system.network_evaluations,
+            "seconds_per_video": seconds, "checkpoint": system.checkpoint, **figures}
+
+
+def prompt_texts(caption_table: TextBatch, prompts: LabelledClips,
+                 paraphrase_text: TextBatch | None) -> dict[str, TextBatch | None]:
+    return {"test": caption_text(caption_table, prompts.caption_index),
+            "paraphrase": paraphrase_text}
+
+
+def prompt_seeds(config: EvaluationConfig, count: int) -> list[int]:
+    """One noise seed per prompt; every system gets the same."""
+    return [config.seed * 1_000_003 + i for i in range(count)]
+
+
+def check_prompt_sets(systems: list[System], texts: dict[str, TextBatch | None]) -> None:
+    """Raises ValueError: a system asks for a prompt set that was not given."""
+    for system in systems:
+        if texts.get(system.prompt_set) is None:
+            raise ValueError(f"{system.name} asks for the {system.prompt_set} prompts, "
+                             "which were not given")
+
+
+def systems_table(rows: list[dict]) -> pd.DataFrame:
+    table = pd.DataFrame(rows)
+    table["checkpoint_step"] = [int(c.split("/")[1]) if c.startswith("apt/") else -1
+                                for c in table["checkpoint"]]
+    return table
+
+
 def evaluate_systems(systems: list[System], load_model: Callable[[str], nn.Module],
                      reference: LabelledClips, prompts: LabelledClips, floor_clips: LabelledClips,
-                     caption_table: TextBatch, extractor: nn.Module, evaluator: ItemClassifier,
+                     caption_table: TextBatch, evaluator_files: dict[str, bytes],
                      config: EvaluationConfig, geometry: tuple[int, int, int], shift: float,
                      paraphrase_text: TextBatch | None = None) -> pd.DataFrame:
-    """One row per system and floor: speed, network evaluations and every quality figure.
+    """One row per floor and system, in this process: speed, network evaluations and every
+    quality figure (`evaluate_systems_on_ray` is the same on Ray actors).
 
     `prompts` are test clips whose captions (and item labels) the systems are asked for, one seed
     each; `floor_clips` are real train clips at the same count for the floors. Systems of the
-    paraphrase set get `paraphrase_text` (the same prompts reworded, row for row) instead."""
-    def features(videos: np.ndarray) -> SetFeatures:
-        return extract_set_features(videos, extractor, evaluator, config.feature_batch_size)
+    paraphrase set get `paraphrase_text` (the same prompts reworded, row for row) instead.
 
-    reference_features = features(reference.frames)
-    seeds = [config.seed * 1_000_003 + i for i in range(len(prompts))]
-    texts = {"test": caption_text(caption_table, prompts.caption_index),
-             "paraphrase": paraphrase_text}
+    Raises:
+        ValueError: a system asks for the paraphrase set without `paraphrase_text`.
+    """
+    texts = prompt_texts(caption_table, prompts, paraphrase_text)
+    check_prompt_sets(systems, texts)
+    meter = SetMeter(evaluator_files, reference_features(reference, evaluator_files, config),
+                     reference.captions, config)
+    seeds = prompt_seeds(config, len(prompts))
     rows = []
-    floors = {"real_train": floor_clips.frames,
-              "real_first_frame_repeated": first_frame_repeated(floor_clips.frames),
-              "real_blurred": blurred(floor_clips.frames, config.blur_kernel),
-              # Trivial baselines: a first model has to beat these to be worth serving.
-              "trivial_uniform_noise": uniform_noise(floor_clips.frames, config.seed),
-              "trivial_mean_frame": mean_frame_repeated(floor_clips.frames)}
+    floors = floor_sets(floor_clips, config)
     with tqdm(total=len(floors) + len(systems), desc="evaluation", unit="system") as progress:
         for name, videos in floors.items():
-            figures = quality_figures(features(videos), floor_clips.captions, floor_clips.labels,
-                                      reference_features, reference.captions)
-            rows.append({"system": name, "family": name.split("_")[0].replace("real", "floor"),
-                         "prompt_set": "test", "steps": 0,
-                         "network_evaluations": 0, "seconds_per_video": float("nan"),
-                         "checkpoint": "", **figures})
+            rows.append(floor_row(name, meter.figures(videos, floor_clips.captions,
+                                                      floor_clips.labels)))
             progress.update(1)
         loaded: dict[str, nn.Module] = {}
         for system in systems:
             if system.checkpoint not in loaded:
                 loaded.clear()  # one model in memory at a time
                 loaded[system.checkpoint] = load_model(system.checkpoint)
-            if texts[system.prompt_set] is None:
-                raise ValueError(f"{system.name} asks for the {system.prompt_set} prompts, "
-                                 "which were not given")
-            videos, seconds = run_system(loaded[system.checkpoint], system,
-                                         texts[system.prompt_set], seeds,
-                                         geometry, shift, config.generation_batch_size,
-                                         config.min_timing_s)
-            figures = quality_figures(features(videos), prompts.captions, prompts.labels,
-                                      reference_features, reference.captions)
-            rows.append({"system": system.name, "family": system.family,
-                         "prompt_set": system.prompt_set, "steps": system.steps,
-                         "network_evaluations": system.network_evaluations,
-                         "seconds_per_video": seconds, "checkpoint": system.checkpoint,
-                         **figures})
-            logger.info("%s: FD-EffLite0 %.2f (halves %.2f / %.2f), conditional accuracy "
-                        "%.3f, %.4f s per video", system.name, figures["fd_efflite0"],
-                        figures["fd_efflite0_half_a"], figures["fd_efflite0_half_b"],
-                        figures["conditional_accuracy"], seconds)
+            rows.append(measure_system(meter, loaded[system.checkpoint], system,
+                                       texts[system.prompt_set], seeds, prompts, geometry,
+                                       shift, config))
             progress.update(1)
-    table = pd.DataFrame(rows)
-    table["checkpoint_step"] = [int(c.split("/")[1]) if c.startswith("apt/") else -1
-                                for c in table["checkpoint"]]
-    return table
+    return systems_table(rows)
 
 
 def summarize_evaluation(table: pd.DataFrame, selected_system: str, config: EvaluationConfig,

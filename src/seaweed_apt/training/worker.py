@@ -49,7 +49,8 @@ class Worker:
     def prepare(self, network: nn.Module) -> nn.Module:
         raise NotImplementedError
 
-    def report(self, metrics: dict, write_checkpoint: Callable[[Path], Path] | None) -> None:
+    def report(self, metrics: dict, write_checkpoint: Callable[[Path], Path]) -> None:
+        """A checkpoint with the window's metrics; called at checkpoint steps and at the end."""
         raise NotImplementedError
 
     def any_rank(self, flag: bool) -> bool:
@@ -89,14 +90,11 @@ class RayTrainWorker(Worker):
 
         return ray.train.torch.prepare_model(network)
 
-    def report(self, metrics: dict, write_checkpoint: Callable[[Path], Path] | None) -> None:
-        """Every rank reports (a barrier in Ray Train); with `write_checkpoint`, rank 0 writes the
-        checkpoint into a scratch folder that Ray then persists to the run's storage."""
+    def report(self, metrics: dict, write_checkpoint: Callable[[Path], Path]) -> None:
+        """Every rank reports (a barrier in Ray Train); rank 0 writes the checkpoint into a
+        scratch folder that Ray then persists to the run's storage."""
         import ray.train
 
-        if write_checkpoint is None:
-            ray.train.report(metrics)
-            return
         with tempfile.TemporaryDirectory() as scratch:
             folder = write_checkpoint(Path(scratch) / "checkpoint") if self.rank == 0 else None
             checkpoint = ray.train.Checkpoint.from_directory(folder) if folder else None
@@ -123,11 +121,10 @@ class LocalWorker(Worker):
     def prepare(self, network: nn.Module) -> nn.Module:
         return network.to(self.device)
 
-    def report(self, metrics: dict, write_checkpoint: Callable[[Path], Path] | None) -> None:
+    def report(self, metrics: dict, write_checkpoint: Callable[[Path], Path]) -> None:
         logger.info("%s", {k: round(v, 5) if isinstance(v, float) else v
                            for k, v in metrics.items()})
-        if write_checkpoint is not None:
-            write_checkpoint(self.folder / f"step-{metrics['step']:05d}")
+        write_checkpoint(self.folder / f"step-{metrics['step']:05d}")
 
 
 def step_seed(seed: int, rank: int, step: int) -> int:

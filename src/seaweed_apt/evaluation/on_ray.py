@@ -1,0 +1,119 @@
+"""The evaluation's systems and floors measured on Ray: `ray.num_workers` actors, each with its
+own `SetMeter` (EfficientNet-Lite0, the frozen evaluator, the reference's features), take the
+sets one at a time, the costliest first; each system's model comes to them as files through the
+object store. Rows and figures are those of `evaluate_systems` in one process; a system's seconds
+per video are timed while the other actors work (the speed-up goal is timed apart, in
+`time_one_step_against_teacher`)."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from seaweed_apt.config.evaluation import EvaluationConfig
+from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.evaluation.data import LabelledClips
+from seaweed_apt.evaluation.run import (
+    SetMeter,
+    check_prompt_sets,
+    floor_row,
+    floor_sets,
+    measure_system,
+    prompt_seeds,
+    prompt_texts,
+    reference_features,
+    systems_table,
+)
+from seaweed_apt.evaluation.systems import System
+from seaweed_apt.ray_runtime import ensure_ray
+
+logger = logging.getLogger(__name__)
+
+
+class SetMeterActor:
+    """One actor's meter and the inputs every set shares; `measure` returns (order, row)."""
+
+    def __init__(self, shared: dict, threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+        self.shared = shared
+        self.meter = SetMeter(shared["evaluator_files"], shared["reference"],
+                              shared["reference_captions"], shared["config"])
+        self.loaded: tuple[str, object] | None = None  # one model in memory at a time
+
+    def measure(self, order: int, unit: tuple) -> tuple[int, dict]:
+        import torch
+
+        from seaweed_apt.training.checkpoint import load_model_from_files
+
+        shared = self.shared
+        if unit[0] == "floor":
+            _, name, videos, captions, labels = unit
+            return order, floor_row(name, self.meter.figures(videos, captions, labels))
+        system: System = unit[1]
+        if self.loaded is None or self.loaded[0] != system.checkpoint:
+            device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            self.loaded = (system.checkpoint, load_model_from_files(
+                shared["model_files"][system.checkpoint], device=device))
+        return order, measure_system(self.meter, self.loaded[1], system,
+                                     shared["texts"][system.prompt_set], shared["seeds"],
+                                     shared["prompts"], shared["geometry"], shared["shift"],
+                                     shared["config"])
+
+
+def evaluate_systems_on_ray(systems: list[System], model_files: dict[str, dict[str, bytes]],
+                            reference: LabelledClips, prompts: LabelledClips,
+                            floor_clips: LabelledClips, caption_table: TextBatch,
+                            evaluator_files: dict[str, bytes], config: EvaluationConfig,
+                            geometry: tuple[int, int, int], shift: float, ray_config: RayConfig,
+                            paraphrase_text: TextBatch | None = None) -> pd.DataFrame:
+    """`evaluate_systems` on `ray_config.num_workers` Ray actors (a GPU each with `use_gpu`).
+    `model_files` maps each system's `checkpoint` ('teacher', 'distilled', 'apt/<update>') to
+    its model files.
+
+    Raises:
+        ValueError: a system asks for the paraphrase set without `paraphrase_text`, or for a
+            checkpoint that `model_files` lacks.
+    """
+    import ray
+    from ray.util import ActorPool
+
+    texts = prompt_texts(caption_table, prompts, paraphrase_text)
+    check_prompt_sets(systems, texts)
+    missing = sorted({s.checkpoint for s in systems} - set(model_files))
+    if missing:
+        raise ValueError(f"no model files for checkpoint(s) {missing}")
+    ensure_ray(ray_config)
+    shared = ray.put({"evaluator_files": evaluator_files, "config": config,
+                      "reference": reference_features(reference, evaluator_files, config),
+                      "reference_captions": reference.captions, "model_files": model_files,
+                      "texts": texts, "seeds": prompt_seeds(config, len(prompts)),
+                      "prompts": prompts, "geometry": geometry, "shift": shift})
+    units = [("floor", name, videos, floor_clips.captions, floor_clips.labels)
+             for name, videos in floor_sets(floor_clips, config).items()]
+    units += [("system", system) for system in systems]
+    # The costliest first (network evaluations per video; a floor has none), so the last set
+    # finishing is a short one. Within a cost, one checkpoint's systems stay together.
+    order = sorted(range(len(units)), key=lambda i: (
+        -(units[i][1].network_evaluations if units[i][0] == "system" else 0),
+        units[i][1].checkpoint if units[i][0] == "system" else "", i))
+    actor = ray.remote(num_cpus=ray_config.cpus_per_worker,
+                       num_gpus=1 if ray_config.use_gpu else 0)(SetMeterActor)
+    actors = [actor.remote(shared, ray_config.threads_per_worker)
+              for _ in range(min(ray_config.num_workers, len(units)))]
+    logger.info("measuring %d systems and %d floors on %d Ray actors", len(systems),
+                len(units) - len(systems), len(actors))
+    rows: dict[int, dict] = {}
+    pool = ActorPool(actors)
+    with tqdm(total=len(units), desc="evaluation", unit="set") as progress:
+        for index, row in pool.map_unordered(lambda a, i: a.measure.remote(i, units[i]), order):
+            rows[index] = row
+            progress.update(1)
+    for handle in actors:
+        ray.kill(handle)
+    return systems_table([rows[i] for i in range(len(units))])
+
