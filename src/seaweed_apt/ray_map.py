@@ -2,8 +2,8 @@
 (`ray.num_workers` tasks at once on `cpus_per_worker` CPUs and `threads_per_worker` torch threads,
 a GPU each with `use_gpu`), the shared inputs put in the object store once.
 
-On 2 cores, two 1-thread processes drew the teacher's samples 1.28x as fast as one process with
-2 threads (9.7 against 7.6 pairs/s; docs/benchmarks.md, "Teacher pairs on Ray tasks")."""
+On 2 cores two 1-thread tasks drew the teacher pairs 1.05x as fast as one 2-thread process
+(docs/benchmarks.md, "Teacher pairs on Ray tasks"); on a cluster the tasks spread over its nodes."""
 
 from __future__ import annotations
 
