@@ -20,7 +20,11 @@ from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.data.video_io import sha256_of_file
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.ray_map import map_shares, split_evenly
-from seaweed_apt.training.checkpoint import load_model_from_files, read_config
+from seaweed_apt.training.checkpoint import (
+    export_model_files,
+    load_model_from_files,
+    read_config,
+)
 from seaweed_apt.training.data import load_caption_table
 from seaweed_apt.training.stage import (
     StageOutcome,
@@ -104,8 +108,7 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
                                      config.seed)
     shares = [(seeds[part], rows[part]) for part in
               split_evenly(len(seeds), ray_config.num_workers, PAIRS_BATCH_SIZE)]
-    shared = {"teacher_files": {path.name: path.read_bytes()
-                                for path in Path(teacher_dir).iterdir() if path.is_file()},
+    shared = {"teacher_files": export_model_files(teacher_dir),  # EMA weights where present
               "captions": load_caption_table(captions_path), "clip_shape": clip_geometry(manifest),
               "steps": config.regression_teacher_steps, "cfg_scale": config.cfg_scale,
               "negative": negative}

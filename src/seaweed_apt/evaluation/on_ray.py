@@ -24,7 +24,6 @@ from seaweed_apt.evaluation.run import (
     measure_system,
     prompt_seeds,
     prompt_texts,
-    reference_features,
     systems_table,
 )
 from seaweed_apt.evaluation.systems import System
@@ -41,8 +40,8 @@ class SetMeterActor:
 
         torch.set_num_threads(threads)
         self.shared = shared
-        self.meter = SetMeter(shared["evaluator_files"], shared["reference"],
-                              shared["reference_captions"], shared["config"])
+        self.meter = SetMeter(shared["evaluator_files"], shared["config"])
+        self.meter.compare_to(shared["reference"], shared["reference_captions"])
         self.loaded: tuple[str, object] | None = None  # one model in memory at a time
 
     def measure(self, order: int, unit: tuple) -> tuple[int, dict]:
@@ -89,7 +88,7 @@ def evaluate_systems_on_ray(systems: list[System], model_files: dict[str, dict[s
         raise ValueError(f"no model files for checkpoint(s) {missing}")
     ensure_ray(ray_config)
     shared = ray.put({"evaluator_files": evaluator_files, "config": config,
-                      "reference": reference_features(reference, evaluator_files, config),
+                      "reference": SetMeter(evaluator_files, config).features(reference.frames),
                       "reference_captions": reference.captions, "model_files": model_files,
                       "texts": texts, "seeds": prompt_seeds(config, len(prompts)),
                       "prompts": prompts, "geometry": geometry, "shift": shift})
@@ -116,4 +115,3 @@ def evaluate_systems_on_ray(systems: list[System], model_files: dict[str, dict[s
     for handle in actors:
         ray.kill(handle)
     return systems_table([rows[i] for i in range(len(units))])
-

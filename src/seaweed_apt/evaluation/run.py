@@ -60,13 +60,16 @@ class SetMeter:
     features, the frozen evaluator, every figure of `quality_figures` against the real reference.
     Built from files and arrays alone, so a Ray actor builds the same one."""
 
-    def __init__(self, evaluator_files: dict[str, bytes], reference: SetFeatures | None,
-                 reference_captions: list[str], config: EvaluationConfig) -> None:
-        """`reference` None: a meter that only extracts features (of the reference itself)."""
+    def __init__(self, evaluator_files: dict[str, bytes], config: EvaluationConfig) -> None:
         self.extractor = EffLite0Features(config.feature_image_size)
         self.evaluator, _ = load_evaluator(evaluator_files)
-        self.reference, self.reference_captions = reference, reference_captions
         self.batch_size = config.feature_batch_size
+        self.reference: SetFeatures | None = None
+        self.reference_captions: list[str] = []
+
+    def compare_to(self, reference: SetFeatures, captions: list[str]) -> None:
+        """The real clips' features (`features` of them) that `figures` measures against."""
+        self.reference, self.reference_captions = reference, captions
 
     def figures(self, videos: np.ndarray, captions: list[str], labels: np.ndarray
                 ) -> dict[str, float]:
@@ -76,12 +79,6 @@ class SetMeter:
 
     def features(self, videos: np.ndarray) -> SetFeatures:
         return extract_set_features(videos, self.extractor, self.evaluator, self.batch_size)
-
-
-def reference_features(reference: LabelledClips, evaluator_files: dict[str, bytes],
-                       config: EvaluationConfig) -> SetFeatures:
-    """The real test clips' features, which every set is compared to."""
-    return SetMeter(evaluator_files, None, [], config).features(reference.frames)
 
 
 def floor_sets(floor_clips: LabelledClips, config: EvaluationConfig) -> dict[str, np.ndarray]:
@@ -158,8 +155,8 @@ def evaluate_systems(systems: list[System], load_model: Callable[[str], nn.Modul
     """
     texts = prompt_texts(caption_table, prompts, paraphrase_text)
     check_prompt_sets(systems, texts)
-    meter = SetMeter(evaluator_files, reference_features(reference, evaluator_files, config),
-                     reference.captions, config)
+    meter = SetMeter(evaluator_files, config)
+    meter.compare_to(meter.features(reference.frames), reference.captions)
     seeds = prompt_seeds(config, len(prompts))
     rows = []
     floors = floor_sets(floor_clips, config)
