@@ -48,3 +48,19 @@ def test_the_frozen_evaluator_round_trips_through_its_files(fitted):
     assert config["class_names"] == list(CLASS_NAMES) and config["note"] == "x"
     with pytest.raises(ValueError, match="evaluator files need"):
         load_evaluator({"evaluator.json": b"{}"})
+
+
+def test_the_evaluator_reads_the_same_in_either_memory_layout(fitted):
+    """Channels-last (the default, for speed) changes the layout, not the function: the same
+    weights in the contiguous layout give the same logits."""
+    import torch
+
+    from seaweed_apt.evaluation.evaluator import ItemClassifier
+
+    model, _ = fitted
+    assert model.memory_format == torch.channels_last
+    contiguous = ItemClassifier(model.head.out_features, model.num_features // 4,
+                                torch.contiguous_format).eval()
+    contiguous.load_state_dict(model.state_dict())
+    frames = torch.randn(8, 3, 32, 32)
+    torch.testing.assert_close(contiguous(frames), model(frames), atol=1e-4, rtol=1e-4)

@@ -53,3 +53,12 @@ def test_mismatched_or_too_small_feature_sets_are_refused():
         frechet_distance(torch.randn(4, 8), torch.randn(4, 9))
     with pytest.raises(ValueError, match="at least 2"):
         frechet_distance(torch.randn(1, 8), torch.randn(4, 8))
+
+
+def test_features_are_the_same_in_either_memory_layout(extractor):
+    """Channels-last (the default, for speed) moves features by rounding only: far below the
+    FD's half-set noise."""
+    contiguous = EffLite0Features(image_size=64, memory_format=torch.contiguous_format)
+    frames = _frames(16)
+    fast, plain = extractor(frames), contiguous(frames)
+    assert (fast - plain).abs().max() <= 1e-4 * plain.abs().max()

@@ -17,10 +17,16 @@ from tqdm.auto import tqdm
 
 class ItemClassifier(nn.Module):
     """(N, 3, H, W) frames in [-1, 1] -> logits over the item classes; `features` are the
-    penultimate activations."""
+    penultimate activations.
 
-    def __init__(self, classes: int, width: int = 32) -> None:
+    Weights and inputs are kept channels-last by default: oneDNN's convolutions train this network
+    ~1.4x faster on 2 CPU cores than in the contiguous layout (docs/benchmarks.md, "The yardstick
+    in channels-last"); `memory_format=torch.contiguous_format` gives the evaluator as it was."""
+
+    def __init__(self, classes: int, width: int = 32,
+                 memory_format: torch.memory_format = torch.channels_last) -> None:
         super().__init__()
+        self.memory_format = memory_format
 
         def block(c_in, c_out):
             return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out),
@@ -32,12 +38,13 @@ class ItemClassifier(nn.Module):
                                   nn.Flatten())  # (N, 4w)
         self.head = nn.Linear(4 * width, classes)
         self.num_features = 4 * width
+        self.to(memory_format=memory_format)
 
     def features(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.body(frames)
+        return self.body(frames.contiguous(memory_format=self.memory_format))
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(frames))
+        return self.head(self.features(frames))
 
 
 def frames_of(videos_uint8: np.ndarray) -> torch.Tensor:
@@ -47,14 +54,15 @@ def frames_of(videos_uint8: np.ndarray) -> torch.Tensor:
 
 
 def train_item_classifier(videos: np.ndarray, labels: np.ndarray, classes: int, epochs: int,
-                          batch_size: int, lr: float, width: int = 32, seed: int = 0
+                          batch_size: int, lr: float, width: int = 32, seed: int = 0,
+                          memory_format: torch.memory_format = torch.channels_last
                           ) -> tuple[ItemClassifier, list[dict]]:
     """Trains on every frame of the given clips (each frame carries its clip's label), with
     random shifts so that position, which moves in our clips, is not what it learns."""
     torch.manual_seed(seed)
     frames = frames_of(videos)
     frame_labels = torch.from_numpy(np.repeat(labels, videos.shape[1]))
-    model = ItemClassifier(classes, width)
+    model = ItemClassifier(classes, width, memory_format)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * max(len(frames) // batch_size, 1)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)

@@ -1,0 +1,97 @@
+"""Where a training step's time goes beyond its arithmetic: the same `cpu-small` step (x0 output,
+output conv, AdamW, one thread per process) in one process alone, and in TorchTrainer's 2 workers
+x 1 thread with DDP (the pipeline's topology), with DDP writing gradients into its buckets and
+one bucket ("ddp-view": `gradient_as_bucket_view`, `bucket_cap_mb` 100), or without DDP (each
+worker its own model: no gradient all-reduce, no lock-step), in interleaved rounds of one run.
+
+    python benchmarks/ddp_overhead.py [--batch 4 --steps 150 --rounds 2]
+
+Seconds per step count only the loop after warm-up steps, not Ray's start-up. "alone" runs while
+nothing else does, so it is what one worker's step would cost with a core to itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import uuid
+
+import torch
+
+from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TextBatch, TimestepSampler
+from seaweed_apt.models.dit import VideoDiT, build_config
+from seaweed_apt.ray_runtime import LOOPBACK_ENV
+
+WARMUP = 5
+
+
+def timed_loop(model: torch.nn.Module, batch: int, steps: int, seed: int) -> float:
+    """Seconds per optimiser step after WARMUP untimed ones."""
+    rng = torch.Generator().manual_seed(seed)
+    x0 = torch.rand(batch, 3, 8, 32, 32, generator=rng) * 2 - 1
+    text = TextBatch(torch.randn(batch, 24, 384, generator=rng),
+                     torch.ones(batch, 24, dtype=torch.bool),
+                     torch.randn(batch, 384, generator=rng))
+    loss = RectifiedFlowLoss(TimestepSampler())
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    for step in range(WARMUP + steps):
+        if step == WARMUP:
+            start = time.perf_counter()
+        optimizer.zero_grad()
+        loss(model, x0, text, torch.Generator().manual_seed(step))["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+    return (time.perf_counter() - start) / steps
+
+
+def new_model() -> VideoDiT:
+    torch.manual_seed(0)
+    return VideoDiT(build_config("cpu-small", {"prediction": "x0", "output_conv": True}))
+
+
+def ray_loop(config: dict) -> None:
+    import ray.train
+    import ray.train.torch
+
+    torch.set_num_threads(1)
+    model = new_model()
+    if config["ddp"]:
+        kwargs = {"gradient_as_bucket_view": True, "bucket_cap_mb": 100} \
+            if config["ddp"] == "ddp-view" else {}
+        model = ray.train.torch.prepare_model(model, parallel_strategy_kwargs=kwargs)
+    rank = ray.train.get_context().get_world_rank()
+    seconds = timed_loop(model, config["batch"], config["steps"], rank)
+    print(f"RESULT {config['ddp'] or 'no-ddp'} rank={rank} "
+          f"seconds_per_step={seconds:.4f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    for key, value in LOOPBACK_ENV.items():
+        os.environ.setdefault(key, value)
+    import ray
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=True)
+    torch.set_num_threads(1)
+    for round_ in range(args.rounds):
+        print(f"RESULT alone round={round_ + 1} seconds_per_step="
+              f"{timed_loop(new_model(), args.batch, args.steps, 0):.4f}", flush=True)
+        for ddp in ("ddp", "ddp-view", ""):
+            TorchTrainer(ray_loop, train_loop_config={"ddp": ddp, "steps": args.steps,
+                                                      "batch": args.batch},
+                         scaling_config=ScalingConfig(num_workers=2,
+                                                      resources_per_worker={"CPU": 1}),
+                         run_config=RunConfig(storage_path="/tmp/ddp_overhead",
+                                              name=uuid.uuid4().hex[:8])).fit()
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()

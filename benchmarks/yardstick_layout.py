@@ -1,0 +1,117 @@
+"""The evaluation's yardstick in two memory layouts, side by side: the frozen evaluator trained
+and EfficientNet-Lite0 run contiguous (as before) and channels-last (the default since), on the
+same data, the same seeds and the same generated videos, in one run.
+
+    python benchmarks/yardstick_layout.py [--data data] [--systems teacher_25step,...]
+
+Run in the repository root after a `make demo` (it reads `data/`, writes nothing there). For each
+layout it prints the evaluator's training seconds and its accuracy on real test clips, the seconds
+to measure every set, and each set's FD-EffLite0 and conditional accuracy: the floors (real and
+trivial clips) and the chosen systems, each system's videos generated once and measured by both.
+The layout is switched through the constructors' defaults, which is all the pipeline sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's `pipelines`
+
+from pipelines.evaluation.nodes import train_evaluator  # noqa: E402
+from seaweed_apt.config.evaluation import EvaluationConfig  # noqa: E402
+from seaweed_apt.config.loading import load_config  # noqa: E402
+from seaweed_apt.config.sampling import SamplingConfig  # noqa: E402
+from seaweed_apt.evaluation import evaluator as evaluator_module  # noqa: E402
+from seaweed_apt.evaluation.data import load_split_clips  # noqa: E402
+from seaweed_apt.evaluation.features import EffLite0Features  # noqa: E402
+from seaweed_apt.evaluation.run import (SetMeter, caption_text, floor_sets,  # noqa: E402
+                                        prompt_seeds)
+from seaweed_apt.evaluation.systems import run_system, standard_systems  # noqa: E402
+from seaweed_apt.training.checkpoint import load_model  # noqa: E402
+from seaweed_apt.training.data import load_caption_table  # noqa: E402
+from seaweed_apt.training.stage import clip_geometry  # noqa: E402
+
+LAYOUTS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+
+
+def use_layout(memory_format: torch.memory_format) -> None:
+    """Every evaluator and feature extractor built from here on uses `memory_format`."""
+    init = evaluator_module.ItemClassifier.__init__
+    init.__defaults__ = (init.__defaults__[0], memory_format)
+    train = evaluator_module.train_item_classifier
+    train.__defaults__ = (*train.__defaults__[:-1], memory_format)
+    features = EffLite0Features.__init__
+    features.__defaults__ = (*features.__defaults__[:-1], memory_format)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="data")
+    parser.add_argument("--systems", default="")
+    args = parser.parse_args()
+    data = Path(args.data)
+    evaluation = load_config(EvaluationConfig, "conf", "local", "parameters_evaluation.yml",
+                             "evaluation")
+    sampling = load_config(SamplingConfig, "conf", "local", "parameters_pretrain.yml", "sampling")
+    manifest = pd.read_parquet(data / "03_primary" / "clip_manifest.parquet")
+    shards = str(data / "03_primary" / "clip_shards")
+    served = json.loads((data / "08_reporting" / "evaluation" / "selection.json").read_text())
+    chosen = args.systems.split(",") if args.systems else [
+        f"teacher_{evaluation.reference_teacher_steps}step", "distilled_1step",
+        served["system"]]
+    reference = load_split_clips(manifest, shards, "test", limit=evaluation.reference_clips,
+                                 seed=evaluation.seed)
+    prompts = load_split_clips(manifest, shards, "test", limit=evaluation.num_samples,
+                               seed=evaluation.seed + 1)
+    floor_clips = load_split_clips(manifest, shards, "train", limit=evaluation.num_samples,
+                                   seed=evaluation.seed + 2)
+    text = caption_text(load_caption_table(str(data / "04_feature" /
+                                               "caption_embeddings.safetensors")),
+                        prompts.caption_index)
+    seeds = prompt_seeds(evaluation, len(prompts))
+    systems = {s.name: s for s in standard_systems(
+        evaluation.teacher_steps, sampling.cfg_scale, [int(served["checkpoint_step"])],
+        evaluation.apt_steps)}
+    torch.set_num_threads(2)
+    videos = {}
+    for name in chosen:
+        system = systems[name]
+        model = load_model(str(data / "06_models" / (
+            "apt_best" if system.family == "apt" else system.checkpoint)))
+        videos[name], _ = run_system(model, system, text, seeds, clip_geometry(manifest),
+                                     sampling.shift, evaluation.generation_batch_size)
+    sets = {name: (clips, floor_clips) for name, clips in floor_sets(floor_clips,
+                                                                      evaluation).items()}
+    sets |= {name: (clips, prompts) for name, clips in videos.items()}
+    rows = {}
+    for layout, memory_format in LAYOUTS.items():
+        use_layout(memory_format)
+        began = time.perf_counter()
+        files, record = train_evaluator(manifest, shards, evaluation)
+        trained = time.perf_counter() - began
+        print(f"{layout}: evaluator trained in {trained:.1f} s, accuracy on real test clips "
+              f"{record['test_clip_accuracy']:.4f}", flush=True)
+        began = time.perf_counter()
+        meter = SetMeter(files, evaluation)
+        meter.compare_to(meter.features(reference.frames), reference.captions)
+        for name, (clips, asked) in sets.items():
+            figures = meter.figures(clips, asked.captions, asked.labels)
+            rows[(name, layout)] = (figures["fd_efflite0"], figures["conditional_accuracy"])
+        print(f"{layout}: {len(sets)} sets and the reference measured in "
+              f"{time.perf_counter() - began:.1f} s", flush=True)
+    print(f"\n{'set':<32} {'FD contiguous':>14} {'FD ch-last':>11} {'acc contiguous':>15} "
+          f"{'acc ch-last':>12}")
+    for name in sets:
+        (fd_a, acc_a), (fd_b, acc_b) = rows[(name, "contiguous")], rows[(name, "channels_last")]
+        print(f"{name:<32} {fd_a:>14.2f} {fd_b:>11.2f} {acc_a:>15.4f} {acc_b:>12.4f}")
+
+
+if __name__ == "__main__":
+    main()
