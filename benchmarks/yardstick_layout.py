@@ -31,8 +31,7 @@ from seaweed_apt.config.sampling import SamplingConfig  # noqa: E402
 from seaweed_apt.evaluation import evaluator as evaluator_module  # noqa: E402
 from seaweed_apt.evaluation.data import load_split_clips  # noqa: E402
 from seaweed_apt.evaluation.features import EffLite0Features  # noqa: E402
-from seaweed_apt.evaluation.run import (SetMeter, caption_text, floor_sets,  # noqa: E402
-                                        prompt_seeds)
+from seaweed_apt.evaluation.run import SetMeter, caption_text, floor_sets, prompt_seeds  # noqa: E402
 from seaweed_apt.evaluation.systems import run_system, standard_systems  # noqa: E402
 from seaweed_apt.training.checkpoint import load_model  # noqa: E402
 from seaweed_apt.training.data import load_caption_table  # noqa: E402
