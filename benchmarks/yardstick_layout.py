@@ -1,14 +1,16 @@
-"""The evaluation's yardstick in two memory layouts, side by side: the frozen evaluator trained
-and EfficientNet-Lite0 run contiguous (as before) and channels-last (the default since), on the
-same data, the same seeds and the same generated videos, in one run.
+"""The evaluation's yardstick, side by side: the frozen evaluator trained and EfficientNet-Lite0
+run in each memory layout (contiguous, as before; channels-last, the default since) and with each
+evaluator seed asked for, on the same data and the same generated videos, in one run.
 
     python benchmarks/yardstick_layout.py [--data data] [--systems teacher_25step,...]
+        [--arms contiguous:0,channels_last:0]   # layout:evaluator seed, one yardstick each
 
 Run in the repository root after a `make demo` (it reads `data/`, writes nothing there). For each
-layout it prints the evaluator's training seconds and its accuracy on real test clips, the seconds
+arm it prints the evaluator's training seconds and its accuracy on real test clips, the seconds
 to measure every set, and each set's FD-EffLite0 and conditional accuracy: the floors (real and
-trivial clips) and the chosen systems, each system's videos generated once and measured by both.
-The layout is switched through the constructors' defaults, which is all the pipeline sets.
+trivial clips), the chosen systems and the paraphrase set of the teacher and the served APT
+checkpoint, each system's videos generated once and measured by every arm. The layout is
+switched through the constructors' defaults, which is all the pipeline sets.
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from pipelines.evaluation.nodes import train_evaluator  # noqa: E402
 from seaweed_apt.config.evaluation import EvaluationConfig  # noqa: E402
 from seaweed_apt.config.loading import load_config  # noqa: E402
 from seaweed_apt.config.sampling import SamplingConfig  # noqa: E402
+from seaweed_apt.config.text import TextEncoderConfig  # noqa: E402
 from seaweed_apt.evaluation import evaluator as evaluator_module  # noqa: E402
 from seaweed_apt.evaluation.data import load_split_clips  # noqa: E402
 from seaweed_apt.evaluation.features import EffLite0Features  # noqa: E402
+from seaweed_apt.evaluation.paraphrase import paraphrase_captions  # noqa: E402
 from seaweed_apt.evaluation.run import SetMeter, caption_text, floor_sets, prompt_seeds  # noqa: E402
 from seaweed_apt.evaluation.systems import run_system, standard_systems  # noqa: E402
+from seaweed_apt.reporting.samples import embed_prompts  # noqa: E402
 from seaweed_apt.training.checkpoint import load_model  # noqa: E402
 from seaweed_apt.training.data import load_caption_table  # noqa: E402
 from seaweed_apt.training.stage import clip_geometry  # noqa: E402
@@ -54,11 +59,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data")
     parser.add_argument("--systems", default="")
+    parser.add_argument("--arms", default="contiguous:0,channels_last:0")
     args = parser.parse_args()
     data = Path(args.data)
     evaluation = load_config(EvaluationConfig, "conf", "local", "parameters_evaluation.yml",
                              "evaluation")
     sampling = load_config(SamplingConfig, "conf", "local", "parameters_pretrain.yml", "sampling")
+    text_encoder = load_config(TextEncoderConfig, "conf", "local",
+                               "parameters_data_curation.yml", "text_encoder")
     manifest = pd.read_parquet(data / "03_primary" / "clip_manifest.parquet")
     shards = str(data / "03_primary" / "clip_shards")
     served = json.loads((data / "08_reporting" / "evaluation" / "selection.json").read_text())
@@ -77,39 +85,50 @@ def main() -> None:
     seeds = prompt_seeds(evaluation, len(prompts))
     systems = {s.name: s for s in standard_systems(
         evaluation.teacher_steps, sampling.cfg_scale, [int(served["checkpoint_step"])],
-        evaluation.apt_steps)}
+        evaluation.apt_steps, evaluation.reference_teacher_steps)}
+    chosen += [f"teacher_{evaluation.reference_teacher_steps}step_paraphrase",
+               f"{served['system']}_paraphrase"]
+    texts = {"test": text, "paraphrase": embed_prompts(
+        paraphrase_captions(prompts.captions, evaluation.paraphrases), text_encoder)}
     torch.set_num_threads(2)
     videos = {}
     for name in chosen:
         system = systems[name]
         model = load_model(str(data / "06_models" / (
             "apt_best" if system.family == "apt" else system.checkpoint)))
-        videos[name], _ = run_system(model, system, text, seeds, clip_geometry(manifest),
-                                     sampling.shift, evaluation.generation_batch_size)
+        videos[name], _ = run_system(model, system, texts[system.prompt_set], seeds,
+                                     clip_geometry(manifest), sampling.shift,
+                                     evaluation.generation_batch_size)
     sets = {name: (clips, floor_clips) for name, clips in floor_sets(floor_clips,
                                                                       evaluation).items()}
     sets |= {name: (clips, prompts) for name, clips in videos.items()}
+    arms = [(layout, int(seed)) for layout, seed in
+            (arm.split(":") for arm in args.arms.split(","))]
     rows = {}
-    for layout, memory_format in LAYOUTS.items():
-        use_layout(memory_format)
+    for layout, seed in arms:
+        arm = f"{layout}:{seed}"
+        use_layout(LAYOUTS[layout])
+        config = evaluation.model_copy(update={
+            "evaluator": evaluation.evaluator.model_copy(update={"seed": seed})})
         began = time.perf_counter()
-        files, record = train_evaluator(manifest, shards, evaluation)
+        files, record = train_evaluator(manifest, shards, config)
         trained = time.perf_counter() - began
-        print(f"{layout}: evaluator trained in {trained:.1f} s, accuracy on real test clips "
+        print(f"{arm}: evaluator trained in {trained:.1f} s, accuracy on real test clips "
               f"{record['test_clip_accuracy']:.4f}", flush=True)
         began = time.perf_counter()
-        meter = SetMeter(files, evaluation)
+        meter = SetMeter(files, config)
         meter.compare_to(meter.features(reference.frames), reference.captions)
         for name, (clips, asked) in sets.items():
             figures = meter.figures(clips, asked.captions, asked.labels)
-            rows[(name, layout)] = (figures["fd_efflite0"], figures["conditional_accuracy"])
-        print(f"{layout}: {len(sets)} sets and the reference measured in "
+            rows[(name, arm)] = (figures["fd_efflite0"], figures["conditional_accuracy"])
+        print(f"{arm}: {len(sets)} sets and the reference measured in "
               f"{time.perf_counter() - began:.1f} s", flush=True)
-    print(f"\n{'set':<32} {'FD contiguous':>14} {'FD ch-last':>11} {'acc contiguous':>15} "
-          f"{'acc ch-last':>12}")
+    names = [f"{layout}:{seed}" for layout, seed in arms]
+    print(f"\n{'set':<36}" + "".join(f" {'FD ' + n:>18}" for n in names)
+          + "".join(f" {'acc ' + n:>18}" for n in names))
     for name in sets:
-        (fd_a, acc_a), (fd_b, acc_b) = rows[(name, "contiguous")], rows[(name, "channels_last")]
-        print(f"{name:<32} {fd_a:>14.2f} {fd_b:>11.2f} {acc_a:>15.4f} {acc_b:>12.4f}")
+        print(f"{name:<36}" + "".join(f" {rows[(name, n)][0]:>18.2f}" for n in names)
+              + "".join(f" {rows[(name, n)][1]:>18.4f}" for n in names))
 
 
 if __name__ == "__main__":
