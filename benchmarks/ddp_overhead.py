@@ -13,26 +13,21 @@ nothing else does, so it is what one worker's step would cost with a core to its
 from __future__ import annotations
 
 import argparse
-import os
 import time
-import uuid
 
 import torch
+from ray_report_overhead import fit_on_two_workers, start_local_ray
+from train_throughput import synthetic_batch
 
-from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TextBatch, TimestepSampler
+from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TimestepSampler
 from seaweed_apt.models.dit import VideoDiT, build_config
-from seaweed_apt.ray_runtime import LOOPBACK_ENV
 
 WARMUP = 5
 
 
 def timed_loop(model: torch.nn.Module, batch: int, steps: int, seed: int) -> float:
     """Seconds per optimiser step after WARMUP untimed ones."""
-    rng = torch.Generator().manual_seed(seed)
-    x0 = torch.rand(batch, 3, 8, 32, 32, generator=rng) * 2 - 1
-    text = TextBatch(torch.randn(batch, 24, 384, generator=rng),
-                     torch.ones(batch, 24, dtype=torch.bool),
-                     torch.randn(batch, 384, generator=rng))
+    x0, text = synthetic_batch(batch, 8, 32, seed)
     loss = RectifiedFlowLoss(TimestepSampler())
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     for step in range(WARMUP + steps):
@@ -72,24 +67,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    for key, value in LOOPBACK_ENV.items():
-        os.environ.setdefault(key, value)
     import ray
-    from ray.train import RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=True)
+    start_local_ray()
     torch.set_num_threads(1)
     for round_ in range(args.rounds):
         print(f"RESULT alone round={round_ + 1} seconds_per_step="
               f"{timed_loop(new_model(), args.batch, args.steps, 0):.4f}", flush=True)
         for ddp in ("ddp", "ddp-view", ""):
-            TorchTrainer(ray_loop, train_loop_config={"ddp": ddp, "steps": args.steps,
-                                                      "batch": args.batch},
-                         scaling_config=ScalingConfig(num_workers=2,
-                                                      resources_per_worker={"CPU": 1}),
-                         run_config=RunConfig(storage_path="/tmp/ddp_overhead",
-                                              name=uuid.uuid4().hex[:8])).fit()
+            fit_on_two_workers(ray_loop, {"ddp": ddp, "steps": args.steps,
+                                          "batch": args.batch}, "/tmp/ddp_overhead")
     ray.shutdown()
 
 

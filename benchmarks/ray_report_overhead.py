@@ -16,8 +16,9 @@ import time
 import uuid
 
 import torch
+from train_throughput import synthetic_batch
 
-from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TextBatch, TimestepSampler
+from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TimestepSampler
 from seaweed_apt.models.dit import VideoDiT, build_config
 from seaweed_apt.ray_runtime import LOOPBACK_ENV
 
@@ -33,12 +34,7 @@ def ray_loop(config: dict) -> None:
     model = ray.train.torch.prepare_model(VideoDiT(build_config(
         "cpu-small", {"prediction": "x0", "output_conv": True})))
     rank = ray.train.get_context().get_world_rank()
-    rng = torch.Generator().manual_seed(rank)
-    batch = config["batch"]
-    x0 = torch.rand(batch, 3, 8, 32, 32, generator=rng) * 2 - 1
-    text = TextBatch(torch.randn(batch, 24, 384, generator=rng),
-                     torch.ones(batch, 24, dtype=torch.bool),
-                     torch.randn(batch, 384, generator=rng))
+    x0, text = synthetic_batch(config["batch"], 8, 32, rank)
     loss = RectifiedFlowLoss(TimestepSampler())
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     in_report = 0.0
@@ -59,6 +55,28 @@ def ray_loop(config: dict) -> None:
               f"in_report_per_step={in_report / config['steps']:.4f}", flush=True)
 
 
+def start_local_ray() -> None:
+    """A private 2-CPU Ray on loopback, as the pipeline starts one."""
+    import os
+
+    import ray
+
+    for key, value in LOOPBACK_ENV.items():
+        os.environ.setdefault(key, value)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=True)
+
+
+def fit_on_two_workers(loop, config: dict, storage_path: str) -> None:
+    """`loop(config)` on TorchTrainer's 2 workers x 1 CPU, a fresh run name each time."""
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    TorchTrainer(loop, train_loop_config=config,
+                 scaling_config=ScalingConfig(num_workers=2, resources_per_worker={"CPU": 1}),
+                 run_config=RunConfig(storage_path=storage_path,
+                                      name=uuid.uuid4().hex[:8])).fit()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=int, default=10)
@@ -67,26 +85,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    import os
-
-    for key, value in LOOPBACK_ENV.items():
-        os.environ.setdefault(key, value)
     import ray
-    from ray.train import RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=True)
+    start_local_ray()
     never = args.steps + WARMUP + 1
     for round_ in range(args.rounds):
         for every in (args.every, never):
             print(f"round {round_ + 1}/{args.rounds}: report every "
                   f"{every if every != never else 'never'}", flush=True)
-            TorchTrainer(ray_loop, train_loop_config={"every": every, "steps": args.steps,
-                                                      "batch": args.batch},
-                         scaling_config=ScalingConfig(num_workers=2,
-                                                      resources_per_worker={"CPU": 1}),
-                         run_config=RunConfig(storage_path="/tmp/ray_report_overhead",
-                                              name=uuid.uuid4().hex[:8])).fit()
+            fit_on_two_workers(ray_loop, {"every": every, "steps": args.steps,
+                                          "batch": args.batch}, "/tmp/ray_report_overhead")
     ray.shutdown()
 
 

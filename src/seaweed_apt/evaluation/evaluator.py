@@ -20,7 +20,7 @@ class ItemClassifier(nn.Module):
     penultimate activations.
 
     Weights and inputs are kept channels-last by default: oneDNN's convolutions train this network
-    1.66x faster on 2 CPU cores than in the contiguous layout (176 s against 292 s). Being trained,
+    1.45-1.66x faster on 2 CPU cores than in the contiguous layout (two runs). Being trained,
     it is then another classifier (0.886 against 0.851 on real test clips; docs/benchmarks.md,
     "The yardstick in channels-last"); `memory_format=torch.contiguous_format` gives the old one."""
 

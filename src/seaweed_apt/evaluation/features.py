@@ -14,8 +14,8 @@ class EffLite0Features(nn.Module):
 
     Lite models take inputs normalised as (x - 127) / 128, i.e. our [-1, 1] range as it is.
     Weights and frames are channels-last by default: oneDNN's depthwise convolutions run ~1.5x
-    faster so on 2 CPU cores, and the features differ from the contiguous layout's by ~4e-6 of
-    their scale (docs/benchmarks.md, "The yardstick in channels-last")."""
+    faster on this CPU (one thread), and the features differ from the contiguous layout's by ~4e-6
+    of their scale (docs/benchmarks.md, "The yardstick in channels-last")."""
 
     num_features = 1280  # torchmetrics reads this instead of probing with a dummy image
 
