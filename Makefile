@@ -27,10 +27,18 @@ system-deps:
 	@# fetch-data uses `apt-get download`, which needs package lists.
 	@apt-cache show gem-doc >/dev/null 2>&1 || $(SUDO) apt-get update -qq
 
+# uv installs the same packages as pip (the same `pip freeze`) in 107 s against pip's 149 s, cold
+# caches (docs/benchmarks.md, "Set-up: pip against uv"). torch goes first, through pip: pip finds
+# the CPU wheel on this machine's disk where uv would download a multi-GB CUDA build. Bytecode is
+# compiled at install, as pip does: with PYTHONDONTWRITEBYTECODE set (as on our CI machines)
+# every process would otherwise import from source (8.5 s against 16 s for our imports).
+TORCH_REQUIREMENT := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
+UV_REQUIREMENT := uv==0.13.9
+
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q $(TORCH_REQUIREMENT) $(UV_REQUIREMENT)
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	touch $@
 
 setup: system-deps $(BIN)/.installed

@@ -2,7 +2,8 @@
 output conv, AdamW, one thread per process) in one process alone, and in TorchTrainer's 2 workers
 x 1 thread with DDP (the pipeline's topology), with DDP writing gradients into its buckets and
 one bucket ("ddp-view": `gradient_as_bucket_view`, `bucket_cap_mb` 100), or without DDP (each
-worker its own model: no gradient all-reduce, no lock-step), in interleaved rounds of one run.
+worker its own model: no gradient all-reduce, no lock-step), and the one-worker alternative (one
+process, 2 intra-op threads, both workers' batch), in interleaved rounds of one run.
 
     python benchmarks/ddp_overhead.py [--batch 4 --steps 150 --rounds 2]
 
@@ -74,6 +75,13 @@ def main() -> None:
     for round_ in range(args.rounds):
         print(f"RESULT alone round={round_ + 1} seconds_per_step="
               f"{timed_loop(new_model(), args.batch, args.steps, 0):.4f}", flush=True)
+        # The one-worker alternative to DDP on 2 cores: one process, both cores as intra-op
+        # threads, the optimiser step's whole batch (both workers' share).
+        torch.set_num_threads(2)
+        print(f"RESULT one-process-2-threads round={round_ + 1} batch={2 * args.batch} "
+              f"seconds_per_step={timed_loop(new_model(), 2 * args.batch, args.steps, 0):.4f}",
+              flush=True)
+        torch.set_num_threads(1)
         for ddp in ("ddp", "ddp-view", ""):
             fit_on_two_workers(ray_loop, {"ddp": ddp, "steps": args.steps,
                                           "batch": args.batch}, "/tmp/ddp_overhead")
