@@ -4,13 +4,17 @@ evaluator seed asked for, on the same data and the same generated videos, in one
 
     python benchmarks/yardstick_layout.py [--data data] [--systems teacher_25step,...]
         [--arms contiguous:0,channels_last:0]   # layout:evaluator seed, one yardstick each
+        [--ensemble]   # also: the arms' evaluators as one (their clip probabilities averaged)
 
-Run in the repository root after a `make demo` (it reads `data/`, writes nothing there). For each
-arm it prints the evaluator's training seconds and its accuracy on real test clips, the seconds
-to measure every set, and each set's FD-EffLite0 and conditional accuracy: the floors (real and
-trivial clips), the chosen systems and the paraphrase set of the teacher and the served APT
-checkpoint, each system's videos generated once and measured by every arm. The layout is
-switched through the constructors' defaults, which is all the pipeline sets.
+Run in the repository root after a `make demo` (it reads `data/`, writes nothing there). The arm
+with the stage's own layout and seed loads the stage's evaluator rather than training it again.
+For each arm it prints the evaluator's training seconds and its accuracy on real test clips, the
+seconds to measure every set, and each set's FD-EffLite0 and conditional accuracy: the floors
+(real and trivial clips), the chosen systems and the paraphrase set of the teacher and the served
+APT checkpoint, each system's videos generated once and measured by every arm. The layout is
+switched through the constructors' defaults, which is all the pipeline sets. With `--ensemble`
+it adds, per set, the accuracy of the arms' evaluators taken together (each clip's class the
+argmax of the arms' averaged clip probabilities) and the arms' mean and range.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -55,11 +60,22 @@ def use_layout(memory_format: torch.memory_format) -> None:
     features.__defaults__ = (*features.__defaults__[:-1], memory_format)
 
 
+def clip_probabilities(evaluator: evaluator_module.ItemClassifier, videos: np.ndarray,
+                       batch_size: int = 512) -> torch.Tensor:
+    """(B, classes): each clip's mean frame probabilities, as `classify_videos` takes them."""
+    frames = evaluator_module.frames_of(videos)
+    with torch.no_grad():
+        probs = torch.cat([evaluator.head(evaluator.features(frames[i:i + batch_size]))
+                           .softmax(dim=1) for i in range(0, len(frames), batch_size)])
+    return probs.view(*videos.shape[:2], -1).mean(dim=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data")
     parser.add_argument("--systems", default="")
     parser.add_argument("--arms", default="contiguous:0,channels_last:0")
+    parser.add_argument("--ensemble", action="store_true")
     args = parser.parse_args()
     data = Path(args.data)
     evaluation = load_config(EvaluationConfig, "conf", "local", "parameters_evaluation.yml",
@@ -104,16 +120,24 @@ def main() -> None:
     sets |= {name: (clips, prompts) for name, clips in videos.items()}
     arms = [(layout, int(seed)) for layout, seed in
             (arm.split(":") for arm in args.arms.split(","))]
-    rows = {}
+    rows, probabilities = {}, {}
     for layout, seed in arms:
         arm = f"{layout}:{seed}"
         use_layout(LAYOUTS[layout])
         config = evaluation.model_copy(update={
             "evaluator": evaluation.evaluator.model_copy(update={"seed": seed})})
         began = time.perf_counter()
-        files, record = train_evaluator(manifest, shards, config)
-        trained = time.perf_counter() - began
-        print(f"{arm}: evaluator trained in {trained:.1f} s, accuracy on real test clips "
+        stage_evaluator = data / "06_models" / "evaluator"
+        if (layout, seed) == ("channels_last", evaluation.evaluator.seed) \
+                and stage_evaluator.is_dir():
+            # The stage's own evaluator (the same config trains the same one): no retraining.
+            files = {f.name: f.read_bytes() for f in stage_evaluator.iterdir()}
+            record = json.loads(files[evaluator_module.EVALUATOR_CONFIG])
+            how = f"loaded from {stage_evaluator}"
+        else:
+            files, record = train_evaluator(manifest, shards, config)
+            how = f"trained in {time.perf_counter() - began:.1f} s"
+        print(f"{arm}: evaluator {how}, accuracy on real test clips "
               f"{record['test_clip_accuracy']:.4f}", flush=True)
         began = time.perf_counter()
         meter = SetMeter(files, config)
@@ -121,6 +145,8 @@ def main() -> None:
         for name, (clips, asked) in sets.items():
             figures = meter.figures(clips, asked.captions, asked.labels)
             rows[(name, arm)] = (figures["fd_efflite0"], figures["conditional_accuracy"])
+            if args.ensemble:
+                probabilities[(name, arm)] = clip_probabilities(meter.evaluator, clips)
         print(f"{arm}: {len(sets)} sets and the reference measured in "
               f"{time.perf_counter() - began:.1f} s", flush=True)
     names = [f"{layout}:{seed}" for layout, seed in arms]
@@ -129,6 +155,15 @@ def main() -> None:
     for name in sets:
         print(f"{name:<36}" + "".join(f" {rows[(name, n)][0]:>18.2f}" for n in names)
               + "".join(f" {rows[(name, n)][1]:>18.4f}" for n in names))
+    if args.ensemble:
+        print(f"\n{'set':<36} {'ensemble':>10} {'mean':>10} {'min':>10} {'max':>10}")
+        for name, (_, asked) in sets.items():
+            labelled = asked.labels >= 0
+            together = torch.stack([probabilities[(name, n)] for n in names]).mean(dim=0)
+            hits = together.argmax(dim=1).numpy()[labelled] == asked.labels[labelled]
+            each = [rows[(name, n)][1] for n in names]
+            print(f"{name:<36} {hits.mean():>10.4f} {np.mean(each):>10.4f} {min(each):>10.4f} "
+                  f"{max(each):>10.4f}")
 
 
 if __name__ == "__main__":
