@@ -56,14 +56,32 @@ def open_registry(config: DeploymentConfig):
 
 
 def show_versions(args: argparse.Namespace) -> int:
+    """Every version, one line each; a missing or null figure reads "n/a". A version whose
+    manifest cannot be read is named with why on stderr and the others are still listed (exit
+    1 when any could not be read)."""
+    from seaweed_apt.registry.registry import metric_text
+    from seaweed_apt.registry.stores import RegistryError
+
     registry = open_registry(deployment_config(args))
-    production = registry.production()
+    unreadable = []
+    try:
+        production = registry.production()
+    except RegistryError as error:
+        production, unreadable = None, [str(error)]
     for version in registry.versions():
-        metrics = registry.get(version).metrics
+        try:
+            metrics = registry.get(version).metrics
+        except RegistryError as error:
+            unreadable.append(str(error))
+            print(f"{version}  unreadable", flush=True)
+            continue
         print(f"{version}{' (production)' if version == production else ''}  "
-              f"FD-EffLite0 {metrics.get('fd_efflite0_apt1', float('nan')):.1f}  "
-              f"conditional accuracy {metrics.get('conditional_accuracy_apt1', float('nan')):.3f}")
-    return 0
+              f"FD-EffLite0 {metric_text(metrics.get('fd_efflite0_apt1'), '.1f')}  "
+              f"conditional accuracy "
+              f"{metric_text(metrics.get('conditional_accuracy_apt1'), '.3f')}")
+    for error in unreadable:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if unreadable else 0
 
 
 def show_lineage(args: argparse.Namespace) -> int:

@@ -58,6 +58,24 @@ def _dvc(project: Path, *args: str, capture: bool = True) -> str:
     return done.stdout or ""
 
 
+def parse_status(stdout: str) -> dict:
+    """The object `dvc status --json` printed. DVC can print a line of text before it (a notice,
+    a warning from git or a plugin), so the object is read from the first line that starts one.
+    Raises RuntimeError quoting the output when there is none."""
+    if not stdout.strip():
+        return {}
+    lines = stdout.splitlines(keepends=True)
+    for start, line in enumerate(lines):
+        if line.lstrip().startswith("{"):
+            try:
+                status, _ = json.JSONDecoder().raw_decode("".join(lines[start:]).lstrip())
+            except json.JSONDecodeError:
+                continue
+            if isinstance(status, dict):
+                return status
+    raise RuntimeError(f"dvc status --json printed no JSON object: {stdout[:500]!r}")
+
+
 def changed_outputs(entry: list) -> list[str]:
     """The paths of a `dvc status --json` entry whose recorded outputs were changed by hand."""
     paths = []
@@ -71,7 +89,7 @@ def retrain_once(project: str | Path, raw_prefix: str = "data/01_raw") -> dict:
     """One pass. Returns what happened: {"ran": bool, "stages": [...], "accepted_raw": [...]}."""
     project = Path(project).resolve()
     with exclusive_lock(project / LOCK_FILE):
-        status = json.loads(_dvc(project, "status", "--json") or "{}")
+        status = parse_status(_dvc(project, "status", "--json"))
         if not status:
             logger.info("retrain: nothing changed (dvc status is clean); nothing runs")
             return {"ran": False, "stages": [], "accepted_raw": []}
@@ -115,8 +133,10 @@ def retrain_every(project: str | Path, interval_s: float, runs: int | None = Non
             logger.info("retrain: %s", retrain_once(project))
         except RetrainBusy as busy:
             logger.warning("retrain: skipped, %s", busy)
-        except RuntimeError as error:  # one failed pass must not end the schedule
-            logger.error("retrain: failed: %s", error)
+        except Exception as error:  # noqa: BLE001 - one failed pass must not end the schedule,
+            # whatever it raised (an unreadable answer from dvc, a folder gone for a while).
+            logger.error("retrain: pass failed (%s: %s); next pass in %.0f s",
+                         type(error).__name__, error, interval_s)
         count += 1
         if runs is None or count < runs:
             time.sleep(max(0.0, interval_s - (time.monotonic() - started)))

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from seaweed_apt.retrain import LOCK_FILE, RetrainBusy, exclusive_lock, parse_interval, retrain_once
+from seaweed_apt.retrain import (
+    LOCK_FILE,
+    RetrainBusy,
+    exclusive_lock,
+    parse_interval,
+    parse_status,
+    retrain_every,
+    retrain_once,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -71,3 +79,24 @@ def test_interval_parsing():
     assert parse_interval("24h") == 86400 and parse_interval("90s") == 90
     with pytest.raises(ValueError, match="24h"):
         parse_interval("daily")
+
+
+def test_dvc_status_with_text_before_its_json_is_read():
+    status = '{"curate": [{"changed deps": {"data/01_raw/videos": "modified"}}]}'
+    assert parse_status("") == {} and parse_status("{}\n") == {}
+    assert parse_status(f"Update available 3.0 -> 3.1 {{see dvc.org}}\n{status}\n") == \
+        {"curate": [{"changed deps": {"data/01_raw/videos": "modified"}}]}
+    with pytest.raises(RuntimeError, match="no JSON object.*ERROR: unexpected"):
+        parse_status("ERROR: unexpected error\n")
+
+
+def test_the_schedule_outlives_a_failed_pass(tmp_path, caplog):
+    # The project path names a file, not a folder (a slip in the schedule's command line):
+    # each pass fails with an OSError, not a RuntimeError, and the schedule logs it and goes
+    # on to the next pass instead of ending.
+    not_a_folder = tmp_path / "project"
+    not_a_folder.write_text("")
+    with caplog.at_level("ERROR", logger="seaweed_apt.retrain"):
+        retrain_every(not_a_folder, interval_s=0.01, runs=2)
+    failed = [r for r in caplog.records if "pass failed" in r.getMessage()]
+    assert len(failed) == 2 and "FileExistsError" in failed[0].getMessage()

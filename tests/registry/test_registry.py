@@ -3,6 +3,8 @@ sha256 checks at load, the production pointer, rollback, and the promotion gate.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from seaweed_apt.config.deployment import PromotionGateConfig
@@ -11,6 +13,7 @@ from seaweed_apt.registry.registry import ModelRegistry
 from seaweed_apt.registry.stores import RegistryError, open_store
 from tests.registry.conftest import GENERATION, generator_files, metrics
 
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 LINEAGE = {"data": {"hash": "abc"}, "code": {"commit": "123", "dirty": False},
            "params_hash": "def"}
 
@@ -140,3 +143,64 @@ def test_data_lineage_is_the_md5s_dvc_recorded_for_the_curated_data():
     lock["stages"]["data_curation"]["outs"][1]["md5"] = "58db"  # other data: another hash
     assert dvc_data_version(lock)["hash"] != version["hash"]
     assert dvc_data_version(None)["hash"].startswith("unknown")
+
+
+def _versions_command(registry_root, capsys) -> tuple[int, str, str]:
+    from seaweed_apt.cli import main
+
+    code = main(["versions", "--registry", str(registry_root), "--conf-dir", str(CONF_DIR)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_versions_lists_a_null_metric_as_missing(tmp_path, capsys):
+    # A NaN FD is stored as null (strict JSON); listing must not stop at it.
+    registry = _local(tmp_path)
+    registry.register(generator_files(0), metrics(float("nan"), 0.2), LINEAGE, GENERATION)
+    registry.register(generator_files(1), metrics(380.0, 0.25), LINEAGE, GENERATION)
+    code, out, err = _versions_command(tmp_path / "registry", capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("v0001") and "FD-EffLite0 n/a" in lines[0]
+    assert lines[1].startswith("v0002") and "FD-EffLite0 380.0" in lines[1]
+
+
+def test_a_manifest_cut_in_half_is_named_and_the_others_stay_usable(tmp_path, capsys):
+    registry = _local(tmp_path)
+    registry.register(generator_files(0), metrics(400.0, 0.2), LINEAGE, GENERATION)
+    registry.register(generator_files(1), metrics(380.0, 0.25), LINEAGE, GENERATION)
+    manifest = tmp_path / "registry" / "versions" / "v0001" / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:40])
+    with pytest.raises(RegistryError, match=r"v0001's manifest .*manifest\.json.*not valid JSON"):
+        registry.get("v0001")
+    # Registering goes on, past the broken version, without reusing its number.
+    third = registry.register(generator_files(2), metrics(370.0, 0.25), LINEAGE, GENERATION)
+    assert third.version == "v0003"
+    assert registry.load_files("v0002") == generator_files(1)
+    code, out, err = _versions_command(tmp_path / "registry", capsys)
+    assert code == 1
+    assert "v0001  unreadable" in out and "v0002" in out and "v0003" in out
+    assert "v0001's manifest" in err and "manifest.json" in err
+
+
+def test_a_broken_production_pointer_is_named(tmp_path):
+    registry = _local(tmp_path)
+    registry.register(generator_files(0), metrics(400.0, 0.2), LINEAGE, GENERATION)
+    registry.promote("v0001", "first")
+    (tmp_path / "registry" / "pointers" / "production.json").write_text('{"version": "v00')
+    with pytest.raises(RegistryError, match="production pointer .*not valid JSON"):
+        registry.production()
+
+
+def test_gate_reads_a_null_figure_as_unknown():
+    config = PromotionGateConfig(fd_margin_fraction=0.05, accuracy_margin=0.05)
+    # A candidate with a null FD is refused, saying why, not raised on.
+    refused = decide("v0002", metrics(None, 0.3), None, None, config)
+    assert not refused.promote and "unknown" in refused.reason
+    # A production model with a null FD does not block every candidate: the candidate is held
+    # to the trivial baselines for that figure instead.
+    decision = decide("v0002", metrics(400.0, 0.3), "v0001", metrics(None, 0.2), config)
+    assert decision.promote, decision.reason
+    assert "production v0001's unknown, so the best trivial baseline's 500" in decision.reason
+    worse = decide("v0002", metrics(490.0, 0.3), "v0001", metrics(None, 0.2), config)
+    assert not worse.promote

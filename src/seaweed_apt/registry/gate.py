@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from seaweed_apt.config.deployment import PromotionGateConfig
+from seaweed_apt.registry.registry import is_known, metric_text
 
 FD, ACCURACY = "fd_efflite0_apt1", "conditional_accuracy_apt1"
 
@@ -32,14 +33,33 @@ class GateDecision:
         return asdict(self) | {"reason": self.reason}
 
 
-def _check(name: str, value: float, sense: str, bound: float, bound_is: str) -> dict:
+def _check(name: str, value, sense: str, bound, bound_is: str) -> dict:
+    """One comparison; a figure or bound that is unknown (missing, or null as a NaN is stored)
+    fails it, saying so, rather than passing or raising."""
+    if not (is_known(value) and is_known(bound)):
+        return {"check": f"{name} {metric_text(value, '.4g')} {sense} "
+                         f"{metric_text(bound, '.4g')} ({bound_is}): unknown",
+                "passed": False, "value": None, "bound": None}
     passed = value <= bound if sense == "<=" else value >= bound
     return {"check": f"{name} {value:.4g} {sense} {bound:.4g} ({bound_is})",
             "passed": bool(passed), "value": float(value), "bound": float(bound)}
 
 
+def _reference(figure: str, trivial: str, candidate_metrics: dict, production: str | None,
+               production_metrics: dict | None) -> tuple[str, object, bool]:
+    """(who, value, from production): production's figure where it has one, else the best
+    trivial baseline's (a production model with a null figure must not block every candidate)."""
+    if production is not None and is_known((production_metrics or {}).get(figure)):
+        return f"production {production}'s", production_metrics[figure], True
+    who = "the best trivial baseline's" if production is None else \
+        f"production {production}'s unknown, so the best trivial baseline's"
+    return who, candidate_metrics.get(trivial), False
+
+
 def decide(candidate: str, candidate_metrics: dict, production: str | None,
            production_metrics: dict | None, config: PromotionGateConfig) -> GateDecision:
+    """Raises ValueError when the candidate's metrics lack the gate's figures (evaluation did
+    not run); a figure that is there but null is a failed check, not an error."""
     missing = [k for k in (FD, ACCURACY) if k not in candidate_metrics]
     if missing:
         raise ValueError(f"candidate metrics lack {missing}: run the evaluation stage first")
@@ -48,22 +68,22 @@ def decide(candidate: str, candidate_metrics: dict, production: str | None,
     if production == candidate:
         return GateDecision(True, candidate, production,
                             [{"check": "already production", "passed": True}])
-    if production is None:
-        reference = "the best trivial baseline's"
-        reference_fd = candidate_metrics["fd_efflite0_trivial_best"]
-        reference_accuracy = candidate_metrics["conditional_accuracy_trivial_best"]
-        fd_bound = reference_fd * (1 - fd_margin)
-        fd_bound_is = f"{reference} {reference_fd:.4g} less {fd_margin:.0%}"
-    else:
-        reference = f"production {production}'s"
-        reference_fd = production_metrics[FD]
-        reference_accuracy = production_metrics[ACCURACY]
-        fd_bound = reference_fd * (1 + fd_margin)
-        fd_bound_is = f"{reference} {reference_fd:.4g} plus {fd_margin:.0%}"
+    who, reference_fd, from_production = _reference(
+        FD, "fd_efflite0_trivial_best", candidate_metrics, production, production_metrics)
+    known = is_known(reference_fd)
+    fd_bound = reference_fd * (1 + fd_margin if from_production else 1 - fd_margin) \
+        if known else None
+    fd_bound_is = f"{who} {metric_text(reference_fd, '.4g')} " \
+        f"{'plus' if from_production else 'less'} {fd_margin:.0%}"
+    who, reference_accuracy, _ = _reference(
+        ACCURACY, "conditional_accuracy_trivial_best", candidate_metrics, production,
+        production_metrics)
+    accuracy_bound = reference_accuracy - accuracy_margin if is_known(reference_accuracy) \
+        else None
     checks = [
         _check("FD-EffLite0", fd, "<=", fd_bound, fd_bound_is),
-        _check("conditional accuracy", accuracy, ">=", reference_accuracy - accuracy_margin,
-               f"{reference} {reference_accuracy:.3g} less {accuracy_margin:.3g}"),
+        _check("conditional accuracy", accuracy, ">=", accuracy_bound,
+               f"{who} {metric_text(reference_accuracy, '.3g')} less {accuracy_margin:.3g}"),
     ]
     return GateDecision(all(c["passed"] for c in checks), candidate, production, checks)
 

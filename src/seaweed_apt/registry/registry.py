@@ -43,6 +43,17 @@ def strict_json(value):
     return value
 
 
+def is_known(value) -> bool:
+    """A finite number: not missing, not null (how a NaN is stored, `strict_json`), not text."""
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def metric_text(value, spec: str) -> str:
+    """A manifest figure for people: `spec`-formatted, or "n/a" where it is not `is_known`."""
+    return format(value, spec) if is_known(value) else "n/a"
+
+
 def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -76,13 +87,33 @@ class ModelRegistry:
         return sorted(v for v in found if VERSION_PATTERN.match(v))
 
     def get(self, version: str) -> ModelVersion:
+        """The version's manifest. Raises RegistryError naming the version and the object when
+        it is missing, is not JSON (cut short, overwritten) or lacks its `files` table."""
         if not VERSION_PATTERN.match(version):
             raise RegistryError(f"{version!r} is not a version name (v0001, v0002, ...)")
         key = f"versions/{version}/{MANIFEST}"
         if not self.store.exists(key):
             raise RegistryError(f"no version {version} in {self.store!r}; "
                                 f"versions: {self.versions() or 'none'}")
-        return ModelVersion(version, json.loads(self.store.get(key)))
+        manifest = self._read_object(key, f"{version}'s manifest")
+        if not isinstance(manifest.get("files"), dict):
+            raise RegistryError(f"{version}'s manifest ({key} in {self.store!r}) has no 'files' "
+                                "table: it was not written by this registry or was changed since")
+        return ModelVersion(version, manifest)
+
+    def _read_object(self, key: str, what: str) -> dict:
+        """A JSON object from the store, or RegistryError naming `what` and the key."""
+        raw = self.store.get(key)
+        try:
+            value = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise RegistryError(f"{what} ({key} in {self.store!r}, {len(raw)} bytes) is not "
+                                f"valid JSON: {error}; it was cut short or overwritten after "
+                                "it was written") from None
+        if not isinstance(value, dict):
+            raise RegistryError(f"{what} ({key} in {self.store!r}) is a JSON "
+                                f"{type(value).__name__}, not an object")
+        return value
 
     def register(self, files: dict[str, bytes], metrics: dict, lineage: dict,
                  generation: dict) -> ModelVersion:
@@ -90,7 +121,14 @@ class ModelRegistry:
         re-running the deployment stage does not pile up copies)."""
         digests = {name: sha256_hex(data) for name, data in sorted(files.items())}
         for version in reversed(self.versions()):
-            existing = self.get(version)
+            try:
+                existing = self.get(version)
+            except RegistryError as error:
+                # One broken manifest must not stop every later registration; its number
+                # stays taken, so nothing is written over what is left of it.
+                logger.warning("registry: skipping %s while looking for these weights: %s",
+                               version, error)
+                continue
             if existing.manifest.get("files") == digests:
                 logger.info("registry: these weights are already %s", version)
                 return existing
@@ -125,7 +163,11 @@ class ModelRegistry:
     def pointer(self) -> dict | None:
         if not self.store.exists(PRODUCTION):
             return None
-        return json.loads(self.store.get(PRODUCTION))
+        pointer = self._read_object(PRODUCTION, "the production pointer")
+        if not isinstance(pointer.get("history"), list) or "version" not in pointer:
+            raise RegistryError(f"the production pointer ({PRODUCTION} in {self.store!r}) lacks "
+                                "'version' or 'history'")
+        return pointer
 
     def production(self) -> str | None:
         pointer = self.pointer()
