@@ -74,3 +74,20 @@ def test_static_windows_are_dropped_and_listed(tmp_path, curation_config):
     assert len(candidates.clips) == 0
     assert set(candidates.rejects["reason"]) == {"static"}
     assert set(candidates.rejects["level"]) == {"clip", "file"}
+
+
+def test_a_caption_of_invisible_characters_is_no_caption(tmp_path, moving_fashion_dir,
+                                                         curation_config):
+    folder = tmp_path / "invisible"
+    folder.mkdir()
+    good = sorted(moving_fashion_dir.glob("train/*.mp4"))[0]
+    shutil.copyfile(good, folder / "seen.mp4")
+    shutil.copyfile(good, folder / "unseen.mp4")
+    (folder / "seen.txt").write_text("a bag\u200b  bouncing\n", encoding="utf-8")
+    (folder / "unseen.txt").write_text("\u200b\u2060\u200d\n", encoding="utf-8")
+    index = index_video_folder(folder, "invisible")
+    assert dict(zip(index["file"], index["caption"], strict=True)) == {
+        "seen.mp4": "a bag bouncing", "unseen.mp4": ""}
+    candidates = cut_clips(index, probe_videos(index), curation_config)
+    assert list(candidates.rejects["reason"]) == ["no_caption"]
+    assert set(candidates.clips["source_file"]) == {"seen.mp4"}

@@ -13,6 +13,10 @@ BAD_BODIES: list[tuple[str, bytes, int]] = [
     ("missing prompt", b'{"seed": 1}', 422),
     ("empty prompt", b'{"prompt": ""}', 422),
     ("blank prompt", b'{"prompt": "   "}', 422),
+    # Only zero-width space, word joiner and zero-width joiner: nothing visible.
+    ("invisible prompt", b'{"prompt": "\\u200b\\u2060\\u200d"}', 422),
+    # A lone surrogate is legal in JSON text and no tokenizer takes it (a 500 before).
+    ("lone surrogate in the prompt", b'{"prompt": "a bag \\ud800 bouncing"}', 422),
     ("prompt is a number", b'{"prompt": 5}', 422),
     ("prompt is a list", b'{"prompt": ["a", "b"]}', 422),
     ("prompt is null", b'{"prompt": null}', 422),

@@ -21,6 +21,8 @@ def test_malformed_body_is_refused_with_its_status(name, body, status):
 def test_valid_body_gets_consecutive_seeds_and_defaults():
     job = parse_generate_request(b'{"prompt": " a bag ", "seed": 7, "num_videos": 3}', LIMITS)
     assert (job.prompt, job.seeds, job.format) == ("a bag", [7, 8, 9], "mp4")
+    spaced = parse_generate_request(b'{"prompt": "a  bag\\u200b \\n"}', LIMITS)
+    assert spaced.prompt == "a bag"  # invisible characters and whitespace runs are not the prompt
     drawn = parse_generate_request(b'{"prompt": "a bag"}', LIMITS)
     assert len(drawn.seeds) == 1 and 0 <= drawn.seeds[0] < 2**31
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from seaweed_apt.text.normalize import clean_text
+
 logger = logging.getLogger(__name__)
 
 CAPTIONS_FILE = "captions.csv"
@@ -37,7 +39,8 @@ def index_video_folder(folder: str | Path, source_set: str) -> pd.DataFrame:
         if path.name.startswith(".") or path.suffix.lower() in _SIDE_FILE_SUFFIXES:
             continue
         entry = table.get(relative, {})
-        caption = str(entry.get("caption", "") or _sidecar_caption(path)).strip()
+        # Invisible characters alone (zero-width spaces, joiners) are no caption.
+        caption = clean_text(str(entry.get("caption", "") or _sidecar_caption(path)))
         rows.append({
             "path": str(path.resolve()),
             "file": relative,

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from seaweed_apt.config.deployment import ServeConfig
+from seaweed_apt.text.normalize import NotText, clean_text
 
 FORMATS = {"mp4": "video/mp4", "gif": "image/gif", "npy": "application/octet-stream"}
 MAX_SEED = 2**31 - 1
@@ -56,8 +57,12 @@ def parse_generate_request(raw: bytes, limits: ServeConfig) -> GenerateRequest:
         raise BadRequest(422, "'prompt' is required")
     if not isinstance(prompt, str):
         raise BadRequest(422, f"'prompt' must be a string, got {type(prompt).__name__}")
-    if not prompt.strip():
-        raise BadRequest(422, "'prompt' is empty")
+    try:
+        prompt = clean_text(prompt)
+    except NotText as error:
+        raise BadRequest(422, f"'prompt' is not text: {error}") from None
+    if not prompt:
+        raise BadRequest(422, "'prompt' is empty (nothing visible is left of it)")
     if len(prompt) > limits.max_prompt_chars:
         raise BadRequest(422, f"'prompt' has {len(prompt)} characters; the limit is "
                               f"{limits.max_prompt_chars}")
@@ -72,7 +77,7 @@ def parse_generate_request(raw: bytes, limits: ServeConfig) -> GenerateRequest:
     fmt = body.get("format", "mp4")
     if fmt not in FORMATS:
         raise BadRequest(422, f"'format' must be one of {sorted(FORMATS)}, got {fmt!r}")
-    return GenerateRequest(prompt.strip(), list(range(seed, seed + num_videos)), fmt)
+    return GenerateRequest(prompt, list(range(seed, seed + num_videos)), fmt)
 
 
 def check_api_key(expected: str | None, headers: dict[str, str]) -> None:

@@ -1,1 +1,2 @@
-"""The frozen caption encoder shared by curation (offline) and serving (per request)."""
+"""Text in: the frozen caption encoder shared by curation (offline) and serving (per request),
+and the cleaning of captions and prompts before it."""
