@@ -5,7 +5,11 @@ import pandas as pd
 
 from seaweed_apt.config.fetch import MovingFashionConfig
 from seaweed_apt.data.moving_fashion import (
-    ITEM_SIZE, bounce_trajectory, caption_for, render_video, sample_items,
+    ITEM_SIZE,
+    bounce_trajectory,
+    caption_for,
+    render_video,
+    sample_items,
 )
 from seaweed_apt.data.video_io import probe_video
 from tests.helpers import base_config

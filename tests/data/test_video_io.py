@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from seaweed_apt.data.video_io import (
-    VideoError, decode_video, encode_video, encode_video_bytes, probe_video, sha256_of_file,
+    VideoError,
+    decode_video,
+    encode_video,
+    encode_video_bytes,
+    probe_video,
+    sha256_of_file,
 )
 
 # What ffprobe reports for the shipped files: several containers, codecs, rates and sizes.
@@ -72,6 +77,22 @@ def test_probe_names_the_problem(tmp_path):
     with pytest.raises(VideoError) as error:
         probe_video(empty)
     assert error.value.reason == "empty_file"
+
+
+def test_a_probe_error_is_the_error_lines_not_ffmpegs_banner(tmp_path):
+    # The first 40 bytes of a real mp4: ffprobe's one error line used to come after its
+    # version banner, and the detail's last three lines began with "libpostproc 56. ...".
+    frames = np.full((8, 16, 16, 3), 100, np.uint8)
+    whole = tmp_path / "whole.mp4"
+    encode_video(frames, whole, fps=8)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[:40])
+    with pytest.raises(VideoError) as error:
+        probe_video(cut)
+    detail = error.value.detail
+    assert "moov atom not found" in detail and "Invalid data found" in detail
+    for banner in ("version", "configuration", "libav", "libpostproc", "libsw"):
+        assert banner not in detail, detail
 
 
 def test_decoding_gives_the_same_pixels_with_and_without_simd(real_clips_dir, tmp_path):

@@ -59,7 +59,8 @@ def probe_one(path: str) -> dict:
 
 
 def probe_videos(index: pd.DataFrame, num_workers: int = 0) -> pd.DataFrame:
-    """Probe every indexed file with ffprobe; a failure is a row with `error_reason`, not an error."""
+    """Probe every indexed file with ffprobe; a failure is a row with `error_reason`, not an
+    error."""
     with ThreadPoolExecutor(worker_count(num_workers)) as pool:
         rows = list(tqdm(pool.map(probe_one, index["path"]), total=len(index),
                          desc="probe", unit="file"))

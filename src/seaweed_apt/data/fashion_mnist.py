@@ -1,4 +1,4 @@
-"""Fashion-MNIST from Debian's `dataset-fashion-mnist` package (real Zalando images, MIT licence)."""
+"""Fashion-MNIST from Debian's `dataset-fashion-mnist` package (real Zalando images, MIT)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def load_fashion_mnist(folder: str | Path, split: str) -> tuple[np.ndarray, np.n
     if not image_file.exists():
         raise FileNotFoundError(
             f"{image_file} not found: install Debian's package with "
-            "`apt-get install dataset-fashion-mnist` (or set fetch.moving_fashion.fashion_mnist_dir)"
+            "`apt-get install dataset-fashion-mnist` "
+            "(or set fetch.moving_fashion.fashion_mnist_dir)"
         )
     with gzip.open(image_file, "rb") as handle:
         images = np.frombuffer(handle.read(), dtype=np.uint8, offset=16).reshape(-1, 28, 28)

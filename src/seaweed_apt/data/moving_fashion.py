@@ -41,8 +41,10 @@ class MovingItem:
     trajectory: np.ndarray  # (T, 2) top-left (x, y) per frame
 
 
-def bounce_trajectory(start: np.ndarray, velocity: np.ndarray, frames: int, limit: float) -> np.ndarray:
-    """Positions (T, 2) of a point moving at `velocity` inside [0, limit]^2, reflecting off walls."""
+def bounce_trajectory(start: np.ndarray, velocity: np.ndarray, frames: int,
+                      limit: float) -> np.ndarray:
+    """Positions (T, 2) of a point moving at `velocity` inside [0, limit]^2, reflecting off
+    walls."""
     position, velocity = start.astype(np.float64).copy(), velocity.astype(np.float64).copy()
     path = np.empty((frames, 2))
     for step in range(frames):
@@ -56,7 +58,8 @@ def bounce_trajectory(start: np.ndarray, velocity: np.ndarray, frames: int, limi
     return path
 
 
-def sample_items(rng: np.random.Generator, labels: np.ndarray, config: MovingFashionConfig) -> list[MovingItem]:
+def sample_items(rng: np.random.Generator, labels: np.ndarray,
+                 config: MovingFashionConfig) -> list[MovingItem]:
     count = int(rng.integers(1, config.max_items + 1))
     limit = config.frame_size - ITEM_SIZE
     items = []
@@ -87,8 +90,10 @@ def caption_for(items: list[MovingItem]) -> str:
     return " and ".join(f"a {CLASS_NAMES[item.label]} {_AXES[item.axis][1]}" for item in items)
 
 
-def compose_moving_fashion(out_dir: str | Path, config: MovingFashionConfig, num_workers: int = 1) -> int:
-    """Write train/ and test/ mp4 videos and `captions.csv` under `out_dir`. Returns the video count."""
+def compose_moving_fashion(out_dir: str | Path, config: MovingFashionConfig,
+                           num_workers: int = 1) -> int:
+    """Write train/ and test/ mp4 videos and `captions.csv` under `out_dir`. Returns the video
+    count."""
     out_dir = Path(out_dir)
     jobs = []
     rows = []

@@ -1,9 +1,11 @@
-"""Video in and out through ffmpeg (ffmpeg-python): probe, decode to uint8 frames, encode mp4/gif."""
+"""Video in and out through ffmpeg (ffmpeg-python): probe, decode to uint8 frames, encode
+mp4/gif."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -51,9 +53,16 @@ def sha256_of_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+# ffmpeg's and ffprobe's version banner (printed above any error at their default log level):
+# "ffprobe version ...", "  built with gcc ...", "  configuration: ...", "  libavutil 58. ...".
+_BANNER_LINE = re.compile(r"^(ff\w+ version |\s+built with |\s+configuration: |\s+lib\w+\s+\d)")
+
+
 def _ffmpeg_message(error: ffmpeg.Error, max_lines: int = 3) -> str:
-    """ffmpeg's last few error lines: the cause often sits above the final summary line."""
-    lines = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+    """ffmpeg's last few error lines, without its version banner (which a short error left
+    inside them): the cause often sits above the final summary line."""
+    lines = [line for line in (error.stderr or b"").decode("utf-8", "replace").splitlines()
+             if line.strip() and not _BANNER_LINE.match(line)]
     return " | ".join(lines[-max_lines:]) if lines else "ffmpeg gave no message"
 
 
@@ -65,7 +74,7 @@ def probe_video(path: str | os.PathLike) -> VideoProbe:
     if path.stat().st_size == 0:
         raise VideoError("empty_file", f"{path} has zero bytes")
     try:
-        info = ffmpeg.probe(str(path))
+        info = ffmpeg.probe(str(path), v="error")  # errors only: no banner, no chatter
     except ffmpeg.Error as error:
         message = _ffmpeg_message(error)
         truncation = "moov atom not found" in message or "partial file" in message
@@ -101,7 +110,8 @@ def probe_video(path: str | os.PathLike) -> VideoProbe:
 
 
 def _count_packets(path: Path) -> int:
-    """Frames of the first video stream by demuxing (no decoding), for containers without a count."""
+    """Frames of the first video stream by demuxing (no decoding), for containers without a
+    count."""
     try:
         info = ffmpeg.probe(str(path), count_packets=None, select_streams="v:0")
     except ffmpeg.Error:
@@ -158,7 +168,8 @@ def decode_video(
         )
     except ffmpeg.Error as error:
         message = _ffmpeg_message(error)
-        reason = "unsupported_codec" if "Decoder" in message or "codec" in message else "decode_failed"
+        reason = "unsupported_codec" if "Decoder" in message or "codec" in message \
+            else "decode_failed"
         raise VideoError(reason, message) from None
     frame_bytes = width * height * 3
     count = len(raw) // frame_bytes
