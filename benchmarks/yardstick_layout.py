@@ -40,6 +40,7 @@ from seaweed_apt.evaluation import evaluator as evaluator_module  # noqa: E402
 from seaweed_apt.evaluation.data import load_split_clips  # noqa: E402
 from seaweed_apt.evaluation.features import EffLite0Features  # noqa: E402
 from seaweed_apt.evaluation.paraphrase import paraphrase_captions  # noqa: E402
+from seaweed_apt.evaluation.quality import quality_figures  # noqa: E402
 from seaweed_apt.evaluation.run import SetMeter, caption_text, floor_sets, prompt_seeds  # noqa: E402
 from seaweed_apt.evaluation.systems import run_system, standard_systems  # noqa: E402
 from seaweed_apt.reporting.samples import embed_prompts  # noqa: E402
@@ -58,16 +59,6 @@ def use_layout(memory_format: torch.memory_format) -> None:
     train.__defaults__ = (*train.__defaults__[:-1], memory_format)
     features = EffLite0Features.__init__
     features.__defaults__ = (*features.__defaults__[:-1], memory_format)
-
-
-def clip_probabilities(evaluator: evaluator_module.ItemClassifier, videos: np.ndarray,
-                       batch_size: int = 512) -> torch.Tensor:
-    """(B, classes): each clip's mean frame probabilities, as `classify_videos` takes them."""
-    frames = evaluator_module.frames_of(videos)
-    with torch.no_grad():
-        probs = torch.cat([evaluator.head(evaluator.features(frames[i:i + batch_size]))
-                           .softmax(dim=1) for i in range(0, len(frames), batch_size)])
-    return probs.view(*videos.shape[:2], -1).mean(dim=1)
 
 
 def main() -> None:
@@ -143,10 +134,11 @@ def main() -> None:
         meter = SetMeter(files, config)
         meter.compare_to(meter.features(reference.frames), reference.captions)
         for name, (clips, asked) in sets.items():
-            figures = meter.figures(clips, asked.captions, asked.labels)
+            features = meter.features(clips)
+            figures = quality_figures(features, asked.captions, asked.labels, meter.reference,
+                                      meter.reference_captions)
             rows[(name, arm)] = (figures["fd_efflite0"], figures["conditional_accuracy"])
-            if args.ensemble:
-                probabilities[(name, arm)] = clip_probabilities(meter.evaluator, clips)
+            probabilities[(name, arm)] = features.probabilities
         print(f"{arm}: {len(sets)} sets and the reference measured in "
               f"{time.perf_counter() - began:.1f} s", flush=True)
     names = [f"{layout}:{seed}" for layout, seed in arms]

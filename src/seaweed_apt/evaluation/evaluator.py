@@ -92,9 +92,10 @@ def train_item_classifier(videos: np.ndarray, labels: np.ndarray, classes: int, 
 
 @torch.no_grad()
 def classify_videos(model: ItemClassifier, videos: np.ndarray, batch_size: int = 512
-                    ) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
-    """Per clip: the predicted class (mean of its frames' probabilities), the share of its frames
-    that agree with it (class consistency), and its mean penultimate features (B, F)."""
+                    ) -> tuple[np.ndarray, np.ndarray, torch.Tensor, torch.Tensor]:
+    """Per clip: the predicted class (the argmax of its frames' mean probabilities), the share of
+    its frames that agree with it (class consistency), its mean penultimate features (B, F) and
+    those mean probabilities (B, classes)."""
     frames = frames_of(videos)
     probs, feats = [], []
     for begin in range(0, len(frames), batch_size):
@@ -103,9 +104,11 @@ def classify_videos(model: ItemClassifier, videos: np.ndarray, batch_size: int =
         probs.append(model.head(f).softmax(dim=1))
     b, t = videos.shape[:2]
     probs_bt = torch.cat(probs).view(b, t, -1)
-    predicted = probs_bt.mean(dim=1).argmax(dim=1)
+    clip_probs = probs_bt.mean(dim=1)
+    predicted = clip_probs.argmax(dim=1)
     consistency = (probs_bt.argmax(dim=2) == predicted[:, None]).float().mean(dim=1)
-    return predicted.numpy(), consistency.numpy(), torch.cat(feats).view(b, t, -1).mean(dim=1)
+    return (predicted.numpy(), consistency.numpy(), torch.cat(feats).view(b, t, -1).mean(dim=1),
+            clip_probs)
 
 
 EVALUATOR_WEIGHTS, EVALUATOR_CONFIG = "evaluator.safetensors", "evaluator.json"
@@ -142,7 +145,7 @@ def fit_evaluator(train, test, config) -> tuple[ItemClassifier, dict]:
     model, history = train_item_classifier(train.frames, train.labels, classes, config.epochs,
                                            config.batch_size, config.lr, config.width,
                                            config.seed)
-    predicted, consistency, _ = classify_videos(model, test.frames)
+    predicted, consistency, _, _ = classify_videos(model, test.frames)
     counts = np.bincount(test.labels, minlength=classes)
     record = {"test_clip_accuracy": float((predicted == test.labels).mean()),
               "chance_accuracy": float(counts.max() / counts.sum()),

@@ -23,6 +23,7 @@ class SetFeatures:
     predicted: np.ndarray  # (B,) the item classifier's class per clip
     consistency: np.ndarray  # (B,) share of frames that agree with the clip's class
     motion: dict[str, float]
+    probabilities: torch.Tensor  # (B, classes) the item classifier's mean frame probabilities
 
 
 def to_float_videos(videos: np.ndarray) -> torch.Tensor:
@@ -33,8 +34,9 @@ def to_float_videos(videos: np.ndarray) -> torch.Tensor:
 def extract_set_features(videos: np.ndarray, extractor: nn.Module, evaluator: ItemClassifier,
                          batch_size: int = 64) -> SetFeatures:
     frame = video_frame_features(extractor, to_float_videos(videos), batch_size)
-    predicted, consistency, evaluator_features = classify_videos(evaluator, videos)
-    return SetFeatures(frame, evaluator_features, predicted, consistency, motion_figures(videos))
+    predicted, consistency, evaluator_features, probabilities = classify_videos(evaluator, videos)
+    return SetFeatures(frame, evaluator_features, predicted, consistency, motion_figures(videos),
+                       probabilities)
 
 
 def diversity(clip_feats: torch.Tensor, captions: list[str]) -> float:

@@ -22,10 +22,12 @@ def clean_text(text: str) -> str:
     """NFKC-normalised `text` without format (Cf) and control (Cc) characters, whitespace runs
     as one space, stripped; "" when nothing visible is left. Raises NotText naming the position
     of a lone surrogate (U+D800-U+DFFF), which no encoder or tokenizer accepts."""
-    for position, char in enumerate(text):
-        if 0xD800 <= ord(char) <= 0xDFFF:
-            raise NotText(f"a lone surrogate U+{ord(char):04X} at character {position}: not "
-                          "Unicode text (a \\u escape of half a UTF-16 pair)")
+    try:
+        text.encode("utf-8")  # fails on exactly the lone surrogates, and says where
+    except UnicodeEncodeError as error:
+        raise NotText(f"a lone surrogate U+{ord(text[error.start]):04X} at character "
+                      f"{error.start}: not Unicode text (a \\u escape of half a UTF-16 pair)") \
+            from None
     text = unicodedata.normalize("NFKC", text)
     kept = "".join(" " if char.isspace() else char for char in text
                    if char.isspace() or unicodedata.category(char) not in ("Cf", "Cc"))
