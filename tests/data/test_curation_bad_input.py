@@ -18,7 +18,9 @@ def _make_bad_files(folder, good_mp4):
 
     (ffmpeg.input("testsrc2=size=64x64:rate=1", f="lavfi").output(str(png), vframes=1,
                                                                    loglevel="error").run())
-    shutil.copyfile(good_mp4, folder / "uncaptioned.mp4")
+    # Other bytes than any good file's (a copy would be quarantined as its duplicate).
+    (ffmpeg.input("testsrc2=size=64x64:rate=25", f="lavfi", t=2)
+     .output(str(folder / "uncaptioned.mp4"), pix_fmt="yuv420p", loglevel="error").run())
     captions = {"zero.mp4": "zero", "truncated.mp4": "cut short", "notes.mp4": "text",
                 "picture.png": "a picture"}
     for name, caption in captions.items():
@@ -80,9 +82,9 @@ def test_a_caption_of_invisible_characters_is_no_caption(tmp_path, moving_fashio
                                                          curation_config):
     folder = tmp_path / "invisible"
     folder.mkdir()
-    good = sorted(moving_fashion_dir.glob("train/*.mp4"))[0]
-    shutil.copyfile(good, folder / "seen.mp4")
-    shutil.copyfile(good, folder / "unseen.mp4")
+    first, second = sorted(moving_fashion_dir.glob("train/*.mp4"))[:2]
+    shutil.copyfile(first, folder / "seen.mp4")
+    shutil.copyfile(second, folder / "unseen.mp4")
     (folder / "seen.txt").write_text("a bag\u200b  bouncing\n", encoding="utf-8")
     (folder / "unseen.txt").write_text("\u200b\u2060\u200d\n", encoding="utf-8")
     index = index_video_folder(folder, "invisible")

@@ -1,6 +1,7 @@
 """Each DVC stage depends on exactly what it reads: the project code its command imports (followed
 by AST through `seaweed_apt` and `pipelines`), the catalog files that define its datasets,
-pipelines/datasets.py when those entries use its classes, and the parameter groups its nodes take.
+the project module of each dataset class those entries name (`pipelines.datasets.X`,
+`pipelines.video_folders.X`), and the parameter groups its nodes take.
 A missing dep lets `dvc repro` call a stage up to date after a change to what it runs; an extra
 one reruns it (and everything downstream) after a change to what it does not."""
 
@@ -139,8 +140,8 @@ def _expected_reads(cmd: str) -> set[Path]:
         used = [entries[name] for name in datasets & set(entries)]
         if used:
             reads.add(catalog)
-        if any(t.startswith("pipelines.datasets.") for entry in used for t in _types(entry)):
-            code.add(PROJECT / "pipelines" / "datasets.py")
+        for module in {t.rsplit(".", 1)[0] for entry in used for t in _types(entry)}:
+            code |= set(_module_files(module))
     return reads | _closure({path.resolve() for path in code})
 
 

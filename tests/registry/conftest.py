@@ -1,35 +1,12 @@
-"""A real S3-compatible server on loopback (moto's server mode) and tiny generator files."""
+"""A bucket per test on the moto S3 server of tests/conftest.py, and tiny generator files."""
 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from tests.helpers import tiny_model
-
-S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-          "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    """`http://127.0.0.1:<port>` of a moto S3 server for the session, dummy keys in the env."""
-    from moto.server import ThreadedMotoServer
-
-    saved = {key: os.environ.get(key) for key in S3_ENV}
-    os.environ.update(S3_ENV)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture

@@ -59,12 +59,43 @@ def probe_one(path: str) -> dict:
 
 
 def probe_videos(index: pd.DataFrame, num_workers: int = 0) -> pd.DataFrame:
-    """Probe every indexed file with ffprobe; a failure is a row with `error_reason`, not an
-    error."""
+    """Probe every indexed file with ffprobe, row for row with `index`; a failure is a row with
+    `error_reason`, not an error. A file indexed under two names (a link) is probed once."""
+    paths = list(dict.fromkeys(index["path"]))
     with ThreadPoolExecutor(worker_count(num_workers)) as pool:
-        rows = list(tqdm(pool.map(probe_one, index["path"]), total=len(index),
-                         desc="probe", unit="file"))
-    return pd.DataFrame(rows, columns=PROBE_COLUMNS)
+        rows = list(tqdm(pool.map(probe_one, paths), total=len(paths), desc="probe", unit="file"))
+    by_path = dict(zip(paths, rows, strict=True))
+    return pd.DataFrame([by_path[path] for path in index["path"]], columns=PROBE_COLUMNS)
+
+
+def clip_stems(index: pd.DataFrame) -> pd.Series:
+    """The file part of clip ids: a file's path without its suffix (`walk`), or with it where
+    two files of one source set share that stem (`walk.mp4`, `walk.mkv`), so ids stay unique."""
+    stems = index["file"].map(lambda file: Path(file).with_suffix("").as_posix())
+    shared = stems.groupby([index["source_set"], stems]).transform("size") > 1
+    return stems.where(~shared, index["file"])
+
+
+def find_duplicates(index: pd.DataFrame, probes: pd.DataFrame) -> dict[int, str]:
+    """Rows whose bytes (sha256) another row also has -> the `source_set/file` kept instead.
+
+    One copy of each is curated: a usable one (probed, captioned) before others, a `test`-hinted
+    one before others (a test video must never also be trained on), then index order. The
+    others would put the same video in two splits, or twice in one."""
+    usable = (probes["error_reason"] == "") & (index["caption"] != "")
+    candidates = pd.DataFrame({
+        "sha256": probes["sha256"], "name": index["source_set"] + "/" + index["file"],
+        "rank_unusable": ~usable, "rank_not_test": index["split_hint"] != "test",
+    })[probes["sha256"].fillna("") != ""]
+    duplicates = {}
+    for sha256, copies in candidates.groupby("sha256", sort=False):
+        if len(copies) < 2:
+            continue
+        ordered = copies.sort_values(["rank_unusable", "rank_not_test"], kind="stable")
+        kept = ordered["name"].iloc[0]
+        for row in ordered.index[1:]:
+            duplicates[row] = f"same bytes (sha256 {sha256[:12]}) as {kept}, which is kept"
+    return duplicates
 
 
 def _reject(source: pd.Series, reason: str, detail: str, level: str = "file",
@@ -77,6 +108,8 @@ def cut_clips_from_file(source: pd.Series, probe: pd.Series, config: CurationCon
     """Decode one file and cut its windows. Returns (clip rows, clip frames, reject rows)."""
     if probe["error_reason"]:
         return [], [], [_reject(source, probe["error_reason"], probe["error_detail"])]
+    if source.get("caption_error"):
+        return [], [], [_reject(source, "caption_unreadable", source["caption_error"])]
     if not source["caption"]:
         return [], [], [_reject(source, "no_caption",
                                 "no caption in captions.csv or a sidecar .txt")]
@@ -101,7 +134,7 @@ def cut_clips_from_file(source: pd.Series, probe: pd.Series, config: CurationCon
                                    level="clip", clip_start=start))
             continue
         rows.append({
-            "clip_id": f"{source['source_set']}/{Path(source['file']).with_suffix('')}/{start:05d}",
+            "clip_id": f"{source['source_set']}/{source['clip_stem']}/{start:05d}",
             "source_set": source["source_set"],
             "source_file": source["file"],
             "source_sha256": probe["sha256"],
@@ -128,9 +161,22 @@ def cut_clips_from_file(source: pd.Series, probe: pd.Series, config: CurationCon
 
 
 def cut_clips(index: pd.DataFrame, probes: pd.DataFrame, config: CurationConfig) -> CandidateClips:
-    """Cut every usable file of `index` into scored clips, in parallel over files."""
-    probe_by_path = probes.set_index("path")
-    jobs = [(source, probe_by_path.loc[source["path"]]) for _, source in index.iterrows()]
+    """Cut every usable file of `index` into scored clips, in parallel over files. `probes` is
+    `probe_videos(index)`: row i describes row i (a path may appear twice, through a link).
+
+    Raises:
+        ValueError: `probes` does not describe `index` row for row (the folder changed in between).
+    """
+    if probes["path"].tolist() != index["path"].tolist():
+        raise ValueError("the probe table does not match the raw video index row for row (did "
+                         "the folder change since it was probed?): run data_curation again")
+    sources = index.reset_index(drop=True).assign(clip_stem=lambda t: clip_stems(t))
+    probes = probes.reset_index(drop=True)
+    duplicate_of = find_duplicates(sources, probes)
+    jobs = [(sources.iloc[row], probes.iloc[row]) for row in range(len(sources))
+            if row not in duplicate_of]
+    duplicate_rejects = [_reject(sources.iloc[row], "duplicate", detail)
+                         for row, detail in sorted(duplicate_of.items())]
     rows, frames, rejects = [], [], []
     with ThreadPoolExecutor(worker_count(config.num_workers)) as pool:
         results = pool.map(lambda job: cut_clips_from_file(*job, config), jobs)
@@ -143,7 +189,7 @@ def cut_clips(index: pd.DataFrame, probes: pd.DataFrame, config: CurationConfig)
     return CandidateClips(
         clips=pd.DataFrame(rows, columns=CLIP_COLUMNS),
         frames=np.stack(frames) if frames else np.zeros(shape, np.uint8),
-        rejects=pd.DataFrame(rejects, columns=REJECT_COLUMNS),
+        rejects=pd.DataFrame(duplicate_rejects + rejects, columns=REJECT_COLUMNS),
     )
 
 

@@ -13,12 +13,11 @@ from pathlib import Path
 import ffmpeg
 import numpy as np
 
-# Containers ffmpeg opens as a single picture: a file like this is a still image, not a video.
 # Bit-exact scaling and colour conversion: swscale's SIMD paths round differently from its C path
 # (1 of 21 default-data files decoded to other pixels with `-cpuflags 0`), so without these flags
 # two CPUs of one machine kind could curate different clips from the same file.
 SWS_FLAGS = "bicubic+accurate_rnd+bitexact+full_chroma_int"
-_IMAGE_CODECS = {"png", "bmp", "tiff", "webp", "gif_still", "jpegls"}
+# Demuxers ffmpeg opens a single picture with: a file like this is a still image, not a video.
 _IMAGE_FORMATS = {"png_pipe", "jpeg_pipe", "bmp_pipe", "tiff_pipe", "webp_pipe", "image2"}
 
 
@@ -39,7 +38,7 @@ class VideoProbe:
     height: int
     fps: float
     duration_s: float
-    num_frames: int  # container's count, or duration * fps where the container has none
+    num_frames: int  # the stream's frame count, or its packets counted where it has none
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -87,17 +86,19 @@ def probe_video(path: str | os.PathLike) -> VideoProbe:
     stream = streams[0]
     container = info.get("format", {}).get("format_name", "")
     codec = stream.get("codec_name", "unknown")
-    if codec in _IMAGE_CODECS or container in _IMAGE_FORMATS:
-        raise VideoError("still_image", f"{path.name} is a {codec} picture, not a video")
     fps = _stream_fps(stream)
-    duration = float(stream.get("duration") or info.get("format", {}).get("duration") or 0.0)
     frames = int(stream["nb_frames"]) if str(stream.get("nb_frames", "")).isdigit() else 0
     if frames == 0:
         frames = _count_packets(path)
+    duration = _video_duration(stream, frames, fps)
+    if duration is None:  # nothing in the video stream says how long it is
+        duration = float(info.get("format", {}).get("duration") or 0.0)
     if fps > 0 and frames > 1 and duration < 0.5 * frames / fps:
         duration = frames / fps  # broken timestamps (seen in MPEG program streams): trust the count
-    if frames <= 1 and duration <= 0.0:
-        raise VideoError("still_image", f"{path.name} holds a single frame")
+    # A still is one frame, whatever its codec: PNG-, JPEG- or WebP-coded frames in a MOV or MKV
+    # are a video (the usual export with transparency), a PNG file is one picture.
+    if container in _IMAGE_FORMATS or frames == 1 or (frames == 0 and duration <= 0.0):
+        raise VideoError("still_image", f"{path.name} holds a single {codec} frame, not a video")
     return VideoProbe(
         codec=codec,
         container=container,
@@ -107,6 +108,24 @@ def probe_video(path: str | os.PathLike) -> VideoProbe:
         duration_s=duration,
         num_frames=frames,
     )
+
+
+def _video_duration(stream: dict, frames: int, fps: float) -> float | None:
+    """Seconds of the video stream itself, or None where the stream says nothing.
+
+    A container's duration is its longest stream's: an MKV with 2 s of video and 10 s of audio
+    says 10 s, and the video's 50 frames then read as a file cut short. Matroska keeps each
+    stream's length in a `DURATION` tag ("00:00:02.023000000"), not in `duration`."""
+    if float(stream.get("duration") or 0.0) > 0.0:
+        return float(stream["duration"])
+    tags = {key.lower(): value for key, value in (stream.get("tags") or {}).items()}
+    hours, _, rest = str(tags.get("duration", "")).partition(":")
+    minutes, _, seconds = rest.partition(":")
+    try:
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        pass
+    return frames / fps if frames > 0 and fps > 0 else None
 
 
 def _count_packets(path: Path) -> int:

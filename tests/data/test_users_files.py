@@ -1,0 +1,192 @@
+"""Users' own folders, shaped like those in public bug reports against video-dataset tools: other
+containers and codecs, two names for one video, caption files in other encodings, a folder on S3
+that changes. Each file that cannot be used is quarantined naming why; the others come out."""
+
+import codecs
+import os
+import shutil
+
+import ffmpeg
+import pandas as pd
+import pytest
+
+from seaweed_apt.config.curation import SplitConfig
+from seaweed_apt.data.curation import cut_clips, probe_videos
+from seaweed_apt.data.raw_index import index_video_folder
+from seaweed_apt.data.splits import assign_splits
+from seaweed_apt.data.video_io import probe_video
+from tests.helpers import base_config
+
+
+def _video(path, source="testsrc2", seconds=2.0, audio_seconds=None, pix_fmt="yuv420p",
+           vcodec="libx264"):
+    """A small lavfi test-pattern video (`source`: testsrc2, life, mandelbrot, ...)."""
+    video = ffmpeg.input(f"{source}=size=64x64:rate=25", f="lavfi", t=seconds)
+    streams = [video]
+    if audio_seconds:
+        streams.append(ffmpeg.input("sine=frequency=440", f="lavfi", t=audio_seconds))
+    (ffmpeg.output(*streams, str(path), vcodec=vcodec, pix_fmt=pix_fmt, loglevel="error")
+     .overwrite_output().run())
+    return path
+
+
+def _curate(folder, config, source_set="mine"):
+    index = index_video_folder(folder, source_set)
+    candidates = cut_clips(index, probe_videos(index), config)
+    reasons = dict(zip(candidates.rejects["file"], candidates.rejects["reason"], strict=True))
+    return index, candidates, reasons
+
+
+def test_the_video_streams_length_decides_not_the_containers(tmp_path, curation_config):
+    """Case 1: an MKV with 2 s of video and 10 s of audio says 10 s for the container."""
+    _video(tmp_path / "walk.mkv", seconds=2, audio_seconds=10, vcodec="libx264")
+    probe = probe_video(tmp_path / "walk.mkv")
+    assert probe.duration_s == pytest.approx(2.0, abs=0.1)
+    assert probe.num_frames == 50
+    (tmp_path / "walk.txt").write_text("a test pattern")
+    _, candidates, reasons = _curate(tmp_path, curation_config)
+    assert reasons == {}
+    assert list(candidates.clips["source_file"]) == ["walk.mkv"]
+
+
+def test_png_coded_frames_in_a_mov_are_a_video_and_a_png_file_a_still(tmp_path, curation_config):
+    """Case 2: whether a file is a still comes from its frame count, not its codec's name."""
+    _video(tmp_path / "overlay.mov", pix_fmt="rgba", vcodec="png")
+    (ffmpeg.input("testsrc2=size=64x64:rate=1", f="lavfi")
+     .output(str(tmp_path / "picture.png"), vframes=1, loglevel="error").run())
+    for name in ("overlay.txt", "picture.txt"):
+        (tmp_path / name).write_text("a test pattern")
+    _, candidates, reasons = _curate(tmp_path, curation_config)
+    assert reasons == {"picture.png": "still_image"}
+    assert list(candidates.clips["source_file"]) == ["overlay.mov"]
+    assert probe_video(tmp_path / "overlay.mov").codec == "png"
+
+
+def test_two_files_with_one_stem_get_distinct_clip_ids(tmp_path, curation_config):
+    """Case 3: `walk.mp4` and `walk.mkv` both curated, ids unique; a unique stem keeps its id."""
+    _video(tmp_path / "walk.mp4")
+    _video(tmp_path / "walk.mkv", source="life")
+    _video(tmp_path / "run.mp4", source="mandelbrot")
+    pd.DataFrame({"file": ["walk.mp4", "walk.mkv", "run.mp4"],
+                  "caption": ["a pattern", "cells of life", "a fractal"]}).to_csv(
+        tmp_path / "captions.csv", index=False)
+    _, candidates, reasons = _curate(tmp_path, curation_config)
+    assert reasons == {}
+    ids = dict(zip(candidates.clips["source_file"], candidates.clips["clip_id"], strict=True))
+    assert ids == {"walk.mkv": "mine/walk.mkv/00000", "walk.mp4": "mine/walk.mp4/00000",
+                   "run.mp4": "mine/run/00000"}
+
+
+def test_the_same_bytes_twice_are_curated_once_and_never_in_two_splits(tmp_path,
+                                                                      curation_config):
+    """Case 4: one file under two names, hinted train and test: kept once (the test copy), the
+    other quarantined naming it, so no sha256 is in two splits."""
+    (tmp_path / "train").mkdir()
+    (tmp_path / "holdout").mkdir()
+    _video(tmp_path / "train" / "jump.mp4", source="life")
+    shutil.copyfile(tmp_path / "train" / "jump.mp4", tmp_path / "holdout" / "jump_copy.mp4")
+    _video(tmp_path / "train" / "other.mp4")
+    pd.DataFrame({"file": ["train/jump.mp4", "holdout/jump_copy.mp4", "train/other.mp4"],
+                  "caption": ["cells of life", "cells of life", "a pattern"],
+                  "split_hint": ["train", "test", "train"]}).to_csv(
+        tmp_path / "captions.csv", index=False)
+    _, candidates, reasons = _curate(tmp_path, curation_config)
+    assert reasons == {"train/jump.mp4": "duplicate"}
+    detail = candidates.rejects.set_index("file").loc["train/jump.mp4", "detail"]
+    assert "mine/holdout/jump_copy.mp4" in detail
+    split = assign_splits(candidates.clips, base_config(SplitConfig, "split"))
+    assert (split.groupby("source_sha256")["split"].nunique() == 1).all()
+    assert split.set_index("source_file").loc["holdout/jump_copy.mp4", "split"] == "test"
+
+
+def test_a_link_to_a_file_beside_it_curates_one_and_a_broken_link_is_quarantined(
+        tmp_path, curation_config):
+    """Case 5: `alias.mp4 -> real.mp4` crashed the whole curation; a link to nothing was skipped
+    without a word."""
+    _video(tmp_path / "real.mp4")
+    os.symlink("real.mp4", tmp_path / "alias.mp4")
+    os.symlink("gone.mp4", tmp_path / "dangling.mp4")
+    for name in ("real", "alias", "dangling"):
+        (tmp_path / f"{name}.txt").write_text("a test pattern")
+    _, candidates, reasons = _curate(tmp_path, curation_config)
+    assert len(candidates.clips) == 1
+    assert reasons["dangling.mp4"] == "missing_file"
+    assert {reasons.get("alias.mp4"), reasons.get("real.mp4")} == {None, "duplicate"}
+
+
+def test_caption_files_in_utf8_with_bom_and_utf16_are_read(tmp_path, curation_config):
+    """Case 6: Excel's UTF-8 with BOM and Notepad's UTF-16 (BOM) are text we read."""
+    _video(tmp_path / "cafe.mp4")
+    _video(tmp_path / "ball.mp4", source="life")
+    (tmp_path / "captions.csv").write_bytes(
+        codecs.BOM_UTF8 + "file,caption\r\ncafe.mp4,a café sign\r\n".encode())
+    (tmp_path / "ball.txt").write_text("a ball in a café", encoding="utf-16")
+    index, candidates, reasons = _curate(tmp_path, curation_config)
+    assert reasons == {}
+    assert dict(zip(index["file"], index["caption"], strict=True)) == {
+        "ball.mp4": "a ball in a café", "cafe.mp4": "a café sign"}
+    assert len(candidates.clips) == 2
+
+
+def test_a_caption_file_in_another_encoding_quarantines_only_what_it_captions(tmp_path,
+                                                                             curation_config):
+    """Case 6: a cp1252 captions.csv and a cp1252 sidecar: the files they caption are
+    quarantined naming the caption file and the byte; the folder's others come out."""
+    bad_csv = tmp_path / "bad_csv"
+    bad_csv.mkdir()
+    _video(bad_csv / "cafe.mp4")
+    _video(bad_csv / "own.mp4", source="life")
+    (bad_csv / "captions.csv").write_bytes("file,caption\r\ncafe.mp4,a café\r\n".encode("cp1252"))
+    (bad_csv / "own.txt").write_text("cells of life")  # its own sidecar: not the CSV's
+    _, candidates, reasons = _curate(bad_csv, curation_config)
+    assert reasons == {"cafe.mp4": "caption_unreadable"}
+    detail = candidates.rejects["detail"].iloc[0]
+    assert "captions.csv" in detail and "0xe9" in detail and "UTF-8" in detail
+    assert list(candidates.clips["source_file"]) == ["own.mp4"]
+
+    bad_sidecar = tmp_path / "bad_sidecar"
+    bad_sidecar.mkdir()
+    _video(bad_sidecar / "ball.mp4")
+    _video(bad_sidecar / "ok.mp4", source="life")
+    (bad_sidecar / "ball.txt").write_bytes("a ball in a café".encode("cp1252"))
+    (bad_sidecar / "ok.txt").write_text("cells of life")
+    _, candidates, reasons = _curate(bad_sidecar, curation_config)
+    assert reasons == {"ball.mp4": "caption_unreadable"}
+    assert "ball.txt" in candidates.rejects["detail"].iloc[0]
+    assert list(candidates.clips["source_file"]) == ["ok.mp4"]
+
+
+def test_a_captions_csv_without_its_columns_quarantines_its_files_not_the_run(tmp_path,
+                                                                            curation_config):
+    _video(tmp_path / "a.mp4")
+    (tmp_path / "captions.csv").write_text("name,text\na.mp4,a pattern\n")
+    _, candidates, reasons = _curate(tmp_path, curation_config)
+    assert reasons == {"a.mp4": "caption_unreadable"}
+    assert "'file' column" in candidates.rejects["detail"].iloc[0]
+
+
+def test_an_s3_source_set_follows_remote_deletions(tmp_path, s3_endpoint):
+    """Case 8: a folder on S3 (a prefix with spaces): an object deleted remotely is gone from the
+    next load, not curated from the local mirror."""
+    import boto3
+
+    from pipelines.video_folders import VideoFoldersDataset
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    s3.create_bucket(Bucket="videos")
+    for name in ("a.mp4", "b.mp4"):
+        s3.put_object(Bucket="videos", Key=f"prefix with spaces/{name}",
+                      Body=_video(tmp_path / name).read_bytes())
+    s3.put_object(Bucket="videos", Key="prefix with spaces/captions.csv",
+                  Body=b"file,caption\na.mp4,one\nb.mp4,two\n")
+    dataset = VideoFoldersDataset({"mine": "s3://videos/prefix with spaces/"},
+                                  cache_dir=str(tmp_path / "mirror"),
+                                  credentials={"endpoint_url": s3_endpoint})
+    assert sorted(dataset.load()["file"]) == ["a.mp4", "b.mp4"]
+    s3.delete_object(Bucket="videos", Key="prefix with spaces/b.mp4")
+    s3.put_object(Bucket="videos", Key="prefix with spaces/captions.csv",
+                  Body=b"file,caption\na.mp4,one again\n")
+    index = dataset.load()
+    assert list(index["file"]) == ["a.mp4"]
+    assert list(index["caption"]) == ["one again"]  # changed objects are fetched again
+    assert not (tmp_path / "mirror" / "mine" / "b.mp4").exists()
