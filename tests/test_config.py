@@ -50,6 +50,70 @@ def test_out_of_range_values_are_refused_with_the_field():
         base_config(SplitConfig, "split", val_fraction=0.6, test_fraction=0.5)
 
 
+def _every_config_model() -> set[type[StrictConfig]]:
+    """Every parameter model of `seaweed_apt.config`, nested ones included."""
+    for info in pkgutil.iter_modules(seaweed_apt.config.__path__):
+        importlib.import_module(f"seaweed_apt.config.{info.name}")
+    models, frontier = set(), list(StrictConfig.__subclasses__())
+    while frontier:
+        model = frontier.pop()
+        frontier += model.__subclasses__()
+        models.add(model)
+    return models
+
+
+# Numeric fields that need no bound of their own, and why.
+UNBOUNDED = {
+    "TimestepConfig.mean": "the logit-normal's location: any real number",
+    "ModelSpec.overrides": "checked as a whole by DiTConfig's own bounds (ModelSpec._buildable)",
+}
+
+
+def _unbounded_numbers(annotation, metadata) -> bool:
+    """True when `annotation` is or holds an int or float that no Ge/Gt/Le/Lt bounds."""
+    import typing
+
+    from annotated_types import Ge, Gt, Le, Lt
+
+    bounded = any(isinstance(item, Ge | Gt | Le | Lt) for item in metadata)
+    if typing.get_origin(annotation) is typing.Annotated:
+        inner, *extra = typing.get_args(annotation)
+        extra = [m for item in extra for m in getattr(item, "metadata", [item])]
+        return _unbounded_numbers(inner, [*metadata, *extra])
+    if annotation in (int, float):
+        return not bounded
+    return any(_unbounded_numbers(arg, []) for arg in typing.get_args(annotation)
+               if arg is not bool)
+
+
+def test_every_numeric_field_of_every_group_has_its_bound():
+    """A value no code can use (a stride of 0, a negative seed, a head at depth 0) is refused
+    where the parameters are read, naming the key, not inside a node (issue case 15)."""
+    missing = sorted(f"{model.__name__}.{name}" for model in _every_config_model()
+                     for name, field in model.model_fields.items()
+                     if _unbounded_numbers(field.annotation, field.metadata)
+                     and f"{model.__name__}.{name}" not in UNBOUNDED)
+    assert not missing, f"numeric fields without a bound: {missing}"
+
+
+@pytest.mark.parametrize(("model", "group", "override", "named"), [
+    (CurationConfig, "curation", {"stride_frames_by_source": {"real_clips": 0}},
+     "stride_frames_by_source.real_clips"),
+    (PretrainConfig, "pretrain", {"seed": -1}, "seed"),
+    (PretrainConfig, "pretrain", {"model": {"preset": "cpu-small", "overrides": {"heads": 0}}},
+     "heads must be a positive integer"),
+    (PretrainConfig, "pretrain", {"model": {"preset": "cpu-small", "overrides": {"heads": 3}}},
+     "not divisible by heads 3"),
+    (APTConfig, "posttrain.apt", {"head_depth_fractions": [0.5, 0.0]}, "head_depth_fractions.1"),
+    (EvaluationConfig, "evaluation", {"apt_steps": [1, 0]}, "apt_steps.1"),
+    (SamplingConfig, "sampling", {"seeds": [0, -3]}, "seeds.1"),
+])
+def test_a_value_out_of_its_bound_is_refused_naming_it(model, group, override, named):
+    file = next(file for m, file, key in GROUPS if key == group)
+    with pytest.raises(ValidationError, match=named.replace(".", r"\.")):
+        base_config(model, group, file, **override)
+
+
 def test_base_parameters_parse():
     raw = load_parameters(CONF, "test", "parameters_data_curation.yml", "fetch")
     config = FetchConfig.model_validate(raw)
@@ -97,13 +161,7 @@ def test_the_yaml_is_the_one_source_of_every_value():
         problems += _divergences(model, load_parameters(CONF, "base", file, key), key, seen)
     assert not problems, "code defaults contradict conf/base:\n  " + "\n  ".join(problems)
 
-    for info in pkgutil.iter_modules(seaweed_apt.config.__path__):
-        importlib.import_module(f"seaweed_apt.config.{info.name}")
-    unseen, frontier = set(), list(StrictConfig.__subclasses__())
-    while frontier:
-        model = frontier.pop()
-        frontier += model.__subclasses__()
-        unseen |= {model} - seen
+    unseen = _every_config_model() - seen
     names = sorted(model.__name__ for model in unseen)
     assert not unseen, f"models that no conf/base group reaches: {names}"
 

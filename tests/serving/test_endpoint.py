@@ -118,6 +118,19 @@ def test_concurrent_requests_are_batched(endpoint):
     assert max(json.loads(stats)["batch_sizes"]) > 1
 
 
+def test_one_bad_request_among_valid_ones_fails_alone(endpoint):
+    """Five valid requests and one lone-surrogate prompt sent together: the bad one is a 422,
+    every valid one gets its video (all six of a batch used to fail with a 500)."""
+    bodies = [json.dumps({"prompt": f"item {i}", "seed": i, "format": "npy"}).encode()
+              for i in range(5)]
+    bodies.insert(2, b'{"prompt": "a bag \\ud800 bouncing", "format": "npy"}')
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda body: request("/generate", body), bodies))
+    statuses = [status for status, _, _ in results]
+    assert statuses == [200, 200, 422, 200, 200, 200], [body[:200] for _, _, body in results]
+    assert "prompt" in json.loads(results[2][2])["error"]
+
+
 @pytest.mark.parametrize(("name", "body", "status"), BAD_BODIES, ids=[c[0] for c in BAD_BODIES])
 def test_malformed_request_gets_4xx(endpoint, name, body, status):
     got, headers, answer = request("/generate", body)

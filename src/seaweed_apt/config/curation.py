@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from seaweed_apt.config.base import StrictConfig
+from seaweed_apt.config.base import PositiveInt, Seed, StrictConfig
 
 
 class CurationConfig(StrictConfig):
@@ -17,7 +17,7 @@ class CurationConfig(StrictConfig):
     clip_frames: int = Field(ge=2)
     default_stride_frames: int = Field(ge=1)
     # Short real footage needs overlapping windows to give enough clips; synthetic data does not.
-    stride_frames_by_source: dict[str, int]
+    stride_frames_by_source: dict[str, PositiveInt]
     min_motion: float = Field(ge=0.0, description="mean |dI/dt| on [0, 1] pixels")
     max_clips_per_file: int = Field(ge=0, description="0: no limit")
     min_truncation_ratio: float = Field(
@@ -33,7 +33,7 @@ class SplitConfig(StrictConfig):
 
     val_fraction: float = Field(ge=0.0, lt=1.0)
     test_fraction: float = Field(ge=0.0, lt=1.0)
-    seed: int
+    seed: Seed
 
     @model_validator(mode="after")
     def _fractions_leave_a_train_split(self) -> SplitConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from seaweed_apt.config.base import StrictConfig
+from seaweed_apt.config.base import Seed, StrictConfig
 
 
 class RegistryConfig(StrictConfig):
@@ -56,4 +56,4 @@ class DeploymentConfig(StrictConfig):
         description="nothing in production and the gate refused: serve the candidate "
                     "marked 'preview' (headers, /model) so the path can be seen working")
     smoke_prompt: str
-    smoke_seed: int
+    smoke_seed: Seed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from seaweed_apt.config.base import StrictConfig
+from seaweed_apt.config.base import PositiveInt, Seed, StrictConfig
 
 
 class EvaluatorConfig(StrictConfig):
@@ -15,7 +15,7 @@ class EvaluatorConfig(StrictConfig):
     lr: float = Field(gt=0.0)
     width: int = Field(ge=4)
     train_clips: int = Field(ge=0, description="0: every labelled train clip")
-    seed: int
+    seed: Seed
 
 
 class SpeedTimingConfig(StrictConfig):
@@ -28,12 +28,13 @@ class SpeedTimingConfig(StrictConfig):
 class EvaluationGoals(StrictConfig):
     """Targets for the CPU default (docs/method.md §5); the report says met or not."""
 
-    teacher_accuracy_min: float  # the teacher's conditional accuracy (issue 19: 0.6)
-    paraphrase_accuracy_drop_max: float  # test-wording accuracy minus reworded, per system
-    gap_closure: float
-    fd_ratio_max: float  # APT-1 FD over teacher's
-    accuracy_ratio_min: float  # APT-1 conditional accuracy over teacher's
-    speedup_min: float
+    teacher_accuracy_min: float = Field(ge=0.0, le=1.0)  # conditional accuracy (issue 19: 0.6)
+    # test-wording accuracy minus reworded, per system
+    paraphrase_accuracy_drop_max: float = Field(ge=0.0, le=1.0)
+    gap_closure: float = Field(ge=0.0)  # above 1: APT better than the teacher
+    fd_ratio_max: float = Field(gt=0.0)  # APT-1 FD over teacher's
+    accuracy_ratio_min: float = Field(ge=0.0)  # APT-1 conditional accuracy over teacher's
+    speedup_min: float = Field(gt=0.0)
 
 
 class EvaluationConfig(StrictConfig):
@@ -41,10 +42,10 @@ class EvaluationConfig(StrictConfig):
 
     num_samples: int = Field(ge=4, description="videos per system: test captions x seeds")
     reference_clips: int = Field(ge=0, description="real test clips; 0: all labelled ones")
-    seed: int
-    teacher_steps: list[int] = Field(min_length=1)
+    seed: Seed
+    teacher_steps: list[PositiveInt] = Field(min_length=1)
     reference_teacher_steps: int = Field(ge=1, description="the teacher row goals compare to")
-    apt_steps: list[int] = Field(min_length=1, description="APT's steps (2+: zero-shot)")
+    apt_steps: list[PositiveInt] = Field(min_length=1, description="APT's steps (2+: zero-shot)")
     generation_batch_size: int = Field(ge=1)
     min_timing_s: float = Field(ge=0.0, description="repeat shorter passes to time them")
     speed_timing: SpeedTimingConfig

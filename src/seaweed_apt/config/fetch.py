@@ -3,9 +3,13 @@ data/01_raw (the fetch_raw DVC stage)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
 
-from seaweed_apt.config.base import StrictConfig
+from pydantic import Field, field_validator
+
+from seaweed_apt.config.base import Seed, StrictConfig
+
+PixelsPerFrame = Annotated[float, Field(gt=0.0)]
 
 
 class MovingFashionConfig(StrictConfig):
@@ -17,9 +21,17 @@ class MovingFashionConfig(StrictConfig):
     fps: int = Field(ge=1)
     frame_size: int = Field(ge=32)
     max_items: int = Field(ge=1, le=2)
-    speed_px_per_frame: tuple[float, float]
-    seed: int
+    speed_px_per_frame: tuple[PixelsPerFrame, PixelsPerFrame] = Field(
+        description="[low, high]: each item's speed is drawn uniformly between them")
+    seed: Seed
     fashion_mnist_dir: str
+
+    @field_validator("speed_px_per_frame")
+    @classmethod
+    def _low_then_high(cls, speed: tuple[float, float]) -> tuple[float, float]:
+        if speed[0] > speed[1]:
+            raise ValueError(f"[low, high] with low <= high, got {list(speed)}")
+        return speed
 
 
 class RealClipsConfig(StrictConfig):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
-from seaweed_apt.config.base import StrictConfig
+from seaweed_apt.config.base import Seed, StrictConfig
 
 
 class DistillConfig(StrictConfig):
@@ -29,7 +31,7 @@ class DistillConfig(StrictConfig):
     checkpoint_every: int = Field(ge=1)
     keep_checkpoints: int = Field(ge=1)
     log_every: int = Field(ge=1)
-    seed: int
+    seed: Seed
 
 
 class CollapseWatchConfig(StrictConfig):
@@ -52,7 +54,8 @@ class APTConfig(StrictConfig):
     r1_weight: float = Field(ge=0.0)
     r1_sigma: float = Field(gt=0.0)
     timestep_shift: float = Field(gt=0.0)
-    head_depth_fractions: tuple[float, ...]
+    head_depth_fractions: tuple[Annotated[float, Field(gt=0.0, le=1.0)], ...] = Field(
+        min_length=1, description="blocks the heads read, as fractions of the depth")
     mismatch_weight: float = Field(ge=0.0, description="0: the paper's D loss; > 0: real clips "
                                                        "with a wrong caption as negatives")
     caption_projection: bool = Field(description="add <W c, h> to D's logit, W zero at start")
@@ -71,5 +74,5 @@ class APTConfig(StrictConfig):
     checkpoint_every: int = Field(ge=1)
     keep_checkpoints: int = Field(ge=1)
     log_every: int = Field(ge=1)
-    seed: int
+    seed: Seed
     collapse_watch: CollapseWatchConfig

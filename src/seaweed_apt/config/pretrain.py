@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from seaweed_apt.config.base import StrictConfig
+from seaweed_apt.config.base import Seed, StrictConfig
 
 
 class ModelSpec(StrictConfig):
@@ -36,6 +36,17 @@ class ModelSpec(StrictConfig):
         if unknown:
             raise ValueError(f"not fields of DiTConfig: {unknown}")
         return overrides
+
+    @model_validator(mode="after")
+    def _buildable(self) -> ModelSpec:
+        """The preset with its overrides is a network DiTConfig accepts (its bounds: positive
+        sizes, heads dividing the width), checked before any worker builds it."""
+        from dataclasses import replace
+
+        from seaweed_apt.models.dit import PRESETS
+
+        replace(PRESETS[self.preset], **self.overrides)  # raises ValueError naming the field
+        return self
 
 
 class TimestepConfig(StrictConfig):
@@ -69,4 +80,4 @@ class PretrainConfig(StrictConfig):
     checkpoint_every: int = Field(ge=1)
     keep_checkpoints: int = Field(ge=1)
     log_every: int = Field(ge=1)
-    seed: int
+    seed: Seed

@@ -43,6 +43,18 @@ class DiTConfig:
     def __post_init__(self) -> None:
         if self.prediction not in ("velocity", "x0"):
             raise ValueError(f"prediction {self.prediction!r}: use velocity or x0")
+        sizes = ("in_channels", "patch_t", "patch_h", "patch_w", "hidden", "depth", "heads",
+                 "text_dim", "text_tokens")
+        for name in sizes:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.hidden % self.heads:
+            raise ValueError(f"hidden {self.hidden} is not divisible by heads {self.heads}")
+        if not self.mlp_ratio > 0:
+            raise ValueError(f"mlp_ratio must be > 0, got {self.mlp_ratio}")
+        if not 0.0 < self.min_t < 1.0:
+            raise ValueError(f"min_t must be in (0, 1), got {self.min_t}")
 
     def as_dict(self) -> dict:
         return asdict(self)

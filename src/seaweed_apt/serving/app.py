@@ -72,16 +72,12 @@ class VideoGenerator:
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.05)
     async def _generate_batch(self, jobs: list[tuple[str, list[int]]]) -> list:
-        """Every request of the batch in one `generate_videos` call; results split back."""
-        prompts = [prompt for prompt, seeds in jobs for _ in seeds]
-        seeds = [seed for _, request_seeds in jobs for seed in request_seeds]
+        """Every request of the batch in one generation; results split back, a request that
+        fails alone gets its exception (`generate_per_request`)."""
+        from seaweed_apt.serving.generator import generate_per_request
+
         self.batch_sizes = (self.batch_sizes + [len(jobs)])[-1000:]
-        videos = await asyncio.to_thread(self.generator.generate, prompts, seeds)
-        out, begin = [], 0
-        for _, request_seeds in jobs:
-            out.append(videos[begin : begin + len(request_seeds)])
-            begin += len(request_seeds)
-        return out
+        return await asyncio.to_thread(generate_per_request, self.generator.generate, jobs)
 
     async def __call__(self, request: Request) -> Response:
         # Serve's proxy names every request (x-request-id, also set on the response).
@@ -120,6 +116,8 @@ class VideoGenerator:
         job = parse_generate_request(await request.body(), self.limits)
         started = time.perf_counter()
         videos = await self._generate_batch((job.prompt, job.seeds))
+        if isinstance(videos, Exception):
+            raise videos  # this request's own failure: a 500 for it alone
         from seaweed_apt.serving.generator import encode_response
 
         body = await asyncio.to_thread(encode_response, videos, job.format, self.generator.fps)

@@ -62,6 +62,43 @@ class OneStepGenerator:
                                one_step_generator=True, batch_size=max(len(seeds), 1))
 
 
+def generate_per_request(generate, jobs: list[tuple[str, list[int]]]
+                         ) -> list[np.ndarray | Exception]:
+    """Videos for a batch of requests, each request's own `(len(seeds), T, H, W, 3)` uint8 array,
+    or the exception that request alone raised.
+
+    Every request in one `generate(prompts, seeds)` call; should that raise, each request is
+    generated alone, so one request that cannot be generated fails by itself and the others of
+    its batch still get their videos (Ray Serve's `@serve.batch` fails every caller of a batch
+    that raises; an exception returned as a result fails only its own caller). A video depends
+    only on its prompt and seed, not on the batch it was generated in, so the fallback returns
+    the same videos."""
+    prompts = [prompt for prompt, seeds in jobs for _ in seeds]
+    seeds = [seed for _, request_seeds in jobs for seed in request_seeds]
+    try:
+        videos = generate(prompts, seeds)
+    except Exception:
+        if len(jobs) == 1:
+            raise
+        logger.warning("a batch of %d requests failed; generating each alone", len(jobs),
+                       exc_info=True)
+        return [_generate_alone(generate, prompt, request_seeds)
+                for prompt, request_seeds in jobs]
+    out, begin = [], 0
+    for _, request_seeds in jobs:
+        out.append(videos[begin : begin + len(request_seeds)])
+        begin += len(request_seeds)
+    return out
+
+
+def _generate_alone(generate, prompt: str, seeds: list[int]) -> np.ndarray | Exception:
+    try:
+        return generate([prompt] * len(seeds), seeds)
+    except Exception as error:  # this request's failure, handed to its caller alone
+        logger.exception("generation failed for prompt %r seeds %s", prompt[:60], seeds)
+        return error
+
+
 def encode_response(videos: np.ndarray, fmt: str, fps: int) -> bytes:
     """mp4/gif: the videos side by side in one clip; npy: the (N, T, H, W, 3) uint8 array."""
     if fmt == "npy":
