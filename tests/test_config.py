@@ -106,6 +106,7 @@ def test_every_numeric_field_of_every_group_has_its_bound():
      "not divisible by heads 3"),
     (APTConfig, "posttrain.apt", {"head_depth_fractions": [0.5, 0.0]}, "head_depth_fractions.1"),
     (EvaluationConfig, "evaluation", {"apt_steps": [1, 0]}, "apt_steps.1"),
+    (EvaluationConfig, "evaluation", {"apt_steps": [1, 2, 2]}, "repeats a step count"),
     (SamplingConfig, "sampling", {"seeds": [0, -3]}, "seeds.1"),
 ])
 def test_a_value_out_of_its_bound_is_refused_naming_it(model, group, override, named):

@@ -71,4 +71,8 @@ class EvaluationConfig(StrictConfig):
             raise ValueError(f"paraphrases {unplaced} have no {{item}} placeholder")
         if 1 not in self.apt_steps:
             raise ValueError("apt_steps must include 1: the one-step generator is what we serve")
+        for name in ("teacher_steps", "apt_steps"):  # each names a system: a repeat, two rows
+            steps = getattr(self, name)
+            if len(set(steps)) != len(steps):
+                raise ValueError(f"{name} {steps} repeats a step count")
         return self
