@@ -190,3 +190,14 @@ def test_an_s3_source_set_follows_remote_deletions(tmp_path, s3_endpoint):
     assert list(index["file"]) == ["a.mp4"]
     assert list(index["caption"]) == ["one again"]  # changed objects are fetched again
     assert not (tmp_path / "mirror" / "mine" / "b.mp4").exists()
+
+
+def test_of_two_copies_the_one_with_a_readable_caption_is_kept(tmp_path, curation_config):
+    """A duplicate whose own caption file is unreadable must not win over a usable copy."""
+    _video(tmp_path / "a.mp4")
+    shutil.copyfile(tmp_path / "a.mp4", tmp_path / "b.mp4")
+    (tmp_path / "a.txt").write_bytes("caf\xe9".encode("latin-1"))  # not UTF-8
+    (tmp_path / "b.txt").write_text("a test pattern")
+    _, candidates, reasons = _curate(tmp_path, curation_config)
+    assert reasons == {"a.mp4": "duplicate"}
+    assert list(candidates.clips["source_file"]) == ["b.mp4"]

@@ -82,7 +82,8 @@ def find_duplicates(index: pd.DataFrame, probes: pd.DataFrame) -> dict[int, str]
     One copy of each is curated: a usable one (probed, captioned) before others, a `test`-hinted
     one before others (a test video must never also be trained on), then index order. The
     others would put the same video in two splits, or twice in one."""
-    usable = (probes["error_reason"] == "") & (index["caption"] != "")
+    caption_error = index.get("caption_error", pd.Series("", index=index.index)).fillna("")
+    usable = (probes["error_reason"] == "") & (index["caption"] != "") & (caption_error == "")
     candidates = pd.DataFrame({
         "sha256": probes["sha256"], "name": index["source_set"] + "/" + index["file"],
         "rank_unusable": ~usable, "rank_not_test": index["split_hint"] != "test",
