@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file
 from torch import nn
 
+from seaweed_apt import storage
 from seaweed_apt.apt.consistency import teacher_sample_pairs
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.diffusion.sampling import seeded_noise, to_uint8_video
@@ -85,7 +85,7 @@ class TeacherPairs:
              world_size: int = 1) -> TeacherPairs:
         """Raises:
             ValueError: the file holds fewer pairs than there are workers."""
-        arrays = load_file(str(pairs_path))
+        arrays = storage.load_safetensors(pairs_path)
         share = slice(rank, None, world_size)
         seeds = torch.from_numpy(arrays["noise_seed"][share].copy())
         if len(seeds) == 0:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from safetensors.numpy import load_file
+
+from seaweed_apt import storage
 
 
 @dataclass
@@ -63,7 +64,8 @@ def load_split_clips(manifest: pd.DataFrame, shards_dir: str | Path, split: str,
         rows, labels = rows.iloc[pick], labels[pick]
     frames = []
     for shard, group in rows.groupby("shard", sort=False):
-        stored = load_file(str(Path(shards_dir) / f"{shard}.safetensors"))["frames"]
+        stored = storage.load_safetensors(
+            storage.join(shards_dir, f"{shard}.safetensors"))["frames"]
         frames.append((group.index, stored[group["shard_offset"].to_numpy()]))
     order = {index: i for i, index in enumerate(rows.index)}
     stacked = np.empty((len(rows), *frames[0][1].shape[1:]), dtype=np.uint8)

@@ -1,4 +1,5 @@
-"""Curated clips for one training worker, read by path from the shards (no tensors via Kedro)."""
+"""Curated clips for one training worker, read from the shards by URI (a local path or
+`s3://...`: `seaweed_apt.storage`), never handed over as tensors through Kedro or Ray."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.numpy import load_file
 
+from seaweed_apt import storage
 from seaweed_apt.diffusion.flow import TextBatch
 
 
@@ -38,8 +39,8 @@ class ClipSet:
         return x[torch.arange(x.shape[0]), :, pick][:, :, None], text
 
 
-def load_caption_table(path: str | Path) -> TextBatch:
-    tensors = load_file(str(path))
+def load_caption_table(uri: str | Path) -> TextBatch:
+    tensors = storage.load_safetensors(uri)
     return TextBatch(torch.from_numpy(tensors["tokens"]), torch.from_numpy(tensors["mask"]),
                      torch.from_numpy(tensors["pooled"]))
 
@@ -58,7 +59,7 @@ def load_worker_clips(shards_dir: str | Path, caption_index_by_shard: dict[str, 
     names, stride_clips = worker_shards(list(caption_index_by_shard), rank, world_size)
     frames, captions = [], []
     for name in names:
-        shard = load_file(str(Path(shards_dir) / f"{name}.safetensors"))
+        shard = storage.load_safetensors(storage.join(shards_dir, f"{name}.safetensors"))
         frames.append(shard["frames"])
         captions.append(np.asarray(caption_index_by_shard[name], dtype=np.int64))
     if not frames:

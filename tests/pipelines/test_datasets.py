@@ -1,0 +1,66 @@
+"""Our Kedro datasets take a local path or a storage URI alike: each round-trips on a folder and
+on a real S3-compatible server (moto on loopback), credentials and endpoint from the environment
+as for every S3 client of the project."""
+
+import numpy as np
+import pytest
+
+from pipelines.datasets import (
+    FileTreeDataset,
+    OptionalYAMLDataset,
+    PathDataset,
+    SafetensorsDataset,
+)
+
+
+@pytest.fixture(params=["local", "s3"])
+def root(request, tmp_path, monkeypatch):
+    if request.param == "local":
+        return str(tmp_path / "data")
+    import boto3
+
+    endpoint = request.getfixturevalue("s3_endpoint")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    bucket = f"datasets-{request.node.name.split('[')[0][5:30].replace('_', '-')}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/a prefix/data"
+
+
+def test_safetensors_round_trip(root):
+    dataset = SafetensorsDataset(f"{root}/04_feature/captions.safetensors", metadata={"k": "v"})
+    assert not dataset.exists()
+    arrays = {"tokens": np.arange(12, dtype=np.float32).reshape(3, 4),
+              "mask": np.array([True, False, True])}
+    dataset.save(arrays)
+    assert dataset.exists()
+    loaded = dataset.load()
+    assert set(loaded) == set(arrays)
+    for key, value in arrays.items():
+        assert np.array_equal(loaded[key], value) and loaded[key].dtype == value.dtype
+
+
+def test_file_tree_is_replaced_whole(root):
+    dataset = FileTreeDataset(f"{root}/08_reporting/report")
+    dataset.save({"report.md": b"# first", "samples/a.png": b"png-a", "old.txt": b"gone soon"})
+    dataset.save({"report.md": b"# second", "samples/a.png": b"png-a2"})
+    assert dataset.load() == {"report.md": b"# second", "samples/a.png": b"png-a2"}
+
+
+def test_path_dataset_hands_out_a_uri_workers_can_open(root):
+    from seaweed_apt import storage
+
+    SafetensorsDataset(f"{root}/03_primary/shards/s0.safetensors").save(
+        {"frames": np.zeros((2, 3), np.uint8)})
+    uri = PathDataset(f"{root}/03_primary/shards").load()
+    assert storage.load_safetensors(storage.join(uri, "s0.safetensors"))["frames"].shape == (2, 3)
+    assert PathDataset(f"{root}/06_models/runs", must_exist=False).load()
+    with pytest.raises(Exception, match="does not exist: run the stage that writes it"):
+        PathDataset(f"{root}/06_models/teacher").load()
+
+
+def test_optional_yaml_is_none_when_absent(root):
+    from seaweed_apt import storage
+
+    assert OptionalYAMLDataset(f"{root}/dvc.lock").load() is None
+    storage.write_bytes(f"{root}/dvc.lock", b"schema: '2.0'\n")
+    assert OptionalYAMLDataset(f"{root}/dvc.lock").load() == {"schema": "2.0"}
