@@ -114,3 +114,24 @@ def test_a_writer_killed_mid_write_leaves_the_previous_checkpoint_loadable(tmp_p
     write_checkpoint(folder, {"model": model}, {}, {"step": 3}, {"model": model.config.as_dict()})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # the next write tidies up
     assert json.loads((folder / "trainer_state.json").read_text())["step"] == 3
+
+
+def test_a_checkpoint_folder_on_s3_loads_as_the_local_one(tmp_path, s3_endpoint, monkeypatch):
+    """Workers on another node read weights by storage URI, not by the driver's path."""
+    import boto3
+
+    from seaweed_apt import storage
+
+    model = _trained_model()
+    folder = write_checkpoint(tmp_path / "ckpt", {"model": model}, {}, {"step": 1},
+                              {"model": model.config.as_dict()})
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    boto3.client("s3").create_bucket(Bucket="checkpoints")
+    for path in folder.iterdir():
+        storage.write_bytes(f"s3://checkpoints/runs/teacher/{path.name}", path.read_bytes())
+    remote = load_model("s3://checkpoints/runs/teacher")
+    local = load_model(folder)
+    with torch.no_grad():
+        assert torch.equal(remote(*_inputs()), local(*_inputs()))
+    with pytest.raises(CheckpointError, match="s3://checkpoints/runs/nothing has no config.json"):
+        load_model("s3://checkpoints/runs/nothing")

@@ -21,6 +21,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from seaweed_apt import storage
 from seaweed_apt.models.dit import DiTConfig, VideoDiT
 
 MODEL_FILE, EMA_FILE = "model.safetensors", "ema.safetensors"
@@ -79,10 +80,14 @@ def write_checkpoint(folder: str | Path, networks: dict[str, nn.Module],
 
 
 def read_config(folder: str | Path) -> dict:
-    path = Path(folder) / CONFIG_FILE
-    if not path.exists():
-        raise CheckpointError(f"{folder} has no {CONFIG_FILE}: not a seaweed-apt checkpoint")
-    return json.loads(path.read_text())
+    """`config.json` of a checkpoint folder, local or at a storage URI.
+
+    Raises: CheckpointError when the folder has none."""
+    try:
+        return json.loads(storage.read_bytes(storage.join(folder, CONFIG_FILE)))
+    except FileNotFoundError:
+        raise CheckpointError(f"{folder} has no {CONFIG_FILE}: not a seaweed-apt checkpoint") \
+            from None
 
 
 def model_from_state(config: dict, weights: dict[str, torch.Tensor], source: str) -> VideoDiT:
@@ -96,12 +101,19 @@ def model_from_state(config: dict, weights: dict[str, torch.Tensor], source: str
 
 def load_model(folder: str | Path, use_ema: bool = True, device: str | torch.device = "cpu"
                ) -> VideoDiT:
-    """Rebuild the network from a checkpoint folder (EMA weights where present and asked for)."""
-    folder = Path(folder)
+    """Rebuild the network from a checkpoint folder, local or at a storage URI (EMA weights where
+    present and asked for).
+
+    Raises: CheckpointError naming the file that is missing or cannot be read."""
     config = read_config(folder)
-    weights_file = folder / (EMA_FILE if use_ema and (folder / EMA_FILE).exists() else MODEL_FILE)
+    ema_file = storage.join(folder, EMA_FILE)
+    weights_file = ema_file if use_ema and storage.exists(ema_file) \
+        else storage.join(folder, MODEL_FILE)
     try:
-        weights = load_file(str(weights_file), device=str(device))
+        if storage.is_remote(weights_file):
+            weights = load_safetensors_bytes(storage.read_bytes(weights_file))
+        else:
+            weights = load_file(weights_file, device=str(device))
     except (OSError, Exception) as error:  # safetensors raises its own error type on truncation
         raise CheckpointError(f"cannot read {weights_file}: {error}") from None
     return model_from_state(config, weights, str(weights_file)).to(device)
