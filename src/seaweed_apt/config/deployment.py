@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from seaweed_apt.config.base import Seed, StrictConfig
 
@@ -22,6 +22,22 @@ class PromotionGateConfig(StrictConfig):
     accuracy_margin: float = Field(ge=0.0, le=1.0, description="accuracy may fall by this")
 
 
+class AutoscalingConfig(StrictConfig):
+    """Ray Serve's `autoscaling_config`: replicas follow the requests in flight per replica."""
+
+    enabled: bool = Field(description="false: a fixed num_replicas")
+    min_replicas: int = Field(ge=0)
+    max_replicas: int = Field(ge=1)
+    target_ongoing_requests: float = Field(gt=0.0)
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> AutoscalingConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas {self.min_replicas} > max_replicas "
+                             f"{self.max_replicas}")
+        return self
+
+
 class ServeConfig(StrictConfig):
     """The Ray Serve application: limits on requests and the batching knobs (`user_config`)."""
 
@@ -29,7 +45,11 @@ class ServeConfig(StrictConfig):
     route_prefix: str
     host: str
     port: int = Field(ge=1, le=65535)
-    num_replicas: int = Field(ge=1)
+    num_replicas: int = Field(ge=1, description="fixed replicas when autoscaling is off")
+    autoscaling: AutoscalingConfig
+    max_queued_requests: int = Field(
+        ge=-1, description="requests waiting for a replica beyond which Serve answers 503 at "
+                           "once; -1: no bound (Ray's default)")
     cpus_per_replica: float = Field(gt=0.0)
     gpus_per_replica: float = Field(ge=0.0)
     max_batch_size: int = Field(ge=1)

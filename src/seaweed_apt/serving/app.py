@@ -142,11 +142,17 @@ class VideoGenerator:
 
 
 def deployment_options(limits: ServeConfig) -> dict:
+    """`serve.deployment` options from `deployment.serve`: replicas (fixed, or Serve's
+    autoscaling), CPUs and GPUs per replica, the queue bound and the batching `user_config`."""
     actor = {"num_cpus": limits.cpus_per_replica}
     if limits.gpus_per_replica:
         actor["num_gpus"] = limits.gpus_per_replica
-    return {"num_replicas": limits.num_replicas,
+    scaling = limits.autoscaling
+    replicas = ({"autoscaling_config": scaling.model_dump(exclude={"enabled"})}
+                if scaling.enabled else {"num_replicas": limits.num_replicas})
+    return {**replicas,
             "max_ongoing_requests": max(limits.max_ongoing_requests, limits.max_batch_size),
+            "max_queued_requests": limits.max_queued_requests,
             "ray_actor_options": actor,
             "user_config": {"max_batch_size": limits.max_batch_size,
                             "batch_wait_timeout_s": limits.batch_wait_timeout_s}}

@@ -1,0 +1,36 @@
+"""The Serve deployment's options come from `deployment.serve`: fixed replicas or Serve's
+autoscaling, the queue bound, a GPU per replica under conf/gpu."""
+
+import pytest
+from pydantic import ValidationError
+
+from seaweed_apt.config.deployment import DeploymentConfig, ServeConfig
+from seaweed_apt.config.loading import load_config
+from seaweed_apt.serving.app import deployment_options
+from tests.conftest import PROJECT_ROOT
+from tests.helpers import base_config
+
+
+def test_fixed_replicas_and_the_queue_bound_by_default():
+    options = deployment_options(base_config(ServeConfig, "deployment.serve"))
+    assert options["num_replicas"] == 1 and "autoscaling_config" not in options
+    assert options["max_queued_requests"] == 64
+    assert "num_gpus" not in options["ray_actor_options"]
+
+
+def test_autoscaling_replaces_the_fixed_count():
+    limits = base_config(ServeConfig, "deployment.serve", autoscaling={
+        "enabled": True, "min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 8})
+    options = deployment_options(limits)
+    assert "num_replicas" not in options
+    assert options["autoscaling_config"] == {"min_replicas": 1, "max_replicas": 4,
+                                             "target_ongoing_requests": 8.0}
+    with pytest.raises(ValidationError, match="min_replicas 5 > max_replicas 4"):
+        base_config(ServeConfig, "deployment.serve", autoscaling={
+            "enabled": True, "min_replicas": 5, "max_replicas": 4, "target_ongoing_requests": 8})
+
+
+def test_gpu_env_gives_each_replica_a_gpu():
+    config = load_config(DeploymentConfig, PROJECT_ROOT / "conf", "gpu",
+                         "parameters_deployment.yml", "deployment")
+    assert deployment_options(config.serve)["ray_actor_options"]["num_gpus"] == 1
