@@ -17,8 +17,10 @@ LOCAL_DEFAULTS = {
     "TRANSFORMERS_OFFLINE": "1",
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
     "RAY_AUTH_MODE": "disabled",
-    "AWS_EC2_METADATA_DISABLED": "true",
 }
+# Not here: AWS_EC2_METADATA_DISABLED. It keeps boto3 from probing 169.254.169.254 for an instance
+# role, right on a laptop (the Makefile sets it for `make demo` and `make test`) and wrong on a
+# cluster node, whose S3 access is usually that role: a run there must find it.
 
 
 def apply_local_defaults() -> None:
