@@ -19,6 +19,12 @@ def is_remote(uri: str | os.PathLike) -> bool:
     return "://" in str(uri) and not str(uri).startswith("file://")
 
 
+def absolute(uri: str | os.PathLike) -> str:
+    """A URI any process can open wherever it runs: a local path made absolute (a Ray worker
+    starts in another working directory), a storage URL unchanged."""
+    return str(uri) if is_remote(uri) else str(Path(uri).resolve())
+
+
 def filesystem(uri: str | os.PathLike):
     """(fsspec filesystem, path inside it) for `uri`."""
     from fsspec.core import url_to_fs
@@ -54,6 +60,18 @@ def write_bytes(uri: str | os.PathLike, data: bytes) -> None:
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(data)
     os.replace(partial, path)
+
+
+def sha256(uri: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in chunks (local or remote)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    fs, path = filesystem(uri)
+    with fs.open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def exists(uri: str | os.PathLike) -> bool:

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from seaweed_apt import storage
 from seaweed_apt.apt.apt_phase import build_apt_phase
 from seaweed_apt.apt.distill_phase import build_distill_phase
 from seaweed_apt.apt.kept import checkpoint_folder
 from seaweed_apt.apt.teacher_pairs import plan_teacher_pairs, sample_teacher_pairs
 from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
-from seaweed_apt.data.video_io import sha256_of_file
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.ray_map import map_shares, split_evenly
 from seaweed_apt.training.checkpoint import (
@@ -39,7 +38,7 @@ PAIRS_BATCH_SIZE = 32  # videos per teacher call; batch 16-128 drew at the same 
 
 
 def _weights_id(model_dir: str) -> str:
-    return read_config(model_dir).get("weights_sha256", str(Path(model_dir).resolve()))
+    return read_config(model_dir).get("weights_sha256", storage.absolute(model_dir))
 
 
 def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
@@ -55,12 +54,12 @@ def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str
     """
     identity = {"distill": config.model_dump(exclude={"steps"}),
                 "teacher": _weights_id(teacher_dir)}
-    extra = {"teacher_dir": str(Path(teacher_dir).resolve())}
+    extra = {"teacher_dir": storage.absolute(teacher_dir)}
     if config.objective == "regression":
         if teacher_pairs_path is None:
             raise ValueError("posttrain.distill.objective regression needs the teacher pairs file")
-        identity["teacher_pairs"] = sha256_of_file(teacher_pairs_path)
-        extra["teacher_pairs_path"] = str(Path(teacher_pairs_path).resolve())
+        identity["teacher_pairs"] = storage.sha256(teacher_pairs_path)
+        extra["teacher_pairs_path"] = storage.absolute(teacher_pairs_path)
     if negative_text is not None:
         extra["negative_text"] = [np.asarray(a).tolist() for a in negative_text]
     outcome = run_stage("distill", build_distill_phase,
@@ -141,13 +140,13 @@ def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
     """
     identity = {"apt": config.model_dump(exclude={"generator_updates"}),
                 "teacher": _weights_id(teacher_dir), "distilled": _weights_id(distilled_dir)}
-    extra = {"teacher_dir": str(Path(teacher_dir).resolve()),
-             "distilled_dir": str(Path(distilled_dir).resolve())}
+    extra = {"teacher_dir": storage.absolute(teacher_dir),
+             "distilled_dir": storage.absolute(distilled_dir)}
     if config.regression_weight > 0:
         if teacher_pairs_path is None:
             raise ValueError("posttrain.apt.regression_weight > 0 needs the teacher pairs file")
-        identity["teacher_pairs"] = sha256_of_file(teacher_pairs_path)
-        extra["teacher_pairs_path"] = str(Path(teacher_pairs_path).resolve())
+        identity["teacher_pairs"] = storage.sha256(teacher_pairs_path)
+        extra["teacher_pairs_path"] = storage.absolute(teacher_pairs_path)
     outcome = run_stage("apt", build_apt_phase, config.model_dump(),
                         identity, manifest, shards_dir, captions_path, ray_config, storage_path,
                         config.keep_checkpoints, extra)

@@ -6,10 +6,10 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.ray_runtime import ensure_ray
+from seaweed_apt.storage import absolute
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def fit(loop: Callable[[dict], dict | None], loop_config: dict, ray_config: RayC
     resources = {"CPU": ray_config.cpus_per_worker}
     if ray_config.use_gpu:
         resources["GPU"] = 1
-    storage = storage_path if "://" in storage_path else str(Path(storage_path).resolve())
+    storage = absolute(storage_path)
     trainer = TorchTrainer(
         train_loop_per_worker=loop,
         train_loop_config=loop_config,

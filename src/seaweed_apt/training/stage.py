@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from ray.train import Checkpoint
 
+from seaweed_apt import storage
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.training.checkpoint import export_model_files
 from seaweed_apt.training.data import caption_index_by_shard
@@ -61,10 +62,10 @@ def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict,
     storage_path = ray_config.storage_path or storage_path
     shards = caption_index_by_shard(manifest)
     name = run_name(stage, {**identity, "train_clips": sum(len(v) for v in shards.values())})
-    run_dir = Path(storage_path).resolve() / name if "://" not in storage_path else None
+    run_dir = None if storage.is_remote(storage_path) else Path(storage_path).resolve() / name
     loop_config = {
-        stage: stage_config, "shards_dir": str(Path(shards_dir).resolve()),
-        "captions_path": str(Path(captions_path).resolve()), "caption_index_by_shard": shards,
+        stage: stage_config, "shards_dir": storage.absolute(shards_dir),
+        "captions_path": storage.absolute(captions_path), "caption_index_by_shard": shards,
         "threads_per_worker": ray_config.threads_per_worker,
         "data_info": {"train_clips": sum(len(v) for v in shards.values()),
                       "clip_shape": list(clip_geometry(manifest))},
