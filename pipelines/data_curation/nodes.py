@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 
 from seaweed_apt.config.curation import CurationConfig, QualityGateConfig, SplitConfig
+from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.text import TextEncoderConfig
-from seaweed_apt.data.curation import (
-    REJECT_COLUMNS,
-    compute_curation_summary,
-    cut_clips,
-    probe_videos,
+from seaweed_apt.data.curation import REJECT_COLUMNS, compute_curation_summary
+from seaweed_apt.data.curation_on_ray import (
+    cut_clips_on_ray,
+    probe_videos_on_ray,
+    read_candidate_frames,
 )
 from seaweed_apt.data.shards import caption_index, shard_clips
 from seaweed_apt.data.splits import assign_splits
@@ -23,19 +24,21 @@ from seaweed_apt.text.encoder import TextEncoder
 logger = logging.getLogger(__name__)
 
 
-def probe_raw_videos(raw_videos: pd.DataFrame, curation: CurationConfig) -> pd.DataFrame:
-    """Args: raw_videos: the indexed raw files. curation: worker count.
+def probe_raw_videos(raw_videos: pd.DataFrame, curation: CurationConfig, ray: RayConfig
+                     ) -> pd.DataFrame:
+    """Args: raw_videos: the indexed raw files. curation: files per task. ray: task resources.
     Returns: one ffprobe row per file (codec, fps, size, duration, frames, sha256, error)."""
-    return probe_videos(raw_videos, curation.num_workers)
+    return probe_videos_on_ray(raw_videos, ray, curation.files_per_task)
 
 
 def cut_candidate_clips(raw_videos: pd.DataFrame, raw_video_probes: pd.DataFrame,
-                        curation: CurationConfig) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
-    """Args: raw_videos, raw_video_probes, curation (fps, size, clip length, strides, motion).
-    Returns: candidate clip rows (with `candidate_row`), their frames (N, T, H, W, 3), rejects."""
-    candidates = cut_clips(raw_videos, raw_video_probes, curation)
-    clips = candidates.clips.assign(candidate_row=np.arange(len(candidates.clips), dtype=np.int64))
-    return clips, candidates.frames, candidates.rejects
+                        curation: CurationConfig, ray: RayConfig, candidate_clips_dir: str
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Args: raw_videos, raw_video_probes, curation (fps, size, clip length, strides, motion),
+    ray (task resources), candidate_clips_dir (where the tasks write their clips' frames).
+    Returns: candidate clip rows (with `candidate_part`, `candidate_offset`), rejects."""
+    return cut_clips_on_ray(raw_videos, raw_video_probes, curation, ray, candidate_clips_dir,
+                            curation.files_per_task)
 
 
 def split_clips_by_source(candidate_clips: pd.DataFrame, split: SplitConfig) -> pd.DataFrame:
@@ -71,12 +74,16 @@ def enforce_quality_gate(gated_clips: pd.DataFrame, quality_gate_report: dict) -
     return gated_clips
 
 
-def write_clip_shards(validated_clips: pd.DataFrame, candidate_clip_frames: np.ndarray,
-                      curation: CurationConfig) -> tuple[pd.DataFrame, dict[str, dict]]:
-    """Returns: the clip manifest (with shard and offset) and shard name -> tensors."""
-    manifest, shards = shard_clips(validated_clips, candidate_clip_frames,
-                                   validated_clips["candidate_row"], curation.shard_size)
-    return manifest.drop(columns=["candidate_row"]), shards
+def write_clip_shards(validated_clips: pd.DataFrame, candidate_clips_dir: str,
+                      curation: CurationConfig) -> tuple[pd.DataFrame, dict]:
+    """Returns: the clip manifest (with shard and offset) and shard name -> a function making
+    its tensors from the candidate parts (saved one shard at a time)."""
+    def read_frames(rows: pd.DataFrame) -> np.ndarray:
+        return read_candidate_frames(candidate_clips_dir, rows["candidate_part"].to_numpy(),
+                                     rows["candidate_offset"].to_numpy())
+
+    manifest, shards = shard_clips(validated_clips, read_frames, curation.shard_size)
+    return manifest.drop(columns=["candidate_part", "candidate_offset"]), shards
 
 
 def quarantine_rejects(curation_rejects: pd.DataFrame, gate_rejects: pd.DataFrame) -> pd.DataFrame:

@@ -7,11 +7,11 @@ from pipelines.data_curation import nodes
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
-        Node(nodes.probe_raw_videos, ["raw_videos", "params:curation"], "raw_video_probes",
-             name="probe_raw_videos"),
-        Node(nodes.cut_candidate_clips, ["raw_videos", "raw_video_probes", "params:curation"],
-             ["candidate_clips", "candidate_clip_frames", "curation_rejects"],
-             name="cut_candidate_clips"),
+        Node(nodes.probe_raw_videos, ["raw_videos", "params:curation", "params:ray"],
+             "raw_video_probes", name="probe_raw_videos", tags=["ray"]),
+        Node(nodes.cut_candidate_clips, ["raw_videos", "raw_video_probes", "params:curation",
+                                         "params:ray", "candidate_clips_dir"],
+             ["candidate_clips", "curation_rejects"], name="cut_candidate_clips", tags=["ray"]),
         Node(nodes.split_clips_by_source, ["candidate_clips", "params:split"], "split_clips",
              name="split_clips_by_source"),
         Node(nodes.embed_captions, ["split_clips", "params:text_encoder"],
@@ -22,7 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
              name="validate_clip_manifest"),
         Node(nodes.enforce_quality_gate, ["gated_clips", "quality_gate_report"],
              "validated_clips", name="enforce_quality_gate"),
-        Node(nodes.write_clip_shards, ["validated_clips", "candidate_clip_frames",
+        Node(nodes.write_clip_shards, ["validated_clips", "candidate_clips_dir",
                                        "params:curation"], ["clip_manifest", "clip_shards"],
              name="write_clip_shards"),
         Node(nodes.quarantine_rejects, ["curation_rejects", "gate_rejects"], "quarantine",

@@ -22,9 +22,10 @@ def _run_share(work: Callable[[Any, Any], Any], threads: int, shared: Any, share
 
 
 def map_shares(work: Callable[[Any, Any], Any], shared: Any, shares: Sequence[Any],
-               ray_config: RayConfig) -> list[Any]:
+               ray_config: RayConfig, progress: str | None = None) -> list[Any]:
     """`[work(shared, share) for share in shares]`, each call a Ray task; results in the order of
     `shares`. `work` must be importable by the workers (a module-level function of the package).
+    `progress`: a progress bar of that name, a tick per share done.
 
     Raises:
         whatever a task raised (Ray's `RayTaskError` wraps it and names the task).
@@ -35,8 +36,18 @@ def map_shares(work: Callable[[Any, Any], Any], shared: Any, shares: Sequence[An
     task = ray.remote(num_cpus=ray_config.cpus_per_worker,
                       num_gpus=1 if ray_config.use_gpu else 0)(_run_share)
     shared_ref = ray.put(shared)
-    return ray.get([task.remote(work, ray_config.threads_per_worker, shared_ref, share)
-                    for share in shares])
+    refs = [task.remote(work, ray_config.threads_per_worker, shared_ref, share)
+            for share in shares]
+    if progress:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=len(refs), desc=progress, unit="share") as bar:
+            pending = list(refs)
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                ray.get(done)  # a failed share raises here, at once
+                bar.update(len(done))
+    return ray.get(refs)
 
 
 def split_evenly(count: int, parts: int, multiple: int = 1) -> list[slice]:

@@ -17,18 +17,35 @@ from tests.conftest import PROJECT_ROOT
 from tests.helpers import base_config
 
 
-def test_probe_cut_split_slice_in_memory(real_clips_dir, curation_config):
+def test_probe_cut_split_slice_in_memory(real_clips_dir, curation_config, ray_local, tmp_path):
+    """Probe and decode/cut on Ray tasks: the same rows and frames as the thread pool's."""
+    from seaweed_apt.config.ray import RayConfig
+    from seaweed_apt.data.curation import cut_clips, probe_videos
+    from seaweed_apt.data.curation_on_ray import read_candidate_frames
+
     raw = index_video_folder(real_clips_dir, "real_clips")
     catalog = DataCatalog({
         "raw_videos": MemoryDataset(raw),
-        "params:curation": MemoryDataset(curation_config),
+        "params:curation": MemoryDataset(curation_config.model_copy(update={"files_per_task": 3})),
+        "params:ray": MemoryDataset(base_config(RayConfig, "ray", "parameters.yml")),
         "params:split": MemoryDataset(base_config(SplitConfig, "split")),
+        "candidate_clips_dir": MemoryDataset(str(tmp_path / "candidates")),
     })
     pipeline = create_pipeline().from_nodes("probe_raw_videos").to_nodes("split_clips_by_source")
     SequentialRunner().run(pipeline, catalog)
     clips = catalog.load("split_clips")
-    frames = catalog.load("candidate_clip_frames")
+    frames = read_candidate_frames(str(tmp_path / "candidates"),
+                                   clips["candidate_part"].to_numpy(),
+                                   clips["candidate_offset"].to_numpy())
     rejects = catalog.load("curation_rejects")
+    in_process = cut_clips(raw, probe_videos(raw), curation_config)
+    pd.testing.assert_frame_equal(clips[in_process.clips.columns].reset_index(drop=True),
+                                  in_process.clips)
+    assert (frames == in_process.frames).all()
+    from seaweed_apt.data.curation_on_ray import probe_videos_on_ray
+
+    pd.testing.assert_frame_equal(probe_videos_on_ray(raw, catalog.load("params:ray"), 3),
+                                  probe_videos(raw))
     assert len(clips) == len(frames) > 20
     assert frames.shape[1:] == (16, 32, 32, 3)
     assert set(rejects["file"]) == {"realshort.mp4"}  # 1.2 s: shorter than one clip

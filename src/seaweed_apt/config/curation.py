@@ -25,7 +25,8 @@ class CurationConfig(StrictConfig):
         description="decoded/expected frames below this ratio marks a file truncated",
     )
     shard_size: int = Field(ge=1)
-    num_workers: int = Field(ge=0, description="0: one per CPU core")
+    files_per_task: int = Field(ge=1, description="raw files per Ray task (and candidate part)")
+    num_workers: int = Field(ge=0, description="threads of the in-process path: 0, one per core")
 
 
 class SplitConfig(StrictConfig):

@@ -161,9 +161,11 @@ def cut_clips_from_file(source: pd.Series, probe: pd.Series, config: CurationCon
     return rows, clips, rejects
 
 
-def cut_clips(index: pd.DataFrame, probes: pd.DataFrame, config: CurationConfig) -> CandidateClips:
-    """Cut every usable file of `index` into scored clips, in parallel over files. `probes` is
-    `probe_videos(index)`: row i describes row i (a path may appear twice, through a link).
+def plan_cuts(index: pd.DataFrame, probes: pd.DataFrame
+              ) -> tuple[list[tuple[pd.Series, pd.Series]], list[dict]]:
+    """What to decode: (source row, probe row) of every file but the exact duplicates, in index
+    order, and the duplicates' reject rows. `probes` is `probe_videos(index)`: row i describes
+    row i (a path may appear twice, through a link).
 
     Raises:
         ValueError: `probes` does not describe `index` row for row (the folder changed in between).
@@ -178,6 +180,13 @@ def cut_clips(index: pd.DataFrame, probes: pd.DataFrame, config: CurationConfig)
             if row not in duplicate_of]
     duplicate_rejects = [_reject(sources.iloc[row], "duplicate", detail)
                          for row, detail in sorted(duplicate_of.items())]
+    return jobs, duplicate_rejects
+
+
+def cut_clips(index: pd.DataFrame, probes: pd.DataFrame, config: CurationConfig) -> CandidateClips:
+    """Cut every usable file of `index` into scored clips, in parallel over files on a thread
+    pool in this process (`curation_on_ray.cut_clips_on_ray`: the same on Ray tasks)."""
+    jobs, duplicate_rejects = plan_cuts(index, probes)
     rows, frames, rejects = [], [], []
     with ThreadPoolExecutor(worker_count(config.num_workers)) as pool:
         results = pool.map(lambda job: cut_clips_from_file(*job, config), jobs)

@@ -1,6 +1,9 @@
-"""Clip shards: uint8 tensors grouped per split, read back by path in training workers."""
+"""Clip shards: uint8 tensors grouped per split, read back by URI in training workers."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -8,19 +11,19 @@ import pandas as pd
 from seaweed_apt.data.splits import SPLITS
 
 
-def shard_clips(manifest: pd.DataFrame, frames: np.ndarray, frame_row: pd.Series,
-                shard_size: int) -> tuple[pd.DataFrame, dict[str, dict[str, np.ndarray]]]:
-    """Group clips into shards named `<split>-<nnnnn>`.
+def shard_clips(manifest: pd.DataFrame, read_frames: Callable[[pd.DataFrame], np.ndarray],
+                shard_size: int) -> tuple[pd.DataFrame, dict[str, Callable[[], dict]]]:
+    """Group clips into shards named `<split>-<nnnnn>`, each made only when it is saved.
 
     Args:
         manifest: the validated clips, with a `split` column.
-        frames: (N, T, H, W, 3) uint8 candidate frames.
-        frame_row: for each manifest row, its row in `frames`.
+        read_frames: manifest rows -> their frames (n, T, H, W, 3) uint8, in row order.
         shard_size: clips per shard.
 
     Returns:
-        The manifest with `shard` and `shard_offset` columns, and shard name -> tensors
-        (`frames` (n, T, H, W, 3) uint8, `clip_row` (n,) int64 row of the manifest).
+        The manifest with `shard` and `shard_offset` columns, and shard name -> a function making
+        its tensors (`frames` (n, T, H, W, 3) uint8, `clip_row` (n,) int64 row of the manifest):
+        Kedro's PartitionedDataset calls each at save time, so one shard is in memory at once.
     """
     manifest = manifest.reset_index(drop=True)
     shard_names = pd.Series("", index=manifest.index)
@@ -31,13 +34,16 @@ def shard_clips(manifest: pd.DataFrame, frames: np.ndarray, frame_row: pd.Series
         for number, begin in enumerate(range(0, len(rows), shard_size)):
             chunk = rows[begin : begin + shard_size]
             name = f"{split}-{number:05d}"
-            shards[name] = {
-                "frames": np.ascontiguousarray(frames[frame_row.to_numpy()[chunk]]),
-                "clip_row": chunk.astype(np.int64),
-            }
+            shards[name] = partial(_make_shard, read_frames, manifest.iloc[chunk],
+                                   chunk.astype(np.int64))
             shard_names[chunk] = name
             offsets[chunk] = np.arange(len(chunk))
     return manifest.assign(shard=shard_names, shard_offset=offsets.astype("int64")), shards
+
+
+def _make_shard(read_frames: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFrame,
+                clip_row: np.ndarray) -> dict[str, np.ndarray]:
+    return {"frames": np.ascontiguousarray(read_frames(rows)), "clip_row": clip_row}
 
 
 def caption_index(captions: pd.Series) -> tuple[pd.Series, list[str]]:
