@@ -1,9 +1,18 @@
-"""Decode + resize throughput of curation, as a multiple of real time, on the real clips.
+"""Decode + resize throughput of curation, as a multiple of real time, on the real clips; and the
+whole probe + decode/cut of a raw folder on Ray tasks against the thread pool.
 
 Measures, in one run and side by side: each real clip decoded to the curation fps and size, one
 file at a time, and all of them through the curation thread pool (one ffmpeg per core).
 
     python benchmarks/curation.py [--fps 8 --size 64 --repeats 3]
+
+With `--raw-root data/01_raw` (a fetched default data set): probe + decode/cut of every source
+set under it as the pipeline does it (conf/base's curation), by the thread pool of
+`curation.cut_clips` and by the Ray tasks of `curation_on_ray` (1 and 2 tasks at a time, through
+`cpus_per_worker`), in interleaved rounds; Ray's start-up is timed apart and added to the Ray
+arms' figures. Rows are checked equal across arms.
+
+    python benchmarks/curation.py --raw-root data/01_raw [--rounds 2]
 """
 
 from __future__ import annotations
@@ -25,7 +34,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cache", default="~/.cache/seaweed-apt/packages")
+    parser.add_argument("--raw-root", help="compare Ray tasks with the thread pool on this folder")
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
+    if args.raw_root:
+        compare_with_ray(Path(args.raw_root), args.rounds)
+        return
 
     folder = Path(tempfile.mkdtemp()) / "real_clips"
     fetch_real_clips(folder, args.cache)
@@ -54,6 +68,63 @@ def main() -> None:
     print(f"  one at a time     {serial_total:7.2f} s  = {serial_rate:6.1f}x real time")
     print(f"  thread pool ({os.cpu_count()})   {parallel:7.2f} s  = {parallel_rate:6.1f}x real time"
           f"  (speed-up {serial_total / parallel:.2f}x)")
+
+
+def compare_with_ray(raw_root: Path, rounds: int) -> None:
+    """Thread pool against Ray tasks on every source set under `raw_root`, interleaved."""
+    import pandas as pd
+    import ray
+
+    from seaweed_apt.config.curation import CurationConfig
+    from seaweed_apt.config.loading import load_config
+    from seaweed_apt.config.ray import RayConfig
+    from seaweed_apt.data.curation import cut_clips, probe_videos
+    from seaweed_apt.data.curation_on_ray import cut_clips_on_ray, probe_videos_on_ray
+    from seaweed_apt.data.raw_index import index_video_folder
+    from seaweed_apt.ray_runtime import ensure_ray
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    config = load_config(CurationConfig, conf, "base", "parameters_data_curation.yml",
+                         "curation")
+    base_ray = load_config(RayConfig, conf, "base", "parameters.yml", "ray")
+    index = pd.concat([index_video_folder(folder, folder.name)
+                       for folder in sorted(raw_root.iterdir()) if folder.is_dir()
+                       and not folder.name.startswith(".")], ignore_index=True)
+    start = time.perf_counter()
+    ensure_ray(base_ray)
+    startup = time.perf_counter() - start
+    print(f"{len(index)} files; Ray start-up {startup:.1f} s (added to the Ray arms)")
+    candidates = Path(tempfile.mkdtemp()) / "candidates"
+
+    def threads() -> pd.DataFrame:
+        return cut_clips(index, probe_videos(index, config.num_workers), config).clips
+
+    def on_ray(cpus: float) -> pd.DataFrame:
+        ray_config = base_ray.model_copy(update={"cpus_per_worker": cpus})
+        probes = probe_videos_on_ray(index, ray_config, config.files_per_task)
+        clips, _ = cut_clips_on_ray(index, probes, config, ray_config, str(candidates),
+                                    config.files_per_task)
+        return clips
+
+    arms = {"thread pool": threads, "Ray, 2 tasks at a time": lambda: on_ray(1.0),
+            "Ray, 1 task at a time": lambda: on_ray(2.0)}
+    seconds = {name: [] for name in arms}
+    rows = {}
+    for _ in range(rounds):
+        for name, arm in arms.items():
+            begin = time.perf_counter()
+            rows[name] = arm()
+            seconds[name].append(time.perf_counter() - begin)
+    reference = rows["thread pool"]
+    for name, clips in rows.items():
+        same = clips[reference.columns].reset_index(drop=True).equals(reference)
+        print(f"{name:24s} {' '.join(f'{t:6.1f}' for t in seconds[name])} s  "
+              f"rows equal to the thread pool's: {same}")
+    best_threads = min(seconds["thread pool"])
+    for name in list(arms)[1:]:
+        best = min(seconds[name]) + startup
+        print(f"{name}: thread pool / Ray (start-up included) = {best_threads / best:.2f}x")
+    ray.shutdown()
 
 
 def _decode_all(files, decode) -> None:
