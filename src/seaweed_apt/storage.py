@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import posixpath
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +93,25 @@ def list_files(uri: str | os.PathLike) -> dict[str, str]:
         relative = path[len(root):].lstrip("/")
         found[relative] = join(uri, *relative.split("/"))
     return found
+
+
+@contextmanager
+def local_copy(uri: str | os.PathLike) -> Iterator[Path]:
+    """A local path to `uri`'s bytes for tools that read files (ffmpeg): the path itself when
+    local, else a download to a temporary folder, removed on exit.
+
+    Raises: FileNotFoundError naming `uri` when the object does not exist."""
+    if not is_remote(uri):
+        yield Path(uri)
+        return
+    fs, path = filesystem(uri)
+    with tempfile.TemporaryDirectory(prefix="seaweed-apt-") as folder:
+        local = Path(folder) / posixpath.basename(path)
+        try:
+            fs.get_file(path, str(local))
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{uri} does not exist") from None
+        yield local
 
 
 def load_safetensors(uri: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from seaweed_apt.config.curation import SplitConfig
-from seaweed_apt.data.curation import cut_clips, probe_videos
+from seaweed_apt.data.curation import cut_clips, probe_one, probe_videos
 from seaweed_apt.data.raw_index import index_video_folder
 from seaweed_apt.data.splits import assign_splits
 from seaweed_apt.data.video_io import probe_video
@@ -165,31 +165,47 @@ def test_a_captions_csv_without_its_columns_quarantines_its_files_not_the_run(tm
     assert "'file' column" in candidates.rejects["detail"].iloc[0]
 
 
-def test_an_s3_source_set_follows_remote_deletions(tmp_path, s3_endpoint):
+def test_an_s3_source_set_follows_remote_deletions(tmp_path, s3_endpoint, monkeypatch,
+                                                   curation_config):
     """Case 8: a folder on S3 (a prefix with spaces): an object deleted remotely is gone from the
-    next load, not curated from the local mirror."""
+    next load, a changed caption file read again; the videos are read from S3 where they are
+    probed and decoded."""
     import boto3
 
     from pipelines.video_folders import VideoFoldersDataset
 
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    s3 = boto3.client("s3")
     s3.create_bucket(Bucket="videos")
-    for name in ("a.mp4", "b.mp4"):
+    for name, source in (("a.mp4", "testsrc2"), ("b.mp4", "life")):
         s3.put_object(Bucket="videos", Key=f"prefix with spaces/{name}",
-                      Body=_video(tmp_path / name).read_bytes())
+                      Body=_video(tmp_path / name, source=source).read_bytes())
     s3.put_object(Bucket="videos", Key="prefix with spaces/captions.csv",
                   Body=b"file,caption\na.mp4,one\nb.mp4,two\n")
-    dataset = VideoFoldersDataset({"mine": "s3://videos/prefix with spaces/"},
-                                  cache_dir=str(tmp_path / "mirror"),
-                                  credentials={"endpoint_url": s3_endpoint})
-    assert sorted(dataset.load()["file"]) == ["a.mp4", "b.mp4"]
+    dataset = VideoFoldersDataset({"mine": "s3://videos/prefix with spaces/"})
+    index = dataset.load()
+    assert sorted(index["file"]) == ["a.mp4", "b.mp4"]
+    assert index["path"].str.startswith("s3://videos/prefix with spaces/").all()
+    candidates = cut_clips(index, probe_videos(index), curation_config)
+    assert sorted(candidates.clips["source_file"]) == ["a.mp4", "b.mp4"]
+
     s3.delete_object(Bucket="videos", Key="prefix with spaces/b.mp4")
     s3.put_object(Bucket="videos", Key="prefix with spaces/captions.csv",
                   Body=b"file,caption\na.mp4,one again\n")
     index = dataset.load()
     assert list(index["file"]) == ["a.mp4"]
-    assert list(index["caption"]) == ["one again"]  # changed objects are fetched again
-    assert not (tmp_path / "mirror" / "mine" / "b.mp4").exists()
+    assert list(index["caption"]) == ["one again"]
+
+
+def test_an_object_deleted_after_listing_is_quarantined_as_missing(tmp_path, s3_endpoint,
+                                                                  monkeypatch):
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    boto3.client("s3").create_bucket(Bucket="gone")
+    row = probe_one("s3://gone/withdrawn.mp4")
+    assert row["error_reason"] == "missing_file"
+    assert "s3://gone/withdrawn.mp4 does not exist" in row["error_detail"]
 
 
 def test_of_two_copies_the_one_with_a_readable_caption_is_kept(tmp_path, curation_config):

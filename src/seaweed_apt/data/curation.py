@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from seaweed_apt import storage
 from seaweed_apt.config.curation import CurationConfig
 from seaweed_apt.data.clips import motion_score, window_starts
 from seaweed_apt.data.video_io import VideoError, decode_video, probe_video, sha256_of_file
@@ -46,13 +47,18 @@ def worker_count(requested: int) -> int:
 
 
 def probe_one(path: str) -> dict:
+    """ffprobe and sha256 of one file, local or at a storage URI (fetched to a temporary file
+    first: ffmpeg reads files); a failure is the row's `error_reason`, never an exception."""
     row = dict.fromkeys(PROBE_COLUMNS, None)
-    row.update(path=path, error_reason="", error_detail="")
-    file = Path(path)
-    row["size_bytes"] = file.stat().st_size if file.exists() else 0
-    row["sha256"] = sha256_of_file(file) if file.exists() else ""
+    row.update(path=path, error_reason="", error_detail="", size_bytes=0, sha256="")
     try:
-        row.update(probe_video(file).as_dict())
+        with storage.local_copy(path) as file:
+            if file.exists():
+                row["size_bytes"] = file.stat().st_size
+                row["sha256"] = sha256_of_file(file)
+            row.update(probe_video(file).as_dict())
+    except FileNotFoundError as error:  # a remote object deleted since it was listed
+        row.update(error_reason="missing_file", error_detail=str(error))
     except VideoError as error:
         row.update(error_reason=error.reason, error_detail=error.detail)
     return row
@@ -115,9 +121,12 @@ def cut_clips_from_file(source: pd.Series, probe: pd.Series, config: CurationCon
         return [], [], [_reject(source, "no_caption",
                                 "no caption in captions.csv or a sidecar .txt")]
     try:
-        frames, warnings = decode_video(source["path"], config.fps, config.width, config.height)
+        with storage.local_copy(source["path"]) as file:
+            frames, warnings = decode_video(file, config.fps, config.width, config.height)
     except VideoError as error:
         return [], [], [_reject(source, error.reason, error.detail)]
+    except FileNotFoundError as error:  # a remote object deleted since it was probed
+        return [], [], [_reject(source, "missing_file", str(error))]
     expected = probe["duration_s"] * config.fps
     if len(frames) < config.min_truncation_ratio * expected or (len(frames) == 0 and warnings):
         detail = f"decoded {len(frames)} of ~{expected:.0f} frames at {config.fps} fps"

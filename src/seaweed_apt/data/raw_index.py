@@ -3,8 +3,9 @@
 Captions come from `captions.csv` in the folder (columns `file`, `caption`, and optionally
 `split_hint`, `source_package`, `licence`, `metadata`) or from a sidecar `<video stem>.txt`.
 Every other file is a candidate video: one that is not gets quarantined downstream, not skipped.
-A caption file that cannot be read (an encoding other than UTF-8 or UTF-16 with a BOM, broken
-CSV, a missing column) does not stop the folder: the files it captions carry its error in
+A folder may be local or a storage URI (`s3://bucket/prefix/`). A caption file that cannot be
+read (an encoding other than UTF-8 or UTF-16 with a BOM, broken CSV, a missing column) does not
+stop the folder: the files it captions carry its error in
 `caption_error` and are quarantined downstream, naming the caption file.
 """
 
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from seaweed_apt.text.files import UnreadableText, read_text_file
+from seaweed_apt import storage
+from seaweed_apt.text.files import UnreadableText, decode_text
 from seaweed_apt.text.normalize import clean_text
 
 logger = logging.getLogger(__name__)
@@ -31,27 +33,29 @@ _SIDE_FILE_SUFFIXES = {".txt", ".csv", ".json", ".md", ".parquet", ".dvc"}
 
 
 def index_video_folder(folder: str | Path, source_set: str) -> pd.DataFrame:
-    """List every candidate video under `folder` with its caption ("" where none was given)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"raw video folder {folder} does not exist: run `seaweed-apt fetch-data` "
-            "or point the catalog entry at your own folder"
-        )
-    table, table_error = _read_captions_table(folder)
+    """List every candidate video under `folder` (a local folder, or a storage URI such as
+    `s3://bucket/prefix/`) with its caption ("" where none was given). A remote folder's files
+    are indexed by URI, read where they are decoded: nothing is copied to this machine first.
+
+    Raises:
+        FileNotFoundError: the folder does not exist (or, remote, lists no file).
+    """
+    files = _list_folder(folder)
+    table, table_error = _read_captions_table(files)
     rows = []
-    for path in sorted(p for p in folder.rglob("*") if _is_candidate(p)):
-        relative = path.relative_to(folder).as_posix()
-        if path.name.startswith(".") or path.suffix.lower() in _SIDE_FILE_SUFFIXES:
+    # In path order (folder by folder), as pathlib sorts: "a/b" before "a-c/d".
+    for relative, location in sorted(files.items(), key=lambda item: item[0].split("/")):
+        name = relative.rsplit("/", 1)[-1]
+        if name.startswith(".") or Path(name).suffix.lower() in _SIDE_FILE_SUFFIXES:
             continue
         entry = table.get(relative, {})
         caption, caption_error = entry.get("caption", ""), ""
         if not caption:
-            caption, caption_error = _sidecar_caption(path)
+            caption, caption_error = _sidecar_caption(files, relative)
             if not caption and not caption_error:
                 caption_error = table_error
         rows.append({
-            "path": str(path.resolve()),
+            "path": location,
             "file": relative,
             "source_set": source_set,
             # Invisible characters alone (zero-width spaces, joiners) are no caption.
@@ -72,19 +76,35 @@ def index_video_folder(folder: str | Path, source_set: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=INDEX_COLUMNS)
 
 
-def _is_candidate(path: Path) -> bool:
-    """Files, and links to nothing (so that a broken link is quarantined as `missing_file`
-    rather than skipped without a word)."""
-    return path.is_file() or (path.is_symlink() and not path.exists())
+def _list_folder(folder: str | Path) -> dict[str, str]:
+    """Relative path ('/'-separated) -> where to read it: an absolute local path (a link
+    resolved; a link to nothing kept, so that it is quarantined as `missing_file` rather than
+    skipped without a word), or the object's URI."""
+    missing = (f"raw video folder {folder} does not exist: run `seaweed-apt fetch-data` "
+               "or point the catalog entry at your own folder")
+    if storage.is_remote(folder):
+        files = storage.list_files(folder)
+        if not files:
+            raise FileNotFoundError(f"{missing} (it lists no files: check the bucket and prefix)")
+        return files
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(missing)
+    return {path.relative_to(root).as_posix(): str(path.resolve()) for path in root.rglob("*")
+            if path.is_file() or (path.is_symlink() and not path.exists())}
 
 
-def _read_captions_table(folder: Path) -> tuple[dict[str, dict], str]:
+def _read_text(files: dict[str, str], relative: str) -> str:
+    """Raises: UnreadableText naming the file."""
+    return decode_text(storage.read_bytes(files[relative]), relative.rsplit("/", 1)[-1])
+
+
+def _read_captions_table(files: dict[str, str]) -> tuple[dict[str, dict], str]:
     """`captions.csv` as file -> row, and "" or why it could not be read."""
-    csv_path = folder / CAPTIONS_FILE
-    if not csv_path.exists():
+    if CAPTIONS_FILE not in files:
         return {}, ""
     try:
-        frame = pd.read_csv(io.StringIO(read_text_file(csv_path)), dtype=str,
+        frame = pd.read_csv(io.StringIO(_read_text(files, CAPTIONS_FILE)), dtype=str,
                             keep_default_na=False)
     except UnreadableText as error:
         return {}, str(error)
@@ -97,13 +117,13 @@ def _read_captions_table(folder: Path) -> tuple[dict[str, dict], str]:
     return {row["file"]: row for row in frame.to_dict(orient="records")}, ""
 
 
-def _sidecar_caption(path: Path) -> tuple[str, str]:
+def _sidecar_caption(files: dict[str, str], relative: str) -> tuple[str, str]:
     """A video's `<stem>.txt` caption and "", or "" and why it could not be read."""
-    sidecar = path.with_suffix(".txt")
-    if not sidecar.exists():
+    sidecar = Path(relative).with_suffix(".txt").as_posix()
+    if sidecar not in files:
         return "", ""
     try:
-        return read_text_file(sidecar), ""
+        return _read_text(files, sidecar), ""
     except UnreadableText as error:
         return "", str(error)
 

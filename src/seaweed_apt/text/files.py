@@ -21,20 +21,28 @@ class UnreadableText(ValueError):
 
 
 def read_text_file(path: str | os.PathLike) -> str:
-    """The text of `path` decoded by its BOM (UTF-8 or UTF-16), else as strict UTF-8.
+    """The text of the file `path` (see `decode_text`).
 
     Raises:
         UnreadableText: the bytes are not text in those encodings.
     """
-    path = Path(path)
-    data = path.read_bytes()
-    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    return decode_text(Path(path).read_bytes(), Path(path).name)
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """`data` decoded by its BOM (UTF-8 or UTF-16), else as strict UTF-8; `name` is the file's,
+    for the error.
+
+    Raises:
+        UnreadableText: the bytes are not text in those encodings.
+    """
+    encoding = next((codec for bom, codec in _BOMS if data.startswith(bom)), "utf-8")
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise UnreadableText(
-            f"{path.name} is not {encoding.upper().removesuffix('-SIG')} text: byte "
+            f"{name} is not {encoding.upper().removesuffix('-SIG')} text: byte "
             f"0x{data[error.start]:02x} at offset {error.start} (line {line}) "
             f"({error.reason}); save it as UTF-8 (or UTF-16 with a BOM)"
         ) from None
