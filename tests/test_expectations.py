@@ -62,3 +62,19 @@ def test_duplicate_ids_and_too_few_rows_fail_the_table():
     assert failing == {"expect_table_row_count_to_be_between(table)",
                        "expect_column_values_to_be_unique(clip_id)"}
     assert not result.report["passed"]
+    message = result.report["message"]
+    assert "expect_table_row_count_to_be_between(table): observed 3, expected " \
+           "{'min_value': 10}" in message
+    assert "quality_gate.min_clips" in message  # the parameter behind the bound
+
+
+def test_a_gate_stop_still_writes_the_quarantine(tmp_path, raw_root):
+    """A run the gate stops (too few clips) leaves quarantine.parquet saying what was rejected."""
+    from tests.conftest import run_kedro
+
+    (raw_root / "01_raw" / "real_clips" / "broken.mp4").write_text("not a video")
+    (raw_root / "01_raw" / "real_clips" / "broken.txt").write_text("a broken file")
+    with pytest.raises(QualityGateError, match="quality_gate.min_clips"):
+        run_kedro(raw_root, ["data_curation"], **{"quality_gate.min_clips": 100000})
+    quarantine = pd.read_parquet(raw_root / "02_intermediate" / "quarantine.parquet")
+    assert "broken.mp4" in set(quarantine["file"])

@@ -67,8 +67,11 @@ def validate_clip_manifest(embedded_clips: pd.DataFrame, curation: CurationConfi
     return result.passed, result.failed, result.report, result.data_docs
 
 
-def enforce_quality_gate(gated_clips: pd.DataFrame, quality_gate_report: dict) -> pd.DataFrame:
-    """Stops the run (after the report is written) when the gate failed.
+def enforce_quality_gate(gated_clips: pd.DataFrame, quality_gate_report: dict,
+                         quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Stops the run when the gate failed, after the report, the Data Docs and the quarantine
+    are written (`quarantine` is an input only so that it is saved first: a stopped run still
+    says which files were rejected and why).
     Returns: the validated clips, unchanged."""
     raise_if_gate_failed(quality_gate_report)
     return gated_clips

@@ -20,7 +20,7 @@ def create_pipeline(**kwargs) -> Pipeline:
              ["embedded_clips", "params:curation", "params:quality_gate"],
              ["gated_clips", "gate_rejects", "quality_gate_report", "gx_data_docs"],
              name="validate_clip_manifest"),
-        Node(nodes.enforce_quality_gate, ["gated_clips", "quality_gate_report"],
+        Node(nodes.enforce_quality_gate, ["gated_clips", "quality_gate_report", "quarantine"],
              "validated_clips", name="enforce_quality_gate"),
         Node(nodes.write_clip_shards, ["validated_clips", "candidate_clips_dir",
                                        "params:curation"], ["clip_manifest", "clip_shards"],

@@ -69,13 +69,14 @@ def show_versions(args: argparse.Namespace) -> int:
     except RegistryError as error:
         production, unreadable = None, [str(error)]
     for version in registry.versions():
+        mark = " (production)" if version == production else ""
         try:
             metrics = registry.get(version).metrics
         except RegistryError as error:
             unreadable.append(str(error))
-            print(f"{version}  unreadable", flush=True)
+            print(f"{version}{mark}  unreadable", flush=True)
             continue
-        print(f"{version}{' (production)' if version == production else ''}  "
+        print(f"{version}{mark}  "
               f"FD-EffLite0 {metric_text(metrics.get('fd_efflite0_apt1'), '.1f')}  "
               f"conditional accuracy "
               f"{metric_text(metrics.get('conditional_accuracy_apt1'), '.3f')}")

@@ -60,6 +60,16 @@ def clip_manifest_expectations(curation: CurationConfig, gate: QualityGateConfig
 
 
 SUITES = {"clip_manifest": clip_manifest_expectations}
+# What to change when a table-level expectation fails: the parameter behind its bound.
+TABLE_HINTS = {"expect_table_row_count_to_be_between":
+               " (quality_gate.min_clips: lower it for a small folder of your own)"}
+
+
+def _plain(value):
+    """A GX value as JSON-safe builtins (the report is a JSON file)."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))
 
 
 def run_quality_gate(manifest: pd.DataFrame, dataset: str, curation: CurationConfig,
@@ -100,13 +110,19 @@ def run_quality_gate(manifest: pd.DataFrame, dataset: str, curation: CurationCon
             name = f"{config.type}({config.kwargs.get('column', 'table')})"
             unexpected = result.result.get("unexpected_index_list") or []
             rows = sorted({int(item[ROW_KEY]) for item in unexpected})
+            bounds = {key: value for key, value in config.kwargs.items()
+                      if key in ("min_value", "max_value", "value", "value_set")}
             report[name] = {"success": bool(result.success), "unexpected_count": len(rows),
                             "examples": [str(v) for v in
-                                         (result.result.get("partial_unexpected_list") or [])[:5]]}
+                                         (result.result.get("partial_unexpected_list") or [])[:5]],
+                            "observed_value": _plain(result.result.get("observed_value")),
+                            "bounds": _plain(bounds)}
             if result.success:
                 continue
             if not rows:  # a table-level expectation: nothing to quarantine, the table is wrong
-                table_failures.append(name)
+                table_failures.append(
+                    f"{name}: observed {_plain(result.result.get('observed_value'))}, expected "
+                    f"{_plain(bounds)}{TABLE_HINTS.get(config.type, '')}")
             for row in rows:
                 reasons.setdefault(row, []).append(name)
 

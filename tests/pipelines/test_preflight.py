@@ -67,7 +67,7 @@ def test_a_curated_root_is_ready_for_pretrain_and_posttrain_before_any_run_folde
 def test_a_stride_of_zero_for_one_source_set_is_named_before_curation(raw_root):
     """`--params curation.stride_frames_by_source.real_clips=0` used to pass validation and fail
     inside the second node without naming the key (issue case 15)."""
-    data_root = raw_root.parent
+    data_root = raw_root
     message = _refused(data_root, "data_curation",
                        **{"curation.stride_frames_by_source.real_clips": 0})
     assert "Parameter 'curation'" in message

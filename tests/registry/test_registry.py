@@ -169,6 +169,7 @@ def test_a_manifest_cut_in_half_is_named_and_the_others_stay_usable(tmp_path, ca
     registry = _local(tmp_path)
     registry.register(generator_files(0), metrics(400.0, 0.2), LINEAGE, GENERATION)
     registry.register(generator_files(1), metrics(380.0, 0.25), LINEAGE, GENERATION)
+    registry.promote("v0001", "test")
     manifest = tmp_path / "registry" / "versions" / "v0001" / "manifest.json"
     manifest.write_bytes(manifest.read_bytes()[:40])
     with pytest.raises(RegistryError, match=r"v0001's manifest .*manifest\.json.*not valid JSON"):
@@ -179,7 +180,8 @@ def test_a_manifest_cut_in_half_is_named_and_the_others_stay_usable(tmp_path, ca
     assert registry.load_files("v0002") == generator_files(1)
     code, out, err = _versions_command(tmp_path / "registry", capsys)
     assert code == 1
-    assert "v0001  unreadable" in out and "v0002" in out and "v0003" in out
+    # still marked as what production points at: the pointer is readable, the manifest is not
+    assert "v0001 (production)  unreadable" in out and "v0002" in out and "v0003" in out
     assert "v0001's manifest" in err and "manifest.json" in err
 
 

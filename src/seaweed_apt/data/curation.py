@@ -119,7 +119,8 @@ def cut_clips_from_file(source: pd.Series, probe: pd.Series, config: CurationCon
         return [], [], [_reject(source, "caption_unreadable", source["caption_error"])]
     if not source["caption"]:
         return [], [], [_reject(source, "no_caption",
-                                "no caption in captions.csv or a sidecar .txt")]
+                                "no caption in captions.csv or a sidecar .txt, or one of "
+                                "invisible characters only (zero-width, control)")]
     try:
         with storage.local_copy(source["path"]) as file:
             frames, warnings = decode_video(file, config.fps, config.width, config.height)
