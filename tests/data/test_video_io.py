@@ -7,8 +7,8 @@ from seaweed_apt.data.video_io import (
     encode_video,
     encode_video_bytes,
     probe_video,
-    sha256_of_file,
 )
+from seaweed_apt.storage import sha256 as sha256_of_file
 
 # What ffprobe reports for the shipped files: several containers, codecs, rates and sizes.
 EXPECTED = {

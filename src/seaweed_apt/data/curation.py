@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 from seaweed_apt import storage
 from seaweed_apt.config.curation import CurationConfig
 from seaweed_apt.data.clips import motion_score, window_starts
-from seaweed_apt.data.video_io import VideoError, decode_video, probe_video, sha256_of_file
+from seaweed_apt.data.video_io import VideoError, decode_video, probe_video
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def probe_one(path: str) -> dict:
         with storage.local_copy(path) as file:
             if file.exists():
                 row["size_bytes"] = file.stat().st_size
-                row["sha256"] = sha256_of_file(file)
+                row["sha256"] = storage.sha256(file)
             row.update(probe_video(file).as_dict())
     except FileNotFoundError as error:  # a remote object deleted since it was listed
         row.update(error_reason="missing_file", error_detail=str(error))
@@ -67,10 +68,20 @@ def probe_one(path: str) -> dict:
 def probe_videos(index: pd.DataFrame, num_workers: int = 0) -> pd.DataFrame:
     """Probe every indexed file with ffprobe, row for row with `index`; a failure is a row with
     `error_reason`, not an error. A file indexed under two names (a link) is probed once."""
+    def probe_all(paths: list[str]) -> list[dict]:
+        with ThreadPoolExecutor(worker_count(num_workers)) as pool:
+            return list(tqdm(pool.map(probe_one, paths), total=len(paths), desc="probe",
+                             unit="file"))
+
+    return probe_table(index, probe_all)
+
+
+def probe_table(index: pd.DataFrame, probe_all: Callable[[list[str]], list[dict]]
+                ) -> pd.DataFrame:
+    """`probe_all` (distinct paths -> their probe rows, in order) over `index`'s distinct paths,
+    spread back row for row with `index`."""
     paths = list(dict.fromkeys(index["path"]))
-    with ThreadPoolExecutor(worker_count(num_workers)) as pool:
-        rows = list(tqdm(pool.map(probe_one, paths), total=len(paths), desc="probe", unit="file"))
-    by_path = dict(zip(paths, rows, strict=True))
+    by_path = dict(zip(paths, probe_all(paths), strict=True))
     return pd.DataFrame([by_path[path] for path in index["path"]], columns=PROBE_COLUMNS)
 
 

@@ -18,11 +18,11 @@ from seaweed_apt.config.curation import CurationConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.data.curation import (
     CLIP_COLUMNS,
-    PROBE_COLUMNS,
     REJECT_COLUMNS,
     cut_clips_from_file,
     plan_cuts,
     probe_one,
+    probe_table,
 )
 from seaweed_apt.ray_map import map_shares, split_evenly
 
@@ -41,12 +41,13 @@ def probe_videos_on_ray(index: pd.DataFrame, ray_config: RayConfig, files_per_ta
                         ) -> pd.DataFrame:
     """`curation.probe_videos` on Ray tasks of `files_per_task` files: row for row with
     `index`, a path indexed twice probed once."""
-    paths = list(dict.fromkeys(index["path"]))
-    shares = [paths[part] for part in split_evenly(len(paths), -(-len(paths) // files_per_task))]
-    rows = [row for share in map_shares(_probe_share, None, shares, ray_config, "probe")
-            for row in share]
-    by_path = dict(zip(paths, rows, strict=True))
-    return pd.DataFrame([by_path[path] for path in index["path"]], columns=PROBE_COLUMNS)
+    def probe_all(paths: list[str]) -> list[dict]:
+        shares = [paths[part] for part in
+                  split_evenly(len(paths), -(-len(paths) // files_per_task))]
+        return [row for share in map_shares(_probe_share, None, shares, ray_config, "probe")
+                for row in share]
+
+    return probe_table(index, probe_all)
 
 
 def _cut_share(shared: tuple[CurationConfig, str], share: tuple[int, list]) -> tuple[list, list]:
@@ -94,11 +95,12 @@ def cut_clips_on_ray(index: pd.DataFrame, probes: pd.DataFrame, config: Curation
 
 
 def remove_parts(candidates_uri: str) -> None:
-    fs, root = storage.filesystem(candidates_uri)
-    stale = [path for path in (fs.find(root) if fs.isdir(root) else [])
-             if path.rsplit("/", 1)[-1].startswith("part-")]
-    if stale:
-        fs.rm(stale)
+    """Delete the part files an earlier run left under `candidates_uri`."""
+    stale = [uri for relative, uri in storage.list_files(candidates_uri).items()
+             if relative.startswith("part-")]
+    for uri in stale:
+        fs, path = storage.filesystem(uri)
+        fs.rm_file(path)
 
 
 def read_candidate_frames(candidates_uri: str, parts: np.ndarray, offsets: np.ndarray

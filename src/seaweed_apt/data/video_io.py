@@ -3,7 +3,6 @@ mp4/gif."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -42,14 +41,6 @@ class VideoProbe:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def sha256_of_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # ffmpeg's and ffprobe's version banner (printed above any error at their default log level):
