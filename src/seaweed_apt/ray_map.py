@@ -38,16 +38,17 @@ def map_shares(work: Callable[[Any, Any], Any], shared: Any, shares: Sequence[An
     shared_ref = ray.put(shared)
     refs = [task.remote(work, ray_config.threads_per_worker, shared_ref, share)
             for share in shares]
-    if progress:
-        from tqdm.auto import tqdm
+    if not progress:
+        return ray.get(refs)
+    from tqdm.auto import tqdm
 
-        with tqdm(total=len(refs), desc=progress, unit="share") as bar:
-            pending = list(refs)
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                ray.get(done)  # a failed share raises here, at once
-                bar.update(len(done))
-    return ray.get(refs)
+    results, pending = {}, list(refs)
+    with tqdm(total=len(refs), desc=progress, unit="share") as bar:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            results[done[0]] = ray.get(done[0])  # a failed share raises here, at once
+            bar.update(1)
+    return [results[ref] for ref in refs]
 
 
 def split_evenly(count: int, parts: int, multiple: int = 1) -> list[slice]:
