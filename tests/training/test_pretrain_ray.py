@@ -73,8 +73,14 @@ def _ray_train_workers() -> list:
     the machine (a trial run next to the tests) keeps its workers."""
     import psutil
 
-    return [process for process in psutil.Process().children(recursive=True)
-            if "RayTrainWorker" in " ".join(process.cmdline())]
+    workers = []
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if "RayTrainWorker" in " ".join(process.cmdline()):
+                workers.append(process)
+        except psutil.Error:  # exited (a zombie not yet reaped, or gone) since it was listed
+            pass
+    return workers
 
 
 def test_a_worker_killed_with_sigkill_mid_run_resumes_and_ends_at_the_configured_step(
