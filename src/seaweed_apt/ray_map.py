@@ -7,25 +7,32 @@ On 2 cores two 1-thread tasks drew the teacher pairs 1.05x as fast as one 2-thre
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.ray_runtime import ensure_ray
 
+logger = logging.getLogger(__name__)
 
-def _run_share(work: Callable[[Any, Any], Any], threads: int, shared: Any, share: Any) -> Any:
+
+def _run_share(work: Callable[[Any, Any], Any], threads: int, shared: Any,
+               share: Any) -> tuple[str, Any]:
+    """(the node it ran on, `work(shared, share)`)."""
+    import ray
     import torch
 
     torch.set_num_threads(threads)
-    return work(shared, share)
+    return ray.get_runtime_context().get_node_id(), work(shared, share)
 
 
 def map_shares(work: Callable[[Any, Any], Any], shared: Any, shares: Sequence[Any],
                ray_config: RayConfig, progress: str | None = None) -> list[Any]:
     """`[work(shared, share) for share in shares]`, each call a Ray task; results in the order of
     `shares`. `work` must be importable by the workers (a module-level function of the package).
-    `progress`: a progress bar of that name, a tick per share done.
+    `progress`: a progress bar of that name, a tick per share done. Logs how many nodes the
+    shares ran on (a cluster run shows whether its work spread).
 
     Raises:
         whatever a task raised (Ray's `RayTaskError` wraps it and names the task).
@@ -39,16 +46,21 @@ def map_shares(work: Callable[[Any, Any], Any], shared: Any, shares: Sequence[An
     refs = [task.remote(work, ray_config.threads_per_worker, shared_ref, share)
             for share in shares]
     if not progress:
-        return ray.get(refs)
-    from tqdm.auto import tqdm
+        ran = ray.get(refs)
+    else:
+        from tqdm.auto import tqdm
 
-    results, pending = {}, list(refs)
-    with tqdm(total=len(refs), desc=progress, unit="share") as bar:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            results[done[0]] = ray.get(done[0])  # a failed share raises here, at once
-            bar.update(1)
-    return [results[ref] for ref in refs]
+        finished, pending = {}, list(refs)
+        with tqdm(total=len(refs), desc=progress, unit="share") as bar:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                finished[done[0]] = ray.get(done[0])  # a failed share raises here, at once
+                bar.update(1)
+        ran = [finished[ref] for ref in refs]
+    nodes = {node for node, _ in ran}
+    logger.info("%s: %d share(s) ran on %d node(s)", progress or work.__name__, len(ran),
+                len(nodes))
+    return [result for _, result in ran]
 
 
 def split_evenly(count: int, parts: int, multiple: int = 1) -> list[slice]:

@@ -135,3 +135,23 @@ def test_a_checkpoint_folder_on_s3_loads_as_the_local_one(tmp_path, s3_endpoint,
         assert torch.equal(remote(*_inputs()), local(*_inputs()))
     with pytest.raises(CheckpointError, match="s3://checkpoints/runs/nothing has no config.json"):
         load_model("s3://checkpoints/runs/nothing")
+    # The deployable files and the run's last complete step read the same from either place.
+    assert export_model_files("s3://checkpoints/runs/teacher") == export_model_files(folder)
+
+
+def test_the_last_recorded_step_of_a_run_on_s3_skips_half_written_checkpoints(s3_endpoint,
+                                                                             monkeypatch):
+    """A rerun tells what it resumed from by the run's checkpoints, wherever they are stored."""
+    import boto3
+
+    from seaweed_apt import storage
+    from seaweed_apt.training.stage import last_recorded_step
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    boto3.client("s3").create_bucket(Bucket="runs")
+    run = "s3://runs/prefix/pretrain-abc"
+    assert last_recorded_step(run) is None
+    for name, step in (("checkpoint_1", 3), ("checkpoint_2", 6)):
+        storage.write_bytes(f"{run}/{name}/trainer_state.json", json.dumps({"step": step}).encode())
+    storage.write_bytes(f"{run}/checkpoint_3/model.safetensors", b"half written: no state yet")
+    assert last_recorded_step(run) == 6

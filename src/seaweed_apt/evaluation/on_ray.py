@@ -44,6 +44,11 @@ class SetMeterActor:
         self.meter.compare_to(shared["reference"], shared["reference_captions"])
         self.loaded: tuple[str, object] | None = None  # one model in memory at a time
 
+    def node_id(self) -> str:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
     def measure(self, order: int, unit: tuple) -> tuple[int, dict]:
         import torch
 
@@ -104,8 +109,9 @@ def evaluate_systems_on_ray(systems: list[System], model_files: dict[str, dict[s
                        num_gpus=1 if ray_config.use_gpu else 0)(SetMeterActor)
     actors = [actor.remote(shared, ray_config.threads_per_worker)
               for _ in range(min(ray_config.num_workers, len(units)))]
-    logger.info("measuring %d systems and %d floors on %d Ray actors", len(systems),
-                len(units) - len(systems), len(actors))
+    nodes = set(ray.get([handle.node_id.remote() for handle in actors]))
+    logger.info("measuring %d systems and %d floors on %d Ray actors on %d node(s)",
+                len(systems), len(units) - len(systems), len(actors), len(nodes))
     rows: dict[int, dict] = {}
     pool = ActorPool(actors)
     with tqdm(total=len(units), desc="evaluation", unit="set") as progress:

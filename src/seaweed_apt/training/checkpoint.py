@@ -146,12 +146,12 @@ def restore_training(folder: str | Path, networks: dict[str, nn.Module],
 
 
 def export_model_files(folder: str | Path, use_ema: bool = True) -> dict[str, bytes]:
-    """The deployable part of a checkpoint: the (EMA) weights as model.safetensors + config.json,
-    with the sha256 of the weights recorded in config.json."""
-    folder = Path(folder)
-    weights = (folder / (EMA_FILE if use_ema and (folder / EMA_FILE).exists() else MODEL_FILE)
-               ).read_bytes()
+    """The deployable part of a checkpoint folder (local or at a storage URI): the (EMA) weights
+    as model.safetensors + config.json, with the sha256 of the weights recorded in config.json."""
+    ema_file = storage.join(folder, EMA_FILE)
+    from_ema = use_ema and storage.exists(ema_file)
+    weights = storage.read_bytes(ema_file if from_ema else storage.join(folder, MODEL_FILE))
     config = read_config(folder)
     config["weights_sha256"] = hashlib.sha256(weights).hexdigest()
-    config["weights_are_ema"] = use_ema and (folder / EMA_FILE).exists()
+    config["weights_are_ema"] = from_ema
     return {MODEL_FILE: weights, CONFIG_FILE: json.dumps(config, indent=2, sort_keys=True).encode()}

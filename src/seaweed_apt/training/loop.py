@@ -128,6 +128,7 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
         return restore_training(folder, checkpointed, phase.optimizers)
 
     state = worker.resume(restore, {"step": 0, "history": []})
+    state["worker_nodes"] = worker.nodes()  # this attempt's placement, in rank order
     phase.ema.model.to(worker.device)
     networks = {name: worker.prepare(network) for name, network in phase.networks.items()}
     clips = load_worker_clips(loop_config["shards_dir"], loop_config["caption_index_by_shard"],

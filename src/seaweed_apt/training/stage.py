@@ -31,6 +31,7 @@ class StageOutcome:
     train_seconds: float  # in training steps, summed over every attempt of the run
     checkpoints: list[tuple[int, Checkpoint]]  # every kept checkpoint with its step, oldest first
     resumed_from: list[int]
+    worker_nodes: list[str]  # the Ray node of each rank in the last attempt
 
     @property
     def checkpoint_paths(self) -> list[str]:
@@ -38,13 +39,15 @@ class StageOutcome:
 
     def record(self) -> dict:
         """What every stage's metrics file says of its run: name, steps, first and last logged
-        loss (where the phase logs one), time, and the steps it resumed from."""
+        loss (where the phase logs one), time, the steps it resumed from and how many nodes
+        its workers ran on."""
         first, last = (self.history[0], self.history[-1]) if self.history else ({}, {})
         record = {"run_name": self.run_name, "steps": last.get("step", 0)}
         if "loss" in last:
             record |= {"first_loss": first["loss"], "final_loss": last["loss"]}
         return record | {"wall_time_s": self.wall_time_s, "train_seconds": self.train_seconds,
-                         "resumed_from_steps": self.resumed_from}
+                         "resumed_from_steps": self.resumed_from,
+                         "nodes": len(set(self.worker_nodes))}
 
 
 def clip_geometry(manifest: pd.DataFrame) -> tuple[int, int, int]:
@@ -62,7 +65,7 @@ def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict,
     storage_path = ray_config.storage_path or storage_path
     shards = caption_index_by_shard(manifest)
     name = run_name(stage, {**identity, "train_clips": sum(len(v) for v in shards.values())})
-    run_dir = None if storage.is_remote(storage_path) else Path(storage_path).resolve() / name
+    run_uri = storage.join(storage.absolute(storage_path), name)
     loop_config = {
         stage: stage_config, "shards_dir": storage.absolute(shards_dir),
         "captions_path": storage.absolute(captions_path), "caption_index_by_shard": shards,
@@ -71,9 +74,7 @@ def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict,
                       "clip_shape": list(clip_geometry(manifest))},
         **(extra_loop_config or {}),
     }
-    if run_dir:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    step_before = last_recorded_step(run_dir) if run_dir else None
+    step_before = last_recorded_step(run_uri)
     start = time.perf_counter()
     result = fit(train_loop_per_worker(build_phase), loop_config, ray_config, storage_path, name,
                  keep_checkpoints)
@@ -93,17 +94,22 @@ def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict,
     # is in no trainer state: record it here.
     if step_before == state["step"] and step_before not in resumed_from:
         resumed_from = [*resumed_from, step_before]
-    logger.info("%s done: %d steps, %.0f s of training over all attempts, this call %.0f s "
-                "(run %s)", stage, state["step"], state.get("train_seconds", 0.0), wall, name)
+    nodes = state.get("worker_nodes", [])
+    logger.info("%s done: %d steps, %.0f s of training over all attempts, this call %.0f s, "
+                "%d worker(s) on %d node(s) (run %s)", stage, state["step"],
+                state.get("train_seconds", 0.0), wall, len(nodes), len(set(nodes)), name)
     return StageOutcome(files, history, name, wall, state.get("train_seconds", 0.0),
-                        kept or [(state["step"], result.checkpoint)], resumed_from)
+                        kept or [(state["step"], result.checkpoint)], resumed_from, nodes)
 
 
-def last_recorded_step(run_dir: Path) -> int | None:
-    """The step of the newest complete checkpoint already in `run_dir`, if any (a folder
-    without a trainer state is half-written and does not count)."""
-    steps = [json.loads(path.read_text())["step"]
-             for path in run_dir.glob("checkpoint_*/trainer_state.json")]
+def last_recorded_step(run_uri: str) -> int | None:
+    """The step of the newest complete checkpoint already in the run folder `run_uri` (local
+    or a storage URI), if any (a folder without a trainer state is half-written and does not
+    count)."""
+    steps = [json.loads(storage.read_bytes(uri))["step"]
+             for relative, uri in storage.list_files(run_uri).items()
+             if relative.count("/") == 1 and relative.startswith("checkpoint_")
+             and relative.endswith("/trainer_state.json")]
     return max(steps, default=None)
 
 

@@ -26,6 +26,7 @@ class Worker:
     rank: int
     world_size: int
     device: torch.device
+    node: str = "local"  # the Ray node it runs on
 
     @property
     def autocast(self):
@@ -53,6 +54,14 @@ class Worker:
         """A checkpoint with the window's metrics; called at checkpoint steps and at the end."""
         raise NotImplementedError
 
+    def nodes(self) -> list[str]:
+        """The node of every rank, in rank order (a collective: every rank calls it)."""
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return [self.node]
+        nodes = [None] * self.world_size
+        torch.distributed.all_gather_object(nodes, self.node)
+        return nodes
+
     def any_rank(self, flag: bool) -> bool:
         """True on every rank when `flag` is true on at least one."""
         if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
@@ -68,13 +77,14 @@ class RayTrainWorker(Worker):
 
     @classmethod
     def start(cls, threads: int) -> RayTrainWorker:
+        import ray
         import ray.train
         import ray.train.torch
 
         torch.set_num_threads(threads)
         context = ray.train.get_context()
         return cls(context.get_world_rank(), context.get_world_size(),
-                   ray.train.torch.get_device())
+                   ray.train.torch.get_device(), ray.get_runtime_context().get_node_id())
 
     def restore_latest(self, restore: Callable[[str], dict]) -> dict | None:
         import ray.train
