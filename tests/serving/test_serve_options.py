@@ -34,3 +34,15 @@ def test_gpu_env_gives_each_replica_a_gpu():
     config = load_config(DeploymentConfig, PROJECT_ROOT / "conf", "gpu",
                          "parameters_deployment.yml", "deployment")
     assert deployment_options(config.serve)["ray_actor_options"]["num_gpus"] == 1
+
+
+def test_the_endpoint_goes_to_the_cluster_a_job_driver_is_in(monkeypatch):
+    """Under `ray job submit` the driver has RAY_ADDRESS: the app goes to that cluster, not to a
+    local head of its own; a configured address wins; neither means the local head."""
+    from seaweed_apt.serving.deploy import cluster_address
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert cluster_address(None) is None
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
+    assert cluster_address(None) == "10.0.0.5:6379"
+    assert cluster_address("head:6379") == "head:6379"

@@ -1,8 +1,9 @@
 """Put the app on a Ray cluster that outlives this process, update it in place, and smoke-test it.
 
-With no address, the endpoint runs on a local Ray head on loopback started with `ray start`
-(detached from the Kedro or DVC process that deployed it, so the endpoint stays up afterwards;
-`ray stop` ends it). With an address, the app goes to that cluster."""
+With an address (`deployment.ray_address`, else `RAY_ADDRESS`, which a `ray job submit` driver
+has), the app goes to that cluster. With neither, the endpoint runs on a local Ray head on
+loopback started with `ray start` (detached from the Kedro or DVC process that deployed it, so
+the endpoint stays up afterwards; `ray stop` ends it)."""
 
 from __future__ import annotations
 
@@ -53,16 +54,23 @@ def start_local_head(num_cpus: int | None = None, port: int = LOCAL_HEAD_PORT,
     return address
 
 
+def cluster_address(address: str | None) -> str | None:
+    """The cluster the endpoint goes to: `address`, else `RAY_ADDRESS`; None means the local
+    endpoint head."""
+    return address or os.environ.get("RAY_ADDRESS") or None
+
+
 def connect(address: str | None, dashboard: bool = True) -> bool:
-    """Join `address` (or the local endpoint head, started if needed). Returns True when this
-    call connected (the caller then disconnects; the cluster and its apps stay)."""
+    """Join `cluster_address(address)` (or the local endpoint head, started if needed). Returns
+    True when this call connected (the caller then disconnects; the cluster and its apps stay)."""
     import ray
 
     if ray.is_initialized():  # already in a Ray (tests, a driver on a cluster): use it
         return False
     for key, value in LOOPBACK_ENV.items():
         os.environ.setdefault(key, value)
-    ray.init(address=address or start_local_head(dashboard=dashboard), log_to_driver=False)
+    ray.init(address=cluster_address(address) or start_local_head(dashboard=dashboard),
+             log_to_driver=False)
     return True
 
 

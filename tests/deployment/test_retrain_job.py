@@ -1,0 +1,108 @@
+"""The cluster retraining recipe of docs/scaling.md, submitted with Ray's job API to a local head
+(a Ray cluster of its own on loopback, with its dashboard's job server). The job has no share of
+the user's disk: it clones the team's repository (Ray's working-dir upload leaves out `.git` and
+every git-ignored file, so neither DVC nor the data would be there), pulls the data from the DVC
+remote (moto S3), runs `seaweed-apt retrain`, pushes the new outputs and hands the new dvc.lock
+back through git on a branch."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.deployment.test_retrain import DVC_YAML
+
+pytestmark = pytest.mark.timeout(600)
+
+BIN = Path(sys.executable).parent
+# The recipe of docs/scaling.md ("Retraining as a Ray job"), with this machine's executables.
+RECIPE = ("git clone -q -b main {repository} project && cd project && "
+          f"{BIN}/dvc pull -q && {BIN}/seaweed-apt retrain && {BIN}/dvc push -q && "
+          "git -c user.name=retrain -c user.email=retrain@cluster "
+          "commit -qm 'retrain on the cluster' dvc.lock && "
+          "git push -q origin HEAD:refs/heads/retrained")
+
+
+def _run(*command: str, cwd: Path) -> str:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{' '.join(command)}: {done.stderr[-2000:]}"
+    return done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_retraining_job_on_a_ray_head_pulls_retrains_and_pushes(tmp_path, s3_endpoint,
+                                                                  monkeypatch):
+    import boto3
+    from ray.cluster_utils import Cluster
+    from ray.job_submission import JobStatus, JobSubmissionClient
+
+    dvc = str(BIN / "dvc")
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket="team-dvc")
+    origin = tmp_path / "origin.git"
+    _run("git", "init", "-q", "--bare", str(origin), cwd=tmp_path)
+    # The user's laptop: a DVC project with an S3 remote, its run recorded and pushed.
+    laptop = tmp_path / "laptop"
+    raw = laptop / "data" / "01_raw" / "videos"
+    raw.mkdir(parents=True)
+    (raw / "a.txt").write_text("clip a\n")
+    _run("git", "init", "-q", "-b", "main", cwd=laptop)
+    _run("git", "config", "user.email", "ml@example.com", cwd=laptop)
+    _run("git", "config", "user.name", "ML engineer", cwd=laptop)
+    _run("git", "config", "core.hooksPath", "/dev/null", cwd=laptop)
+    _run("git", "remote", "add", "origin", str(origin), cwd=laptop)
+    _run(dvc, "init", "-q", cwd=laptop)
+    _run(dvc, "remote", "add", "-d", "store", "s3://team-dvc/cache", cwd=laptop)
+    _run(dvc, "remote", "modify", "store", "endpointurl", s3_endpoint, cwd=laptop)
+    _run(dvc, "add", "-q", "data/01_raw/videos", cwd=laptop)
+    (laptop / "dvc.yaml").write_text(DVC_YAML)
+    _run(dvc, "repro", "-q", cwd=laptop)
+    _run(dvc, "push", "-q", cwd=laptop)
+    _run("git", "add", "-A", cwd=laptop)
+    _run("git", "commit", "-qm", "first run", cwd=laptop)
+    # New raw data arrives: versioned and pushed, not processed on the laptop.
+    (raw / "b.txt").write_text("clip b\n")
+    _run(dvc, "add", "-q", "data/01_raw/videos", cwd=laptop)
+    _run(dvc, "push", "-q", cwd=laptop)
+    _run("git", "commit", "-qam", "new raw videos", cwd=laptop)
+    _run("git", "push", "-q", "origin", "main", cwd=laptop)
+
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    (tmp_path / "empty").mkdir()  # the job starts in a folder of its own, no checkout in it
+    port = _free_port()
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": True,
+        "dashboard_host": "127.0.0.1", "dashboard_port": port})
+    try:
+        client = JobSubmissionClient(f"http://127.0.0.1:{port}")
+        job = client.submit_job(entrypoint=RECIPE.format(repository=origin),
+                                runtime_env={"working_dir": str(tmp_path / "empty")})
+        deadline = time.monotonic() + 300
+        while not (status := client.get_job_status(job)).is_terminal():
+            assert time.monotonic() < deadline, client.get_job_logs(job)[-4000:]
+            time.sleep(1)
+        logs = client.get_job_logs(job)
+        assert status == JobStatus.SUCCEEDED, logs[-4000:]
+    finally:
+        cluster.shutdown()
+    assert "running dvc repro" in logs
+
+    # Anyone with the repository and the remote gets the retrained outputs.
+    check = tmp_path / "check"
+    _run("git", "clone", "-q", "-b", "retrained", str(origin), str(check), cwd=tmp_path)
+    _run(dvc, "pull", "-q", cwd=check)
+    assert (check / "curated.txt").read_text() == "clip a\nclip b\n"
+    assert sorted(os.listdir(check / "data" / "01_raw" / "videos")) == ["a.txt", "b.txt"]
+    assert "up to date" in _run(dvc, "status", cwd=check)
