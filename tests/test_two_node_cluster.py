@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -16,7 +17,7 @@ from tests.conftest import PROJECT_ROOT
 pytestmark = pytest.mark.timeout(1800)
 
 BUCKET = "cluster-data"
-PIPELINES = ["data_curation", "pretrain", "posttrain", "evaluation"]
+PIPELINES = ["data_curation", "pretrain", "posttrain", "evaluation", "deployment"]
 
 
 def _upload(folder, prefix: str) -> None:
@@ -33,7 +34,7 @@ def _local_files(folder) -> dict[str, float]:
         if folder.exists() else {}
 
 
-def test_curation_to_evaluation_on_two_nodes_with_s3_as_the_only_store(
+def test_curation_to_deployment_on_two_nodes_with_s3_as_the_only_store(
         s3_endpoint, real_clips_dir, moving_fashion_dir, monkeypatch):
     import boto3
     from ray.cluster_utils import Cluster
@@ -67,6 +68,12 @@ def test_curation_to_evaluation_on_two_nodes_with_s3_as_the_only_store(
                 capture_output=True, text=True, timeout=900)
             logs[pipeline] = run.stdout + run.stderr
             assert run.returncode == 0, f"{pipeline} failed:\n{logs[pipeline][-6000:]}"
+        # The endpoint runs on the cluster the deployment joined, from the registry on S3.
+        record = json.loads(storage.read_bytes(
+            f"{data_root}/08_reporting/deployment/deployment.json"))
+        assert record["deployed"] and record["model_version"] == "v0001", record
+        with urllib.request.urlopen(f"{record['url']}/model", timeout=30) as response:
+            assert json.loads(response.read())["lineage"]["code"]["commit"]
     finally:
         cluster.shutdown()
 

@@ -121,7 +121,7 @@ class LocalWorker(Worker):
     def start(cls, folder: str | Path, threads: int) -> LocalWorker:
         torch.set_num_threads(threads)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return cls(0, 1, device, Path(folder))
+        return cls(0, 1, device, folder=Path(folder))
 
     def restore_latest(self, restore: Callable[[str], dict]) -> dict | None:
         steps = {json.loads(path.read_text())["step"]: path.parent
