@@ -16,10 +16,13 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
-# torch first, from the index the build argument names (CPU or a CUDA build), then the project.
+# torch first, from the index the build argument names (CPU or a CUDA build), at the version
+# pyproject.toml pins (read from it, as the Makefile does), then the project: the image's Python
+# packages are pyproject.toml's.
 RUN pip install --no-cache-dir --index-url "$TORCH_INDEX" --extra-index-url https://pypi.org/simple \
-      torch==2.13.0 \
+      "$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')" \
  && pip install --no-cache-dir -e '.[dev]'
+# .dockerignore keeps .venv/, data/ and the DVC cache out of the build context.
 COPY . .
 
 # fetch-data's `apt-get download` needs package lists at run time.
