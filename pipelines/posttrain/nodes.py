@@ -58,8 +58,8 @@ def draw_teacher_pairs(clip_manifest: pd.DataFrame, pretrain_metrics: dict,
 
 def distill_generator(clip_manifest: pd.DataFrame, teacher_pairs_record: dict,
                       teacher_model_dir: str, clip_shards_dir: str, caption_embeddings_file: str,
-                      teacher_pairs_file: str, posttrain_runs_dir: str, distill: DistillConfig,
-                      ray: RayConfig, text_encoder: TextEncoderConfig):
+                      teacher_pairs_file: str, posttrain_runs_dir: str, distill_live_dir: str,
+                      distill: DistillConfig, ray: RayConfig, text_encoder: TextEncoderConfig):
     """Stage B1: the teacher distilled into a one-step student (consistency distillation, or
     regression onto the teacher pairs).
 
@@ -71,7 +71,7 @@ def distill_generator(clip_manifest: pd.DataFrame, teacher_pairs_record: dict,
     outcome, metrics = run_distillation(clip_manifest, clip_shards_dir, caption_embeddings_file,
                                         teacher_model_dir, distill, ray, posttrain_runs_dir,
                                         _negative_text(distill, text_encoder),
-                                        teacher_pairs_file)
+                                        teacher_pairs_file, distill_live_dir)
     figure = loss_curve_figure(outcome.history, f"{distill.objective} distillation (rank 0)")
     return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure
 
@@ -79,13 +79,13 @@ def distill_generator(clip_manifest: pd.DataFrame, teacher_pairs_record: dict,
 def adversarially_post_train(clip_manifest: pd.DataFrame, distill_metrics: dict,
                              teacher_model_dir: str, distilled_model_dir: str,
                              clip_shards_dir: str, caption_embeddings_file: str,
-                             teacher_pairs_file: str, posttrain_runs_dir: str, apt: APTConfig,
-                             ray: RayConfig):
+                             teacher_pairs_file: str, posttrain_runs_dir: str, apt_live_dir: str,
+                             apt: APTConfig, ray: RayConfig):
     """Stage B2: APT (with `apt.regression_weight` > 0 also regression onto the teacher pairs).
     Returns every kept EMA checkpoint of G, metrics, history, curves."""
     outcome, metrics, checkpoints = run_adversarial_post_training(
         clip_manifest, clip_shards_dir, caption_embeddings_file, teacher_model_dir,
-        distilled_model_dir, apt, ray, posttrain_runs_dir, teacher_pairs_file)
+        distilled_model_dir, apt, ray, posttrain_runs_dir, teacher_pairs_file, apt_live_dir)
     keys = ("d_adv", "g_loss", "d_accuracy", "r1", "diversity") + (
         ("g_regression",) if apt.regression_weight > 0 else ())
     figure = loss_curve_figure(outcome.history, "APT (rank 0)", keys=keys)

@@ -17,14 +17,15 @@ from seaweed_apt.training.stage import clip_geometry
 
 def pretrain_teacher(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                      caption_embeddings_file: str, pretrain_runs_dir: str,
-                     pretrain: PretrainConfig, ray: RayConfig):
-    """Train the rectified-flow teacher on Ray Train (workers read the shards by path).
+                     pretrain_live_dir: str, pretrain: PretrainConfig, ray: RayConfig):
+    """Train the rectified-flow teacher on Ray Train (workers read the shards by URI; rank 0
+    logs each window to `pretrain_live_dir` through DVCLive as it trains).
 
     Returns:
         teacher model files (EMA weights + config.json), metrics, per-step history, loss curve.
     """
     outcome, metrics = run_pretraining(clip_manifest, clip_shards_dir, caption_embeddings_file,
-                                       pretrain, ray, pretrain_runs_dir)
+                                       pretrain, ray, pretrain_runs_dir, pretrain_live_dir)
     figure = loss_curve_figure(outcome.history, "pretrain (rank 0)",
                                keys=("loss", "grad_norm", "samples_per_s"))
     return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure

@@ -9,7 +9,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         Node(nodes.pretrain_teacher,
              ["clip_manifest", "clip_shards_dir", "caption_embeddings_file", "pretrain_runs_dir",
-              "params:pretrain", "params:ray"],
+              "pretrain_live_dir", "params:pretrain", "params:ray"],
              ["teacher_model", "pretrain_metrics", "pretrain_history", "pretrain_loss_curve"],
              name="pretrain_teacher", tags=["ray"]),
         Node(nodes.sample_teacher_grid,

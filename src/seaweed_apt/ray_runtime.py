@@ -3,12 +3,32 @@ start Ray through here (the endpoint's detached head lives in `serving/deploy.py
 
 from __future__ import annotations
 
+import logging
 import os
 
 from seaweed_apt.config.ray import RayConfig
 
 # A local Ray must never advertise the machine's external interface.
 LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
+
+# Ray Train V2 loggers that make a healthy run read like a failing one, and the level each is
+# raised to in every worker of our runs (a fresh-clone `make demo` log had 1,286 of its first
+# 1,807 lines from the first; issue 22). Real warnings and errors of Ray stay visible.
+QUIETER_LOGGERS = {
+    # Polls the State API every second to clean up after a dead controller; a Ray without its
+    # dashboard (ours: it would double an idle Ray's 2 GiB) has no State API, so it warns
+    # "temporarily unavailable" each time, for the whole run.
+    "ray.train.v2._internal.execution.controller.placement_group_cleaner": logging.ERROR,
+    # Echoes every `ray.train.report` at INFO as `TrainingReport(...)`: our progress bars and
+    # the stage's own log say the same.
+    "ray.train.v2._internal.execution.context": logging.WARNING,
+}
+
+
+def quieter_ray_train_logs() -> None:
+    """Ray's `worker_process_setup_hook`: raise the levels of `QUIETER_LOGGERS` in a worker."""
+    for name, level in QUIETER_LOGGERS.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def ensure_ray(ray_config: RayConfig) -> bool:
@@ -23,11 +43,12 @@ def ensure_ray(ray_config: RayConfig) -> bool:
     for key, value in LOOPBACK_ENV.items():
         os.environ.setdefault(key, value)
     address = ray_config.address or os.environ.get("RAY_ADDRESS")
+    runtime_env = {"worker_process_setup_hook": quieter_ray_train_logs}
     if address:
-        ray.init(address=address, log_to_driver=True)
+        ray.init(address=address, log_to_driver=True, runtime_env=runtime_env)
     else:
         # "local": a new Ray of our own, never the endpoint's detached head (`ray start`) that
         # a bare ray.init() would join.
         ray.init(address="local", include_dashboard=False, num_cpus=os.cpu_count(),
-                 log_to_driver=True)
+                 log_to_driver=True, runtime_env=runtime_env)
     return True

@@ -26,11 +26,19 @@ def test_posttrain_runs_writes_checkpoints_and_resumes(pretrained_root):
     speed = json.loads((report / "speed.json").read_text())
     assert speed["apt_1step"]["network_evaluations"] == 1
     assert speed["teacher_2steps"]["network_evaluations"] == 4
+    # DVCLive: APT's figures per logged update, as dvc plots/metrics read them.
+    live = report / "apt_dvclive" / "plots" / "metrics"
+    assert {"d_adv", "d_accuracy", "r1", "g_loss", "diversity"} <= {p.stem for p in live.iterdir()}
+    assert [line.split("\t")[1] for line in
+            (live / "d_accuracy.tsv").read_text().splitlines()[1:]] == ["1", "2", "3", "4"]
+    assert json.loads((report / "distill_dvclive" / "metrics.json").read_text())["step"] == 4
 
     # More generator updates for the same run: APT resumes from its last checkpoint.
     run_kedro(pretrained_root, ["posttrain"], **{"posttrain.apt.generator_updates": 6})
     apt = json.loads((report / "apt_metrics.json").read_text())
     assert apt["generator_updates"] == 6 and apt["resumed_from_steps"] == [4]
+    assert [line.split("\t")[1] for line in (live / "d_accuracy.tsv").read_text().splitlines()[1:]
+            ] == ["1", "2", "3", "4", "5", "6"]  # the resumed run continued its record
     # Distillation was already finished: resumed at its last step, its training time kept.
     rerun_distill = json.loads((report / "distill_metrics.json").read_text())
     assert rerun_distill["resumed_from_steps"] == [4]

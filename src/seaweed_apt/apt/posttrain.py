@@ -44,10 +44,12 @@ def _weights_id(model_dir: str) -> str:
 def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
                      teacher_dir: str, config: DistillConfig, ray_config: RayConfig,
                      storage_path: str, negative_text: tuple[np.ndarray, ...] | None = None,
-                     teacher_pairs_path: str | None = None) -> tuple[StageOutcome, dict]:
+                     teacher_pairs_path: str | None = None, live_dir: str | None = None
+                     ) -> tuple[StageOutcome, dict]:
     """Stage B1. `negative_text` (tokens, mask, pooled of one prompt) replaces the learned null
     caption in the teacher's guidance when `config.negative_prompt` is set; `teacher_pairs_path`
-    (a file of `make_teacher_pairs`) is read with the regression objective.
+    (a file of `make_teacher_pairs`) is read with the regression objective; `live_dir`: where
+    rank 0 logs each window as it trains (DVCLive).
 
     Raises:
         ValueError: the regression objective without `teacher_pairs_path`.
@@ -64,7 +66,7 @@ def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str
         extra["negative_text"] = [np.asarray(a).tolist() for a in negative_text]
     outcome = run_stage("distill", build_distill_phase,
                         config.model_dump(), identity, manifest, shards_dir, captions_path,
-                        ray_config, storage_path, config.keep_checkpoints, extra)
+                        ray_config, storage_path, config.keep_checkpoints, extra, live_dir)
     return outcome, outcome.record()
 
 
@@ -128,12 +130,14 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
 def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
                                   captions_path: str, teacher_dir: str, distilled_dir: str,
                                   config: APTConfig, ray_config: RayConfig, storage_path: str,
-                                  teacher_pairs_path: str | None = None
+                                  teacher_pairs_path: str | None = None,
+                                  live_dir: str | None = None
                                   ) -> tuple[StageOutcome, dict, dict[str, bytes]]:
     """Stage B2. `teacher_pairs_path` (a file of `make_teacher_pairs`) is read only with
     `config.regression_weight` > 0. Returns the outcome, metrics, and every kept EMA checkpoint
     of G as files `step-NNNNN/{model.safetensors,config.json}` so evaluation can pick the best
-    one.
+    one. `live_dir`: where rank 0 logs each window (D loss, D(real), D(fake), D accuracy, aR1,
+    G std, diversity, ...) as it trains (DVCLive).
 
     Raises:
         ValueError: `config.regression_weight` > 0 without `teacher_pairs_path`.
@@ -149,7 +153,7 @@ def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
         extra["teacher_pairs_path"] = storage.absolute(teacher_pairs_path)
     outcome = run_stage("apt", build_apt_phase, config.model_dump(),
                         identity, manifest, shards_dir, captions_path, ray_config, storage_path,
-                        config.keep_checkpoints, extra)
+                        config.keep_checkpoints, extra, live_dir)
     kept = {f"{checkpoint_folder(step)}/{name}": data
             for step, files in export_kept_models(outcome, config.use_ema).items()
             for name, data in files.items()}

@@ -23,6 +23,7 @@ from torch import nn
 from seaweed_apt.training.checkpoint import restore_training, unwrap, write_checkpoint
 from seaweed_apt.training.data import ClipSet, load_worker_clips
 from seaweed_apt.training.ema import EMA
+from seaweed_apt.training.tracking import LiveMetrics
 from seaweed_apt.training.worker import RayTrainWorker, Worker, progress_bar, step_seed
 
 
@@ -118,8 +119,9 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
     """Train the phase `build_phase` builds until its last step (or until it asks to end).
 
     `loop_config` carries the phase's config and where this worker's clips are
-    (`shards_dir`, `caption_index_by_shard`, `captions_path`). Returns, on rank 0, the steps done
-    and the steps it resumed from.
+    (`shards_dir`, `caption_index_by_shard`, `captions_path`); with `live_dir`, rank 0 logs each
+    window there through DVCLive as it trains. Returns, on rank 0, the steps done and the steps
+    it resumed from.
     """
     phase = build_phase(loop_config, worker)
     checkpointed = {**phase.networks, "ema": phase.ema.model}
@@ -129,6 +131,9 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
 
     state = worker.resume(restore, {"step": 0, "history": []})
     state["worker_nodes"] = worker.nodes()  # this attempt's placement, in rank order
+    live = None
+    if worker.rank == 0 and loop_config.get("live_dir"):
+        live = LiveMetrics(loop_config["live_dir"], resumed_at=state["step"])
     phase.ema.model.to(worker.device)
     networks = {name: worker.prepare(network) for name, network in phase.networks.items()}
     clips = load_worker_clips(loop_config["shards_dir"], loop_config["caption_index_by_shard"],
@@ -172,6 +177,8 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
         progress.set_postfix({key: f"{metrics[key]:.4f}" for key in phase.progress_keys},
                              refresh=False)
         state["history"].append(metrics)
+        if live:
+            live.log(metrics)
         window, counts = defaultdict(float), defaultdict(int)
         window_start = time.perf_counter()
         # Ray hears of a window only with a checkpoint: each report is a barrier across the
@@ -184,6 +191,8 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
         if end_now:
             break
     progress.close()
+    if live:
+        live.close()
     if worker.rank == 0:
         return {"steps": state["step"], "resumed_from": state.get("resumed_from", [])}
     return None

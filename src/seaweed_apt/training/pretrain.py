@@ -27,9 +27,10 @@ def run_identity(config: PretrainConfig) -> dict:
 
 
 def run_pretraining(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
-                     config: PretrainConfig, ray_config: RayConfig, storage_path: str
-                     ) -> tuple[StageOutcome, dict]:
-    """Returns the run's outcome and its metrics (loss, throughput, size, time)."""
+                     config: PretrainConfig, ray_config: RayConfig, storage_path: str,
+                     live_dir: str | None = None) -> tuple[StageOutcome, dict]:
+    """Returns the run's outcome and its metrics (loss, throughput, size, time). `live_dir`:
+    where rank 0 logs each window as it trains (DVCLive)."""
     frames, height, width = clip_geometry(manifest)
     model_config = build_config(config.model.preset, config.model.overrides)
     params = count_parameters(VideoDiT(model_config))
@@ -38,7 +39,8 @@ def run_pretraining(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
                 config.model.preset, params / 1e6, flops / 1e9, frames, height, width)
     outcome = run_stage("pretrain", build_pretrain_phase,
                         config.model_dump(), run_identity(config), manifest, shards_dir,
-                        captions_path, ray_config, storage_path, config.keep_checkpoints)
+                        captions_path, ray_config, storage_path, config.keep_checkpoints,
+                        live_dir=live_dir)
     history = outcome.history
     # The first window includes start-up: leave it out of the throughput where there are others.
     throughput = [h["samples_per_s"] for h in history[1:]] or [h["samples_per_s"] for h in history]

@@ -58,10 +58,12 @@ def clip_geometry(manifest: pd.DataFrame) -> tuple[int, int, int]:
 def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict,
               identity: dict, manifest: pd.DataFrame, shards_dir: str, captions_path: str,
               ray_config: RayConfig, storage_path: str, keep_checkpoints: int,
-              extra_loop_config: dict | None = None) -> StageOutcome:
+              extra_loop_config: dict | None = None, live_dir: str | None = None
+              ) -> StageOutcome:
     """Run the phase `build_phase` builds in the one training loop on Ray Train. The run is named
     by `identity` (a dict of what makes two runs the same run), so rerunning resumes it from its
-    checkpoints. Raises RuntimeError naming the stage when training fails."""
+    checkpoints. `live_dir`: a folder (local or a storage URI) for the live metrics of rank 0
+    (DVCLive, `training.tracking`). Raises RuntimeError naming the stage when training fails."""
     storage_path = ray_config.storage_path or storage_path
     shards = caption_index_by_shard(manifest)
     name = run_name(stage, {**identity, "train_clips": sum(len(v) for v in shards.values())})
@@ -74,6 +76,8 @@ def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict,
                       "clip_shape": list(clip_geometry(manifest))},
         **(extra_loop_config or {}),
     }
+    if live_dir:
+        loop_config["live_dir"] = storage.absolute(live_dir)
     step_before = last_recorded_step(run_uri)
     start = time.perf_counter()
     result = fit(train_loop_per_worker(build_phase), loop_config, ray_config, storage_path, name,
