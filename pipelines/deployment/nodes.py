@@ -11,8 +11,13 @@ import pandas as pd
 from seaweed_apt.config.deployment import DeploymentConfig
 from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.config.text import TextEncoderConfig
-from seaweed_apt.registry.gate import gate_and_promote
-from seaweed_apt.registry.lineage import dvc_data_version, git_commit, params_hash
+from seaweed_apt.registry.gate import decide, gate_and_promote
+from seaweed_apt.registry.lineage import (
+    dvc_data_version,
+    dvc_experiment_name,
+    git_commit,
+    params_hash,
+)
 from seaweed_apt.registry.registry import ModelRegistry
 from seaweed_apt.registry.stores import open_store
 from seaweed_apt.training.stage import clip_geometry
@@ -27,11 +32,18 @@ def _registry(config: DeploymentConfig) -> ModelRegistry:
     return ModelRegistry(open_store(config.registry.uri, config.registry.endpoint_url))
 
 
+def _dry_run_experiment(config: DeploymentConfig) -> str | None:
+    """The DVC experiment this run is, when it must leave the registry and endpoint alone."""
+    name = dvc_experiment_name()
+    return name if name and not config.serve_experiments else None
+
+
 def register_candidate(apt_best_model: dict[str, bytes], evaluation_metrics: dict,
                        clip_manifest: pd.DataFrame, dvc_lock: dict | None, parameters: dict,
                        deployment: DeploymentConfig, text_encoder: TextEncoderConfig,
                        sampling: SamplingConfig) -> dict:
-    """The selected APT checkpoint as a registry version with its metrics and lineage.
+    """The selected APT checkpoint as a registry version with its metrics and lineage (in a DVC
+    experiment, unless `serve_experiments`: not registered, version None).
 
     Returns:
         the candidate's record (version, sha256 of each file, lineage).
@@ -42,6 +54,12 @@ def register_candidate(apt_best_model: dict[str, bytes], evaluation_metrics: dic
                "selected_system": evaluation_metrics.get("selected_apt_system")}
     generation = {"num_frames": frames, "height": height, "width": width, "fps": sampling.fps,
                   "text_encoder": text_encoder.model_dump()}
+    experiment = _dry_run_experiment(deployment)
+    if experiment:
+        logger.info("DVC experiment %s: the candidate is not registered "
+                    "(deployment.serve_experiments: false)", experiment)
+        return {"version": None, "experiment": experiment, "metrics": evaluation_metrics,
+                "lineage": lineage, "generation": generation}
     files = {name: apt_best_model[name] for name in ("model.safetensors", "config.json")}
     version = _registry(deployment).register(files, evaluation_metrics, lineage, generation)
     return {"version": version.version, **version.manifest}
@@ -49,13 +67,20 @@ def register_candidate(apt_best_model: dict[str, bytes], evaluation_metrics: dic
 
 def gate_candidate(candidate: dict, deployment: DeploymentConfig) -> dict:
     """Promote the candidate only if the gate passes; a refusal leaves production untouched.
+    A DVC experiment's candidate (not registered) is only judged: `dry_run`, nothing promoted.
 
     Returns:
         the decision: promoted or not, every check with its value and bound, the reason.
     """
     registry = _registry(deployment)
+    if candidate["version"] is None:  # a DVC experiment: what the gate would decide, no more
+        production = registry.production()
+        decision = decide(f"experiment {candidate['experiment']}", candidate["metrics"],
+                          production, registry.get(production).metrics if production else None,
+                          deployment.gate)
+        return decision.as_dict() | {"production_after": production, "dry_run": True}
     decision = gate_and_promote(registry, candidate["version"], deployment.gate)
-    return decision.as_dict() | {"production_after": registry.production()}
+    return decision.as_dict() | {"production_after": registry.production(), "dry_run": False}
 
 
 def write_serve_config(gate_decision: dict, deployment: DeploymentConfig) -> dict:
@@ -68,6 +93,8 @@ def write_serve_config(gate_decision: dict, deployment: DeploymentConfig) -> dic
     """
     from seaweed_apt.serving.app import AppArgs, build_serve_config
 
+    if gate_decision["dry_run"]:
+        return {"applications": []}  # a DVC experiment serves nothing
     version, status, note = gate_decision["production_after"], "production", ""
     if version is None and deployment.preview_when_no_production:
         version, status = gate_decision["candidate"], "preview"
@@ -92,8 +119,11 @@ def deploy_endpoint(serve_config: dict, deployment: DeploymentConfig
     from seaweed_apt.serving.app import AppArgs
     from seaweed_apt.serving.deploy import deploy_app, smoke_test
 
-    if not deployment.deploy or not serve_config["applications"]:
-        why = "deploy: false" if not deployment.deploy else "nothing is in production"
+    experiment = _dry_run_experiment(deployment)
+    if experiment or not deployment.deploy or not serve_config["applications"]:
+        why = (f"DVC experiment {experiment}: the endpoint is left as it is "
+               "(deployment.serve_experiments: false)" if experiment
+               else "deploy: false" if not deployment.deploy else "nothing is in production")
         return {"deployed": False, "reason": why}, {}
     args = AppArgs.model_validate(serve_config["applications"][0]["args"])
     if args.status != "production":

@@ -60,5 +60,26 @@ def test_deployment_registers_gates_serves_and_smoke_tests(evaluated_root, tmp_p
         assert json.loads(capsys.readouterr().out)["lineage"] == candidate["lineage"]
         # One version only: rollback has nowhere to go and says so.
         assert cli(["rollback", "--no-deploy", "--registry", registry, "--env", "test"]) == 2
+
+        # A DVC experiment (`dvc exp run` sets DVC_EXP_NAME for every stage) is judged, never
+        # served: no version registered, production and the running endpoint as they were.
+        versions_before = sorted(p.name for p in (evaluated_root / "09_registry" / "versions")
+                                 .iterdir())
+        pointer = evaluated_root / "09_registry" / "pointers" / "production.json"
+        pointer_before = pointer.read_bytes() if pointer.exists() else None
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("DVC_EXP_NAME", "lr-sweep-1")
+            run_kedro(evaluated_root, ["deployment"], project_root=str(tmp_path))
+        gate = json.loads((out / "gate.json").read_text())
+        assert gate["dry_run"] and gate["candidate"] == "experiment lr-sweep-1"
+        assert gate["checks"] and gate["production_after"] == (
+            "v0001" if again["promote"] else None)
+        experiment = json.loads((out / "deployment.json").read_text())
+        assert not experiment["deployed"] and "lr-sweep-1" in experiment["reason"]
+        assert sorted(p.name for p in (evaluated_root / "09_registry" / "versions")
+                      .iterdir()) == versions_before
+        assert (pointer.read_bytes() if pointer.exists() else None) == pointer_before
+        with urllib.request.urlopen(f"{record['url']}/model", timeout=30) as response:
+            assert json.loads(response.read())["model_version"] == "v0001"
     finally:
         serve.delete("seaweed-apt")

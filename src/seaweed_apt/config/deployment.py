@@ -79,6 +79,9 @@ class DeploymentConfig(StrictConfig):
     gate: PromotionGateConfig
     serve: ServeConfig
     deploy: bool = Field(description="false: register and gate only, start no endpoint")
+    serve_experiments: bool = Field(
+        description="false: under `dvc exp run` the stage registers, promotes and deploys "
+                    "nothing and reports what the gate would decide against production")
     ray_address: str | None = Field(description="None: a local Ray head on 127.0.0.1")
     dashboard: bool = Field(description="the local head's dashboard on 127.0.0.1:8265 "
                                         "(serve status, serve deploy)")

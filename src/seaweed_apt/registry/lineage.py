@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -39,3 +40,10 @@ def dvc_data_version(dvc_lock: dict | None, stage: str = "data_curation") -> dic
         return {"stage": stage, "outs": {}, "hash": "unknown (no dvc.lock entry)"}
     combined = hashlib.sha256(json.dumps(md5s, sort_keys=True).encode()).hexdigest()
     return {"stage": stage, "outs": md5s, "hash": combined}
+
+
+def dvc_experiment_name() -> str | None:
+    """The experiment's name when the stage runs under `dvc exp run` (queued or in the
+    workspace: DVC sets `DVC_EXP_NAME` in every stage command's environment,
+    dvc/repo/experiments/queue/base.py), else None (`dvc repro`, `kedro run`)."""
+    return os.environ.get("DVC_EXP_NAME") or None
