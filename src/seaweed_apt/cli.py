@@ -4,6 +4,7 @@ model registry, bring the endpoint up, retrain on a schedule."""
 from __future__ import annotations
 
 import argparse
+import os
 import logging
 import sys
 from pathlib import Path
@@ -186,14 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("fetch-data", help="fill data/01_raw with the embedded videos")
     fetch.add_argument("--out", default="data/01_raw", help="raw data folder")
     fetch.add_argument("--conf-dir", default="conf", help="the project's conf folder")
-    fetch.add_argument("--env", default="local", help="conf env merged over conf/base")
+    fetch.add_argument("--env", default=os.environ.get("KEDRO_ENV", "local"),
+                       help="conf env merged over conf/base (default: KEDRO_ENV, as kedro run)")
     fetch.set_defaults(handler=fetch_data)
 
     def registry_command(name: str, help_text: str, handler) -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--registry", help="registry URI (default: conf deployment.registry)")
         command.add_argument("--conf-dir", default="conf", help="the project's conf folder")
-        command.add_argument("--env", default="local", help="conf env merged over conf/base")
+        command.add_argument("--env", default=os.environ.get("KEDRO_ENV", "local"),
+                             help="conf env merged over conf/base (default: KEDRO_ENV)")
         command.set_defaults(handler=handler)
         return command
 

@@ -90,6 +90,14 @@ def retrain_once(project: str | Path, raw_prefix: str = "data/01_raw") -> dict:
     project = Path(project).resolve()
     with exclusive_lock(project / LOCK_FILE):
         status = parse_status(_dvc(project, "status", "--json"))
+        # A stage that always runs (resolve_params: the parameters of this environment) is not
+        # a change by itself; run it first, so a value it writes anew shows in the next status.
+        always = [target for target, entry in status.items() if entry == ["always changed"]]
+        if always:
+            _dvc(project, "repro", "-q", "--single-item", *always)
+            status = {target: entry for target, entry in
+                      parse_status(_dvc(project, "status", "--json")).items()
+                      if entry != ["always changed"]}
         if not status:
             logger.info("retrain: nothing changed (dvc status is clean); nothing runs")
             return {"ran": False, "stages": [], "accepted_raw": []}

@@ -100,3 +100,39 @@ def test_the_schedule_outlives_a_failed_pass(tmp_path, caplog):
         retrain_every(not_a_folder, interval_s=0.01, runs=2)
     failed = [r for r in caplog.records if "pass failed" in r.getMessage()]
     assert len(failed) == 2 and "FileExistsError" in failed[0].getMessage()
+
+
+RESOLVED_YAML = """stages:
+  resolve_params:
+    cmd: cp conf/local.yaml params.yaml
+    always_changed: true
+    outs:
+      - params.yaml:
+          cache: false
+  train:
+    cmd: echo steps > trained.txt
+    params:
+      - params.yaml:
+          - steps
+    outs: [trained.txt]
+"""
+
+
+def test_retrain_sees_a_parameter_only_its_always_run_stage_resolves(tmp_path):
+    """As dvc.yaml's resolve_params: the params file is written by a stage that always runs, so
+    retrain runs it first; nothing else changed is a no-op, a changed value reruns its stage."""
+    dvc = str(Path(sys.executable).parent / "dvc")
+    root = tmp_path / "project"
+    (root / "conf").mkdir(parents=True)
+    (root / "conf" / "local.yaml").write_text("steps: 10\n")
+    _run("git", "init", "-q", cwd=root)
+    _run(dvc, "init", "-q", cwd=root)
+    (root / "dvc.yaml").write_text(RESOLVED_YAML)
+    _run(dvc, "repro", "-q", cwd=root)
+    trained = (root / "trained.txt").stat().st_mtime_ns
+    assert retrain_once(root) == {"ran": False, "stages": [], "accepted_raw": []}
+    assert (root / "trained.txt").stat().st_mtime_ns == trained
+    (root / "conf" / "local.yaml").write_text("steps: 20\n")
+    outcome = retrain_once(root)
+    assert outcome["ran"] and outcome["stages"] == ["train"]
+    assert (root / "trained.txt").stat().st_mtime_ns != trained
