@@ -4,8 +4,8 @@ model registry, bring the endpoint up, retrain on a schedule."""
 from __future__ import annotations
 
 import argparse
-import os
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
