@@ -31,7 +31,7 @@ def _train(root, storage, **overrides):
 
 
 def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local, curated_root,
-                                                                     tmp_path, capfd):
+                                                                     tmp_path):
     first, first_metrics = _train(curated_root, tmp_path, steps=3, checkpoint_every=3)
     assert first_metrics["steps"] == 3 and first_metrics["resumed_from_steps"] == []
     assert {h["step"] for h in first.history} == {1, 2, 3}
@@ -55,12 +55,6 @@ def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local,
     model = load_model_from_files(second.model_files)
     assert json.loads(second.model_files["config.json"])["weights_are_ema"]
     assert model.config.hidden == 48
-    # Three healthy runs: the workers' forwarded log says none of Ray Train's misleading lines
-    # (the State API "unavailable" every second, every report echoed).
-    out, err = capfd.readouterr()
-    assert "rank 0 resumed at step 3" in out + err  # the workers' log did reach the driver
-    assert "Failed to query Ray Train Controller" not in out + err
-    assert "TrainingReport(" not in out + err
 
 
 def _recorded_steps(storage) -> list[int]:
