@@ -152,6 +152,8 @@ def generate(args: argparse.Namespace) -> int:
     body = {"prompt": args.prompt, "format": Path(args.out).suffix.lstrip(".") or "mp4"}
     if args.seed is not None:
         body["seed"] = args.seed
+    if args.display_size is not None:
+        body["display_size"] = args.display_size
     key = os.environ.get(config.serve.api_key_env)
     status, headers, content = post_generate(url, body, headers={"authorization": f"Bearer {key}"}
                                              if key else None)
@@ -213,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("prompt")
     client.add_argument("--out", default="video.mp4", help=".mp4, .gif or .npy")
     client.add_argument("--seed", type=int)
+    client.add_argument("--display-size", type=int,
+                        help="mp4/gif height in px (default: deployment.serve.display_size)")
     client.add_argument("--url", help="default: conf deployment.serve host and port")
     again = commands.add_parser("retrain", help="dvc repro what changed in the raw data, gate, "
                                 "redeploy; a no-op when nothing changed")

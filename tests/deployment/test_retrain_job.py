@@ -41,6 +41,19 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _submit_when_the_agent_is_up(client, **job) -> str:
+    """The head's job server answers before its dashboard agent has registered; a submission then
+    gets "No available agent to submit job, please try again later" (CI stop 31 failed on it)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return client.submit_job(**job)
+        except RuntimeError as refused:
+            if "No available agent" not in str(refused) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def test_a_retraining_job_on_a_ray_head_pulls_retrains_and_pushes(tmp_path, s3_endpoint,
                                                                   monkeypatch):
     import boto3
@@ -87,8 +100,8 @@ def test_a_retraining_job_on_a_ray_head_pulls_retrains_and_pushes(tmp_path, s3_e
         "dashboard_host": "127.0.0.1", "dashboard_port": port})
     try:
         client = JobSubmissionClient(f"http://127.0.0.1:{port}")
-        job = client.submit_job(entrypoint=RECIPE.format(repository=origin),
-                                runtime_env={"working_dir": str(tmp_path / "empty")})
+        job = _submit_when_the_agent_is_up(client, entrypoint=RECIPE.format(repository=origin),
+                                           runtime_env={"working_dir": str(tmp_path / "empty")})
         deadline = time.monotonic() + 300
         while not (status := client.get_job_status(job)).is_terminal():
             assert time.monotonic() < deadline, client.get_job_logs(job)[-4000:]

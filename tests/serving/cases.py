@@ -32,5 +32,8 @@ BAD_BODIES: list[tuple[str, bytes, int]] = [
     ("unknown format", b'{"prompt": "a bag", "format": "avi"}', 422),
     ("format not a string", b'{"prompt": "a bag", "format": 3}', 422),
     ("unknown field", b'{"prompt": "a bag", "steps": 25}', 422),
+    ("display_size zero", b'{"prompt": "a bag", "display_size": 0}', 422),
+    ("display_size over the limit", b'{"prompt": "a bag", "display_size": 5000}', 422),
+    ("display_size with npy", b'{"prompt": "a bag", "format": "npy", "display_size": 64}', 422),
     ("body over the size limit", b'{"prompt": "a bag", "pad": "' + b"x" * 5000 + b'"}', 413),
 ]

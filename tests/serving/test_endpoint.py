@@ -91,9 +91,16 @@ def test_generate_returns_a_playable_mp4_with_version_and_seed(endpoint, tmp_pat
     (tmp_path / "video.mp4").write_bytes(body)
     stream = ffprobe(tmp_path / "video.mp4")
     assert stream["codec_name"] == "h264"
-    assert (stream["width"], stream["height"]) == (32, 32)
+    # 32x32 frames shown at deployment.serve.display_size (256): each pixel an 8x8 block.
+    assert (stream["width"], stream["height"]) == (256, 256)
     assert int(stream["nb_read_frames"]) == GENERATION["num_frames"]
     assert stream["r_frame_rate"] == "8/1"
+    status, headers, body = generate(prompt="a sneaker bouncing left and right", seed=3,
+                                     display_size=64)
+    assert status == 200 and headers["x-video-shape"] == "1x4x32x32x3"
+    (tmp_path / "small.mp4").write_bytes(body)
+    assert (ffprobe(tmp_path / "small.mp4")["width"], ffprobe(tmp_path / "small.mp4")["height"]) \
+        == (64, 64)
 
 
 def test_same_seed_same_video_several_videos_and_formats(endpoint):
@@ -136,6 +143,22 @@ def test_malformed_request_gets_4xx(endpoint, name, body, status):
     got, headers, answer = request("/generate", body)
     assert got == status, answer[:300]
     assert "error" in json.loads(answer) and headers["x-request-id"]
+
+
+def test_the_api_describes_itself_and_its_docs_need_no_internet(endpoint):
+    status, _, body = request("/openapi.json", key=None)
+    spec = json.loads(body)
+    assert status == 200 and {"/generate", "/healthz", "/model", "/stats"} <= set(spec["paths"])
+    schema = spec["paths"]["/generate"]["post"]["requestBody"]["content"]["application/json"]
+    assert schema["schema"]["title"] == "GenerateBody"
+    status, headers, page = request("/docs", key=None)
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    # Swagger UI's script comes from the endpoint itself, not from a CDN.
+    script = next(line for line in page.decode().splitlines() if "swagger-ui-bundle.js" in line)
+    assert "http" not in script, script
+    path = script.split('src="')[1].split('"')[0]
+    status, _, bundle = request(path, key=None)
+    assert status == 200 and len(bundle) > 100_000
 
 
 def test_auth_routes_and_health_after_bad_input(endpoint):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from seaweed_apt.config.base import Seed, StrictConfig
@@ -58,6 +60,14 @@ class ServeConfig(StrictConfig):
     max_prompt_chars: int = Field(ge=1)
     max_body_bytes: int = Field(ge=64)
     max_num_videos: int = Field(ge=1)
+    display_size: int = Field(ge=1, description="mp4/GIF height in pixels when a request names "
+                                                "none: the frames upscaled by a whole factor, "
+                                                "without smoothing (npy: the model's frames)")
+    max_display_size: int = Field(ge=1, le=4096, description="the largest display_size a "
+                                                            "request may ask for")
+    mp4_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+                        "slow", "slower", "veryslow"] = Field(
+        description="x264's speed against size for mp4 answers")
     api_key_env: str = Field(description="set it to require this key")
     threads: int = Field(ge=1, description="torch threads per replica on CPU")
 

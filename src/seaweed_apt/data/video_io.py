@@ -1,5 +1,5 @@
-"""Video in and out through ffmpeg (ffmpeg-python): probe, decode to uint8 frames, encode
-mp4/gif."""
+"""Video in and out through FFmpeg: probe and decode to uint8 frames with the ffmpeg CLI
+(ffmpeg-python), encode mp4/gif in-process with FFmpeg's libraries (PyAV)."""
 
 from __future__ import annotations
 
@@ -212,21 +212,31 @@ def encode_video(
     os.replace(partial, path)  # a killed run never leaves a half-written video under the real name
 
 
-def encode_video_bytes(frames: np.ndarray, fps: float, fmt: str = "mp4") -> bytes:
-    """Encode frames to mp4 or gif in memory (for reports and HTTP responses)."""
-    _, height, width, _ = frames.shape  # (N, H, W, 3)
-    if fmt == "mp4":
-        out = {"format": "mp4", "vcodec": "libx264", "pix_fmt": "yuv420p",
-               "movflags": "frag_keyframe+empty_moov"}  # mp4 to a pipe needs fragmenting
-    elif fmt == "gif":
-        out = {"format": "gif"}
-    else:
+def encode_video_bytes(frames: np.ndarray, fps: float, fmt: str = "mp4",
+                       preset: str = "medium") -> bytes:
+    """(N, H, W, 3) uint8 frames -> an mp4 (H.264, yuv420p, fragmented so it streams from its
+    first byte; H and W even; x264's `preset`, its speed against file size) or a GIF, in memory.
+
+    Encoded in this process by FFmpeg's libraries through PyAV rather than by an ffmpeg process
+    per call: the endpoint encodes every answer, and a process start per response capped its
+    throughput under batching (issue 22; docs/benchmarks.md, "mp4 answers under batching").
+    Raises ValueError on another `fmt`."""
+    import io
+
+    import av
+
+    if fmt not in ("mp4", "gif"):
         raise ValueError(f"unknown video format {fmt!r}: use 'mp4' or 'gif'")
-    data, _ = (
-        ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", r=fps)
-        .output("pipe:", r=fps, loglevel="error", **out)
-        .global_args("-nostdin")
-        .run(input=np.ascontiguousarray(frames).tobytes(), capture_stdout=True,
-             capture_stderr=True)
-    )
-    return data
+    _, height, width, _ = frames.shape
+    buffer = io.BytesIO()
+    rate = Fraction(fps).limit_denominator(1001)
+    options = {"movflags": "frag_keyframe+empty_moov"} if fmt == "mp4" else {}
+    with av.open(buffer, mode="w", format=fmt, options=options) as container:
+        stream = (container.add_stream("libx264", rate=rate, options={"preset": preset})
+                  if fmt == "mp4" else container.add_stream("gif", rate=rate))
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p" if fmt == "mp4" else "rgb8"
+        for image in np.ascontiguousarray(frames, dtype=np.uint8):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())  # flush the encoder's delayed frames
+    return buffer.getvalue()

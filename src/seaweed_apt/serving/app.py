@@ -1,28 +1,39 @@
-"""The Ray Serve application: `POST /generate`, `GET /healthz`, `GET /model`.
+"""The Ray Serve application: `POST /generate`, `GET /healthz`, `GET /model`, `GET /stats`, and
+the API's description at `/openapi.json` and `/docs` (the FastAPI app of `serving/api.py`,
+the deployment's ingress).
 
     serve run data/08_reporting/deployment/serve_config.yaml     (what the deployment stage writes)
     seaweed-apt serve                                             (the same, from the CLI)
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: FastAPI reads the route methods' annotations
+# (`request: Request`) at runtime, and through serve.ingress a postponed one was not resolved
+# (the route then asked for a query parameter named request: a 422 on every POST).
 import asyncio
 import json
 import logging
 import os
 import time
-import uuid
 from pathlib import Path
 
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, field_validator
 from ray import serve
 from ray.serve import Application
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from seaweed_apt.config.deployment import ServeConfig
 from seaweed_apt.registry.registry import ModelRegistry
 from seaweed_apt.registry.stores import open_store
+from seaweed_apt.serving.api import (
+    GENERATE_ROUTE,
+    BatchStats,
+    Health,
+    ModelCard,
+    api,
+    error_response,
+    request_id,
+)
 from seaweed_apt.serving.requests import FORMATS, BadRequest, check_api_key, parse_generate_request
 
 logger = logging.getLogger("ray.serve")
@@ -49,6 +60,7 @@ class AppArgs(BaseModel):
 
 
 @serve.deployment(name="VideoGenerator")
+@serve.ingress(api)
 class VideoGenerator:
     def __init__(self, args: AppArgs) -> None:
         import torch
@@ -79,50 +91,48 @@ class VideoGenerator:
         self.batch_sizes = (self.batch_sizes + [len(jobs)])[-1000:]
         return await asyncio.to_thread(generate_per_request, self.generator.generate, jobs)
 
-    async def __call__(self, request: Request) -> Response:
-        # Serve's proxy names every request (x-request-id, also set on the response).
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        # Under a route prefix (say /video), Serve passes it as root_path: routes are below it.
-        path = request.url.path.removeprefix(request.scope.get("root_path", "")).rstrip("/")
-        route = (request.method, path or "/")
-        try:
-            if route == ("GET", "/healthz"):
-                return JSONResponse({"status": "ok", "model_version": self.generator.version,
-                                     "model_status": self.args.status})
-            if route == ("GET", "/model"):
-                return JSONResponse(self.model_card())
-            if route == ("GET", "/stats"):
-                return JSONResponse({"batch_sizes": self.batch_sizes})
-            if route[1] == "/generate":
-                if route[0] != "POST":
-                    raise BadRequest(405, "use POST /generate with a JSON body")
-                return await self.generate(request, request_id)
-            raise BadRequest(404, f"no route {route[0]} {route[1]}: try POST /generate, "
-                                  "GET /healthz, GET /model")
-        except BadRequest as error:
-            return JSONResponse({"error": error.message, "request_id": request_id},
-                                status_code=error.status)
-        except Exception:
-            logger.exception("request %s failed", request_id)
-            return JSONResponse({"error": "generation failed; the server log has the details",
-                                 "request_id": request_id}, status_code=500)
+    @api.get("/healthz", summary="Liveness, and which model answers")
+    def healthz(self) -> Health:
+        return Health(status="ok", model_version=self.generator.version,
+                      model_status=self.args.status)
 
-    async def generate(self, request: Request, request_id: str) -> Response:
+    @api.get("/model", summary="The served model's card: lineage, metrics, generation settings")
+    def model(self) -> ModelCard:
+        return ModelCard(**self.model_card())
+
+    @api.get("/stats", summary="Batch sizes Ray Serve formed")
+    def stats(self) -> BatchStats:
+        return BatchStats(batch_sizes=self.batch_sizes)
+
+    @api.post("/generate", **GENERATE_ROUTE)
+    async def generate(self, request: Request) -> Response:
+        try:
+            return await self._generate(request)
+        except BadRequest:
+            raise  # the API's handler answers it in the error shape
+        except Exception:
+            logger.exception("request %s failed", request_id(request))
+            return error_response(request, 500,
+                                  "generation failed; the server log has the details")
+
+    async def _generate(self, request: Request) -> Response:
         check_api_key(self.api_key, dict(request.headers))
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
             raise BadRequest(413, f"body is {declared} bytes; the limit is "
                                   f"{self.limits.max_body_bytes}")
-        job = parse_generate_request(await request.body(), self.limits)
+        job = parse_generate_request(await request.body(), self.limits,
+                                     height=self.generator.geometry[1])
         started = time.perf_counter()
         videos = await self._generate_batch((job.prompt, job.seeds))
         if isinstance(videos, Exception):
             raise videos  # this request's own failure: a 500 for it alone
         from seaweed_apt.serving.generator import encode_response
 
-        body = await asyncio.to_thread(encode_response, videos, job.format, self.generator.fps)
+        body = await asyncio.to_thread(encode_response, videos, job.format, self.generator.fps,
+                                       job.scale, self.limits.mp4_preset)
         seconds = time.perf_counter() - started
-        logger.info("request %s: %d video(s) %r seeds %s as %s in %.3f s", request_id,
+        logger.info("request %s: %d video(s) %r seeds %s as %s in %.3f s", request_id(request),
                     job.num_videos, job.prompt[:60], job.seeds, job.format, seconds)
         return Response(body, media_type=FORMATS[job.format], headers={
             "x-model-version": self.generator.version,

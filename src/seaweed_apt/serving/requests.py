@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from seaweed_apt.config.deployment import ServeConfig
 from seaweed_apt.text.normalize import NotText, clean_text
 
 FORMATS = {"mp4": "video/mp4", "gif": "image/gif", "npy": "application/octet-stream"}
 MAX_SEED = 2**31 - 1
-FIELDS = {"prompt", "seed", "num_videos", "format"}
 
 
 class BadRequest(Exception):
@@ -20,27 +22,67 @@ class BadRequest(Exception):
         self.status, self.message = status, message
 
 
+class GenerateBody(BaseModel):
+    """The JSON body of `POST /generate` (its OpenAPI schema). Strict: `"7"`, `1.5` and `true`
+    are not integers, `5` is not a prompt. Bounds that come from `deployment.serve` (prompt
+    length, videos per request, display size) are checked by `parse_generate_request`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    prompt: str = Field(description="what the video shows; invisible characters and runs of "
+                                    "whitespace are dropped",
+                        examples=["a bag bouncing up and down"])
+    seed: int | None = Field(None, ge=0, le=MAX_SEED,
+                             description="the first video's seed (each further video: +1); "
+                                         "omitted: drawn at random. Same seed, same video")
+    num_videos: int = Field(1, ge=1, description="videos side by side (mp4/gif) or stacked "
+                                                 "(npy); at most deployment.serve.max_num_videos")
+    format: Literal["mp4", "gif", "npy"] = Field(
+        "mp4", description="mp4 (H.264) or gif at `display_size`; npy: the (N, T, H, W, 3) "
+                           "uint8 frames as the model made them")
+    display_size: int | None = Field(
+        None, ge=1, description="mp4/gif height in pixels: the frames upscaled by the whole "
+                                "factor that comes closest without smoothing; omitted: "
+                                "deployment.serve.display_size. Not for npy")
+
+
 @dataclass(frozen=True)
 class GenerateRequest:
     prompt: str
     seeds: list[int]  # one per video: seed, seed + 1, ...
     format: str
+    scale: int = 1  # whole-pixel upscaling of mp4/gif frames (1 for npy)
 
     @property
     def num_videos(self) -> int:
         return len(self.seeds)
 
 
-def _integer(body: dict, key: str, default: int | None) -> int | None:
-    value = body.get(key, default)
-    # bool is an int in Python; `true` is not a seed.
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise BadRequest(422, f"'{key}' must be an integer, got {type(value).__name__}")
-    return value
+def _first_error(error: ValidationError) -> str:
+    """Pydantic's first complaint as "'field': message" (all of them when several)."""
+    messages = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "body"
+        if item["type"] == "extra_forbidden":
+            messages.append(f"unknown field '{field}'; allowed: "
+                            f"{sorted(GenerateBody.model_fields)}")
+        elif item["type"] == "missing":
+            messages.append(f"'{field}' is required")
+        else:
+            messages.append(f"'{field}': {item['msg']}, got {item.get('input')!r}"[:300])
+    return "; ".join(messages)
 
 
-def parse_generate_request(raw: bytes, limits: ServeConfig) -> GenerateRequest:
-    """Raw body -> a checked request, or BadRequest(400/413/422) naming the field."""
+def display_scale(height: int, display_size: int) -> int:
+    """The whole factor that brings `height` px closest to `display_size` px (at least 1)."""
+    return max(1, round(display_size / height))
+
+
+def parse_generate_request(raw: bytes, limits: ServeConfig, height: int | None = None
+                           ) -> GenerateRequest:
+    """Raw body -> a checked request, or BadRequest(400/413/422) naming the field. The body's
+    size is checked before it is parsed. `height`: the model's frame height (for the display
+    scale; None: no upscaling)."""
     if len(raw) > limits.max_body_bytes:
         raise BadRequest(413, f"body is {len(raw)} bytes; the limit is {limits.max_body_bytes}")
     try:
@@ -49,16 +91,12 @@ def parse_generate_request(raw: bytes, limits: ServeConfig) -> GenerateRequest:
         raise BadRequest(400, f"body is not valid JSON: {error}") from None
     if not isinstance(body, dict):
         raise BadRequest(422, f"body must be a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - FIELDS)
-    if unknown:
-        raise BadRequest(422, f"unknown field(s) {unknown}; allowed: {sorted(FIELDS)}")
-    prompt = body.get("prompt")
-    if prompt is None:
-        raise BadRequest(422, "'prompt' is required")
-    if not isinstance(prompt, str):
-        raise BadRequest(422, f"'prompt' must be a string, got {type(prompt).__name__}")
     try:
-        prompt = clean_text(prompt)
+        checked = GenerateBody.model_validate(body)
+    except ValidationError as error:
+        raise BadRequest(422, _first_error(error)) from None
+    try:
+        prompt = clean_text(checked.prompt)
     except NotText as error:
         raise BadRequest(422, f"'prompt' is not text: {error}") from None
     if not prompt:
@@ -66,18 +104,23 @@ def parse_generate_request(raw: bytes, limits: ServeConfig) -> GenerateRequest:
     if len(prompt) > limits.max_prompt_chars:
         raise BadRequest(422, f"'prompt' has {len(prompt)} characters; the limit is "
                               f"{limits.max_prompt_chars}")
-    num_videos = _integer(body, "num_videos", 1)
-    if not 1 <= num_videos <= limits.max_num_videos:
+    num_videos = checked.num_videos
+    if num_videos > limits.max_num_videos:
         raise BadRequest(422, f"'num_videos' must be 1..{limits.max_num_videos}, got {num_videos}")
-    seed = _integer(body, "seed", None)
+    seed = checked.seed
     if seed is None:
         seed = secrets.randbelow(MAX_SEED - limits.max_num_videos)
-    if not 0 <= seed <= MAX_SEED - num_videos + 1:
+    if seed > MAX_SEED - num_videos + 1:
         raise BadRequest(422, f"'seed' must be 0..{MAX_SEED - num_videos + 1}, got {seed}")
-    fmt = body.get("format", "mp4")
-    if fmt not in FORMATS:
-        raise BadRequest(422, f"'format' must be one of {sorted(FORMATS)}, got {fmt!r}")
-    return GenerateRequest(prompt, list(range(seed, seed + num_videos)), fmt)
+    if checked.display_size is not None and checked.format == "npy":
+        raise BadRequest(422, "'display_size' is for mp4 and gif; npy gives the model's frames")
+    display_size = checked.display_size or limits.display_size
+    if display_size > limits.max_display_size:
+        raise BadRequest(422, f"'display_size' must be 1..{limits.max_display_size}, got "
+                              f"{display_size}")
+    scale = 1 if checked.format == "npy" or height is None else display_scale(height,
+                                                                               display_size)
+    return GenerateRequest(prompt, list(range(seed, seed + num_videos)), checked.format, scale)
 
 
 def check_api_key(expected: str | None, headers: dict[str, str]) -> None:
