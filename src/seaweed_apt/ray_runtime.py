@@ -26,9 +26,18 @@ QUIETER_LOGGERS = {
 
 
 def quieter_ray_train_logs() -> None:
-    """Ray's `worker_process_setup_hook`: raise the levels of `QUIETER_LOGGERS` in a worker."""
-    for name, level in QUIETER_LOGGERS.items():
-        logging.getLogger(name).setLevel(level)
+    """Ray's `worker_process_setup_hook`: raise the levels of `QUIETER_LOGGERS` in a worker.
+
+    Each module's own `logger` is taken: Ray 2.60's execution/context.py names its logger by
+    `__file__`, not `__name__`, so `logging.getLogger(module name)` would miss it."""
+    import importlib
+
+    for module, level in QUIETER_LOGGERS.items():
+        try:
+            logger = importlib.import_module(module).logger
+        except (ImportError, AttributeError):  # another Ray version: nothing of ours to quiet
+            continue
+        logger.setLevel(level)
 
 
 def ensure_ray(ray_config: RayConfig) -> bool:

@@ -31,7 +31,7 @@ def _train(root, storage, **overrides):
 
 
 def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local, curated_root,
-                                                                     tmp_path):
+                                                                     tmp_path, capfd):
     first, first_metrics = _train(curated_root, tmp_path, steps=3, checkpoint_every=3)
     assert first_metrics["steps"] == 3 and first_metrics["resumed_from_steps"] == []
     assert {h["step"] for h in first.history} == {1, 2, 3}
@@ -55,6 +55,11 @@ def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local,
     model = load_model_from_files(second.model_files)
     assert json.loads(second.model_files["config.json"])["weights_are_ema"]
     assert model.config.hidden == 48
+    # The workers' logs reach the driver, without an echo of every ray.train.report (issue 22:
+    # Ray names that logger by its file, so quieting it by module name had missed it).
+    logs = "".join(capfd.readouterr())
+    assert "Wrapping provided model in DistributedDataParallel" in logs
+    assert "TrainingReport(" not in logs
 
 
 def _recorded_steps(storage) -> list[int]:
