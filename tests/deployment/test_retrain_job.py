@@ -1,13 +1,15 @@
-"""The cluster retraining recipe of docs/scaling.md, submitted with Ray's job API to a local head
-(a Ray cluster of its own on loopback, with its dashboard's job server). The job has no share of
-the user's disk: it clones the team's repository (Ray's working-dir upload leaves out `.git` and
-every git-ignored file, so neither DVC nor the data would be there), pulls the data from the DVC
-remote (moto S3), runs `seaweed-apt retrain`, pushes the new outputs and hands the new dvc.lock
-back through git on a branch."""
+"""The cluster retraining job, `deploy/ray_retrain_job.sh` (docs/retraining.md), submitted with
+Ray's job API to a local head (a Ray cluster of its own on loopback, with its job server). The job
+has no share of the user's disk: it clones the team's repository (Ray's working-dir upload leaves
+out `.git` and every git-ignored file, so neither DVC nor the data would be there), pulls the data
+from the DVC remote (moto S3), runs `seaweed-apt retrain`, pushes the new outputs and hands the
+new dvc.lock back through git on a branch of its own; run again with nothing new, it pushes
+nothing."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,12 +23,7 @@ from tests.deployment.test_retrain import DVC_YAML
 pytestmark = pytest.mark.timeout(600)
 
 BIN = Path(sys.executable).parent
-# The recipe of docs/scaling.md ("Retraining as a Ray job"), with this machine's executables.
-RECIPE = ("git clone -q -b main {repository} project && cd project && "
-          f"{BIN}/dvc pull -q && {BIN}/seaweed-apt retrain && {BIN}/dvc push -q && "
-          "git -c user.name=retrain -c user.email=retrain@cluster "
-          "commit -qm 'retrain on the cluster' dvc.lock && "
-          "git push -q origin HEAD:refs/heads/retrained")
+JOB_SCRIPT = Path(__file__).parents[2] / "deploy" / "ray_retrain_job.sh"  # what docs/ submit
 
 
 def _run(*command: str, cwd: Path) -> str:
@@ -54,11 +51,25 @@ def _submit_when_the_agent_is_up(client, **job) -> str:
             time.sleep(1)
 
 
+def _run_job(client, entrypoint: str, runtime_env: dict) -> str:
+    """Submit, wait for the end (5 min at most), return the logs; fails unless it succeeded."""
+    from ray.job_submission import JobStatus
+
+    job = _submit_when_the_agent_is_up(client, entrypoint=entrypoint, runtime_env=runtime_env)
+    deadline = time.monotonic() + 300
+    while not (status := client.get_job_status(job)).is_terminal():
+        assert time.monotonic() < deadline, client.get_job_logs(job)[-4000:]
+        time.sleep(1)
+    logs = client.get_job_logs(job)
+    assert status == JobStatus.SUCCEEDED, logs[-4000:]
+    return logs
+
+
 def test_a_retraining_job_on_a_ray_head_pulls_retrains_and_pushes(tmp_path, s3_endpoint,
                                                                   monkeypatch):
     import boto3
     from ray.cluster_utils import Cluster
-    from ray.job_submission import JobStatus, JobSubmissionClient
+    from ray.job_submission import JobSubmissionClient
 
     dvc = str(BIN / "dvc")
     boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket="team-dvc")
@@ -93,28 +104,32 @@ def test_a_retraining_job_on_a_ray_head_pulls_retrains_and_pushes(tmp_path, s3_e
     monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    (tmp_path / "empty").mkdir()  # the job starts in a folder of its own, no checkout in it
+    job_folder = tmp_path / "job"  # what `--working-dir deploy` uploads: the script alone
+    job_folder.mkdir()
+    shutil.copy(JOB_SCRIPT, job_folder)
     port = _free_port()
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": True,
         "dashboard_host": "127.0.0.1", "dashboard_port": port})
     try:
         client = JobSubmissionClient(f"http://127.0.0.1:{port}")
-        job = _submit_when_the_agent_is_up(client, entrypoint=RECIPE.format(repository=origin),
-                                           runtime_env={"working_dir": str(tmp_path / "empty")})
-        deadline = time.monotonic() + 300
-        while not (status := client.get_job_status(job)).is_terminal():
-            assert time.monotonic() < deadline, client.get_job_logs(job)[-4000:]
-            time.sleep(1)
-        logs = client.get_job_logs(job)
-        assert status == JobStatus.SUCCEEDED, logs[-4000:]
+        runtime_env = {"working_dir": str(job_folder),
+                       "env_vars": {"PATH": f"{BIN}:{os.environ['PATH']}"}}
+        logs = _run_job(client, f"bash ray_retrain_job.sh {origin}", runtime_env)
+        assert "running dvc repro" in logs
+        branch = logs.split("ray_retrain_job: pushed ")[1].split()[0]
+        assert branch.startswith("retrain/")
+        # The same job from the retrained branch: nothing to do, nothing pushed, success.
+        again = _run_job(client, f"bash ray_retrain_job.sh {origin} {branch}", runtime_env)
+        assert "nothing changed; no branch pushed" in again
     finally:
         cluster.shutdown()
-    assert "running dvc repro" in logs
+    heads = _run("git", "ls-remote", "--heads", str(origin), cwd=tmp_path)
+    assert heads.count("refs/heads/retrain/") == 1, heads
 
     # Anyone with the repository and the remote gets the retrained outputs.
     check = tmp_path / "check"
-    _run("git", "clone", "-q", "-b", "retrained", str(origin), str(check), cwd=tmp_path)
+    _run("git", "clone", "-q", "-b", branch, str(origin), str(check), cwd=tmp_path)
     _run(dvc, "pull", "-q", cwd=check)
     assert (check / "curated.txt").read_text() == "clip a\nclip b\n"
     assert sorted(os.listdir(check / "data" / "01_raw" / "videos")) == ["a.txt", "b.txt"]
