@@ -25,9 +25,11 @@ from pathlib import Path
 PORT = 18200
 
 
-def one_request(url: str, index: int, fmt: str) -> tuple[float, int]:
+def one_request(url: str, index: int, fmt: str, display_size: int | None = None
+                ) -> tuple[float, int]:
+    fields = {"display_size": display_size} if display_size and fmt != "npy" else {}
     body = json.dumps({"prompt": f"a sneaker bouncing left and right {index % 7}",
-                       "seed": index, "format": fmt}).encode()
+                       "seed": index, "format": fmt, **fields}).encode()
     call = urllib.request.Request(f"{url}/generate", data=body, method="POST",
                                   headers={"content-type": "application/json"})
     started = time.perf_counter()
@@ -42,12 +44,13 @@ def one_request(url: str, index: int, fmt: str) -> tuple[float, int]:
     return time.perf_counter() - started, status
 
 
-def load(url: str, clients: int, per_client: int, fmt: str) -> dict:
-    one_request(url, 0, fmt)  # warm-up
+def load(url: str, clients: int, per_client: int, fmt: str, display_size: int | None) -> dict:
+    one_request(url, 0, fmt, display_size)  # warm-up
     total = clients * per_client
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        results = list(pool.map(lambda i: one_request(url, i, fmt), range(total)))
+        results = list(pool.map(lambda i: one_request(url, i, fmt, display_size),
+                                range(total)))
     wall = time.perf_counter() - started
     latencies = sorted(seconds for seconds, _ in results)
     return {"requests": total, "errors": sum(status != 200 for _, status in results),
@@ -65,6 +68,8 @@ def main() -> None:
     parser.add_argument("--formats", default="npy,mp4")
     parser.add_argument("--threads", type=int, default=1, help="torch threads in the replica")
     parser.add_argument("--version", help="default: production, else the newest version")
+    parser.add_argument("--display-size", type=int,
+                        help="mp4 height in px (default: deployment.serve.display_size)")
     args = parser.parse_args()
     for key, value in {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
                        "HF_HUB_OFFLINE": "1"}.items():
@@ -97,7 +102,7 @@ def main() -> None:
                   name="bench",
                   route_prefix="/")  # same app: only user_config changes, replicas stay
         for fmt in args.formats.split(","):
-            figures = load(url, args.clients, args.requests, fmt)
+            figures = load(url, args.clients, args.requests, fmt, args.display_size)
             with urllib.request.urlopen(f"{url}/stats") as response:
                 sizes = json.loads(response.read())["batch_sizes"][-figures["requests"]:]
             figures |= {"max_batch_size": batch, "format": fmt,
