@@ -40,7 +40,7 @@ def _free_port() -> int:
 
 def _submit_when_the_agent_is_up(client, **job) -> str:
     """The head's job server answers before its dashboard agent has registered; a submission then
-    gets "No available agent to submit job, please try again later" (CI stop 31 failed on it)."""
+    gets "No available agent to submit job, please try again later"."""
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -110,7 +110,10 @@ def test_a_retraining_job_on_a_ray_head_pulls_retrains_and_pushes(tmp_path, s3_e
     port = _free_port()
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": True,
-        "dashboard_host": "127.0.0.1", "dashboard_port": port})
+        "dashboard_host": "127.0.0.1", "dashboard_port": port,
+        # Its own agent port: with the default (52365) held by another Ray on the machine (the
+        # suite's), this head's agent cannot listen and no job is ever accepted (CI stop 32).
+        "dashboard_agent_listen_port": _free_port()})
     try:
         client = JobSubmissionClient(f"http://127.0.0.1:{port}")
         runtime_env = {"working_dir": str(job_folder),
