@@ -82,9 +82,9 @@ def test_curation_to_deployment_on_two_nodes_with_s3_as_the_only_store(
     # Curation's probe and decode/cut tasks, each stage's training workers and evaluation's
     # actors ran on both nodes.
     for name in ("probe", "cut"):
-        assert f"{name}: " in logs["data_curation"]
-        line = next(text for text in logs["data_curation"].splitlines() if f"{name}: " in text
-                    and "share(s) ran on" in text)
+        line = next((text for text in logs["data_curation"].splitlines() if f"{name}: " in text
+                     and "share(s) ran on" in text), None)
+        assert line is not None, f"no '{name}: ... share(s) ran on' line in curation's log"
         assert line.rstrip().endswith("on 2 node(s)"), line
     pretrain = json.loads(storage.read_bytes(f"{data_root}/08_reporting/pretrain/metrics.json"))
     assert pretrain["nodes"] == 2 and pretrain["steps"] == 6
