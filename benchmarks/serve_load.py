@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--display-size", type=int,
                         help="mp4 height in px (default: deployment.serve.display_size)")
     args = parser.parse_args()
+    formats = args.formats.split(",")
     for key, value in {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
                        "HF_HUB_OFFLINE": "1"}.items():
         os.environ.setdefault(key, value)
@@ -101,7 +102,7 @@ def main() -> None:
         serve.run(build_app(AppArgs(registry_uri=registry, version=version, serve=limits)),
                   name="bench",
                   route_prefix="/")  # same app: only user_config changes, replicas stay
-        for fmt in args.formats.split(","):
+        for fmt in formats:
             figures = load(url, args.clients, args.requests, fmt, args.display_size)
             with urllib.request.urlopen(f"{url}/stats") as response:
                 sizes = json.loads(response.read())["batch_sizes"][-figures["requests"]:]
@@ -112,13 +113,12 @@ def main() -> None:
                   f"p50 {figures['p50_s']:.3f} s, p99 {figures['p99_s']:.3f} s, errors "
                   f"{figures['errors']}/{figures['requests']}, mean batch "
                   f"{figures['mean_batch']:.1f}", flush=True)
-    for fmt in args.formats.split(","):
+    for fmt in formats:
         single, batched = (next(r for r in rows if r["format"] == fmt and
                                 r["max_batch_size"] == b) for b in (1, args.batch))
         ratio = batched["throughput_rps"] / single["throughput_rps"]
         print(f"{fmt}: batching {args.batch} gives {ratio:.2f}x the throughput of batch size 1 "
               f"(goal >= 4x): {'met' if ratio >= 4 else 'NOT met'}")
-    formats = args.formats.split(",")
     if {"mp4", "npy"} <= set(formats):
         mp4, npy = (next(r for r in rows if r["format"] == fmt and
                          r["max_batch_size"] == args.batch) for fmt in ("mp4", "npy"))
