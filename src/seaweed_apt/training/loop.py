@@ -133,7 +133,7 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
     state["worker_nodes"] = worker.nodes()  # this attempt's placement, in rank order
     live = None
     if worker.rank == 0 and loop_config.get("live_dir"):
-        live = LiveMetrics(loop_config["live_dir"], resumed_at=state["step"])
+        live = LiveMetrics(loop_config["live_dir"], history=state["history"])
     phase.ema.model.to(worker.device)
     networks = {name: worker.prepare(network) for name, network in phase.networks.items()}
     clips = load_worker_clips(loop_config["shards_dir"], loop_config["caption_index_by_shard"],

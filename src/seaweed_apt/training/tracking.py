@@ -18,30 +18,38 @@ _NOT_FIGURES = {"step", "rank"}
 
 
 class LiveMetrics:
-    """One run's DVCLive folder. `resumed_at`: the step the run resumed from (0 for a fresh
-    run, whose folder is cleared); rows logged after that step by an attempt that did not
-    reach a checkpoint are dropped, so each step is in the plots once."""
+    """One run's DVCLive folder, rebuilt at every start from `history`: the windows the run's
+    checkpoint carries (none for a fresh run). A resumed run therefore has each step in the plots
+    once (rows an attempt logged after its last checkpoint are gone with it), and a run resumed at
+    its last step still writes its files: DVC deletes a stage's non-persistent outputs before
+    rerunning it, and such a run logs no new window (a rerun of an unchanged pretrain failed on
+    the missing `plots/metrics` before). Replayed rows carry the time of the replay: DVCLive
+    stamps rows with the current time only."""
 
-    def __init__(self, uri: str, resumed_at: int = 0) -> None:
+    def __init__(self, uri: str, history: list[dict] | tuple = ()) -> None:
         from dvclive import Live
 
         self.uri = uri
         self.local = Path(tempfile.mkdtemp(prefix="dvclive-")) if storage.is_remote(uri) \
             else Path(uri)
-        if resumed_at and storage.is_remote(uri):
-            for relative, remote in storage.list_files(uri).items():
-                (self.local / relative).parent.mkdir(parents=True, exist_ok=True)
-                (self.local / relative).write_bytes(storage.read_bytes(remote))
-        if resumed_at:
-            _drop_rows_after(self.local, resumed_at)
+        if storage.is_remote(uri) and storage.exists(uri):
+            fs, path = storage.filesystem(uri)
+            fs.rm(path, recursive=True)  # a fresh record, as resume=False clears a local one
         # No dvc.yaml of its own and no experiment commit: the pipeline's dvc.yaml declares the
-        # files, and `dvc exp run` / `dvc repro` record them.
-        self.live = Live(str(self.local), resume=resumed_at > 0, save_dvc_exp=False,
-                         dvcyaml=None)
+        # files, and `dvc exp run` / `dvc repro` record them. resume=False clears the folder.
+        self.live = Live(str(self.local), resume=False, save_dvc_exp=False, dvcyaml=None)
+        for window in history:
+            self._log(window)
+        if history:
+            self._copy_out()
 
     def log(self, window: dict) -> None:
         """Every finite number of a logging window (losses, accuracies, lr, throughput), at the
         window's `step`."""
+        self._log(window)
+        self._copy_out()
+
+    def _log(self, window: dict) -> None:
         self.live.step = int(window["step"])
         for key, value in window.items():
             if key in _NOT_FIGURES or isinstance(value, bool) or \
@@ -49,7 +57,6 @@ class LiveMetrics:
                 continue
             self.live.log_metric(key, float(value), timestamp=True)
         self.live.next_step()
-        self._copy_out()
 
     def close(self) -> None:
         self.live.end()
@@ -63,11 +70,3 @@ class LiveMetrics:
                 storage.write_bytes(storage.join(self.uri, *path.relative_to(self.local).parts),
                                     path.read_bytes())
 
-
-def _drop_rows_after(folder: Path, step: int) -> None:
-    """Keep only the rows of every `.tsv` under `folder` up to `step`."""
-    for table in folder.glob("plots/metrics/**/*.tsv"):
-        header, *rows = table.read_text().splitlines()
-        column = header.split("\t").index("step")
-        kept = [row for row in rows if int(row.split("\t")[column]) <= step]
-        table.write_text("\n".join([header, *kept]) + "\n")
