@@ -24,8 +24,9 @@ cd "$workspace/project"
 dvc pull -q
 seaweed-apt retrain
 dvc push -q
-# dvc.lock, and params.yaml when this cluster's parameters (KEDRO_ENV) differ from the branch's.
-changed=$(git diff --name-only -- dvc.lock params.yaml)
+# What the run changed in git: dvc.lock, the metrics and plots files committed with it, and
+# params.yaml when this cluster's parameters (KEDRO_ENV) differ from the branch's.
+changed=$(git diff --name-only)
 if [ -z "$changed" ]; then
   echo "ray_retrain_job: nothing changed; no branch pushed"
   exit 0

@@ -77,12 +77,28 @@ def parse_status(stdout: str) -> dict:
 
 
 def changed_outputs(entry: list) -> list[str]:
-    """The paths of a `dvc status --json` entry whose recorded outputs were changed by hand."""
+    """The paths of a `dvc status --json` entry whose recorded outputs were changed by hand
+    (modified or new, not missing)."""
     paths = []
     for change in entry:
         if isinstance(change, dict) and "changed outs" in change:
-            paths += list(change["changed outs"])
+            paths += [path for path, how in change["changed outs"].items() if how != "deleted"]
     return paths
+
+
+def only_missing(entry: list) -> bool:
+    """Whether every change of a `dvc status --json` entry is a dependency or output that is
+    absent ("deleted"): in a fresh clone after `dvc pull`, the outputs DVC never pushes
+    (`cache: false`: Ray Train checkpoints, the registry) are absent though nothing changed.
+    `dvc repro --allow-missing` skips such stages."""
+    for change in entry:
+        if not isinstance(change, dict) or not change:
+            return False
+        for kind, paths in change.items():
+            if kind not in ("changed outs", "changed deps") or not isinstance(paths, dict) \
+                    or any(how != "deleted" for how in paths.values()):
+                return False
+    return bool(entry)
 
 
 def retrain_once(project: str | Path, raw_prefix: str = "data/01_raw") -> dict:
@@ -98,6 +114,11 @@ def retrain_once(project: str | Path, raw_prefix: str = "data/01_raw") -> dict:
             status = {target: entry for target, entry in
                       parse_status(_dvc(project, "status", "--json")).items()
                       if entry != ["always changed"]}
+        missing = sorted(target for target, entry in status.items() if only_missing(entry))
+        if missing:
+            logger.info("retrain: %s only lack files DVC does not store (a fresh clone): "
+                        "not a change", missing)
+        status = {target: entry for target, entry in status.items() if target not in missing}
         if not status:
             logger.info("retrain: nothing changed (dvc status is clean); nothing runs")
             return {"ran": False, "stages": [], "accepted_raw": []}
@@ -117,7 +138,7 @@ def retrain_once(project: str | Path, raw_prefix: str = "data/01_raw") -> dict:
             accepted += edited
             logger.info("retrain: accepted changed raw data %s (dvc commit %s)", edited, target)
         logger.info("retrain: changed: %s; running dvc repro", sorted(status))
-        _dvc(project, "repro", capture=False)
+        _dvc(project, "repro", "--allow-missing", capture=False)
         return {"ran": True, "stages": sorted(status), "accepted_raw": accepted}
 
 

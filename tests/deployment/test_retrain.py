@@ -62,6 +62,47 @@ def test_retrain_is_a_no_op_when_nothing_changed_and_reruns_on_new_raw_data(proj
     assert retrain_once(project)["ran"] is False  # and settled again
 
 
+TWO_STAGES = """stages:
+  curate:
+    cmd: cat data/01_raw/videos/*.txt > curated.txt
+    deps: [data/01_raw/videos]
+    outs: [curated.txt]
+  train:
+    cmd: mkdir -p runs && wc -l < curated.txt > runs/state && cp runs/state model.txt
+    deps: [curated.txt]
+    outs:
+      - model.txt
+      - runs:
+          cache: false   # as Ray Train's checkpoints: never in the remote
+          persist: true
+"""
+
+
+def test_a_fresh_clone_lacking_the_outputs_dvc_never_pushes_retrains_only_on_new_data(project,
+                                                                                     tmp_path):
+    # The retraining job's situation: a clone of the repository, dvc pull, and no checkpoints.
+    dvc = str(Path(sys.executable).parent / "dvc")
+    (project / "dvc.yaml").write_text(TWO_STAGES)
+    _run(dvc, "repro", "-q", cwd=project)
+    _run(dvc, "remote", "add", "-q", "-d", "store", str(tmp_path / "remote"), cwd=project)
+    _run(dvc, "push", "-q", cwd=project)
+    with open(project / ".gitignore", "a") as ignore:
+        ignore.write("/runs\n")  # as data/ is git-ignored in the project
+    _run("git", "add", "-A", cwd=project)
+    _run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run", cwd=project)
+    clone = tmp_path / "clone"
+    _run("git", "clone", "-q", str(project), str(clone), cwd=tmp_path)
+    _run(dvc, "pull", "-q", cwd=clone)
+    assert not (clone / "runs").exists() and (clone / "model.txt").read_text() == "1\n"
+
+    assert retrain_once(clone)["ran"] is False  # absent checkpoints are not a change
+    (clone / "data" / "01_raw" / "videos" / "b.txt").write_text("clip b\n")
+    outcome = retrain_once(clone)
+    assert outcome["ran"] and outcome["accepted_raw"] == ["data/01_raw/videos"]
+    assert (clone / "model.txt").read_text() == "2\n" and (clone / "runs" / "state").exists()
+    assert retrain_once(clone)["ran"] is False
+
+
 def test_hand_edited_stage_output_is_refused_not_overwritten(project):
     (project / "curated.txt").write_text("edited by hand\n")
     with pytest.raises(RuntimeError, match="changed by hand"):
