@@ -12,6 +12,9 @@ from seaweed_apt.config.ray import RayConfig
 # A local Ray must never advertise the machine's external interface.
 LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
 
+# The State API server of our own local Ray, which has none (see ensure_ray).
+NO_STATE_API = "http://127.0.0.1:0"
+
 # Ray Train V2 loggers that make a healthy run read like a failing one, and the level each is
 # raised to in every worker of our runs (a fresh-clone `make demo` log had 1,286 of its first
 # 1,807 lines from the first; issue 22). Real warnings and errors of Ray stay visible.
@@ -58,7 +61,14 @@ def ensure_ray(ray_config: RayConfig) -> bool:
         ray.init(address=address, log_to_driver=True, runtime_env=runtime_env)
     else:
         # "local": a new Ray of our own, never the endpoint's detached head (`ray start`) that
-        # a bare ray.init() would join.
+        # a bare ray.init() would join. It has no dashboard, so no State API; without an API
+        # server named, Ray Train's PlacementGroupCleaner asked the one on 127.0.0.1:8265,
+        # which is the endpoint head's dashboard after a `make demo`: it did not know the
+        # controller, the cleaner exited, and every training launch logged "Found multiple
+        # active Ray instances" and "Failed to register placement group with cleaner" (8
+        # lines). Port 0 refuses at once: the cleaner sees the API unavailable, as it does with
+        # no other Ray running, and waits quietly.
+        runtime_env["env_vars"] = {"RAY_API_SERVER_ADDRESS": NO_STATE_API}
         ray.init(address="local", include_dashboard=False, num_cpus=os.cpu_count(),
                  log_to_driver=True, runtime_env=runtime_env)
     return True

@@ -17,7 +17,7 @@ def test_generate_is_described_with_its_request_model_and_answers():
     assert body["properties"]["format"]["enum"] == ["mp4", "gif", "npy"]
     video = post["responses"]["200"]
     assert set(video["content"]) == {"video/mp4", "image/gif", "application/octet-stream"}
-    assert {"x-model-version", "x-seed", "x-video-shape"} <= set(video["headers"])
+    assert {"x-model-version", "x-seed", "x-video-shape", "x-request-id"} <= set(video["headers"])
     for status in ("400", "401", "413", "422", "500"):
         assert post["responses"][status]["content"]["application/json"]["schema"] == \
             {"$ref": "#/components/schemas/ErrorBody"}, status

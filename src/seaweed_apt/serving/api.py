@@ -95,6 +95,7 @@ _HEADERS = {
     "x-seed": "the seed of each video, comma-separated",
     "x-video-shape": "N x T x H x W x 3 of the model's frames (before display scaling)",
     "x-generation-seconds": "generation and encoding, this request's share of its batch",
+    "x-request-id": "the request's id, as in the server log",
 }
 GENERATE_ROUTE = {
     "summary": "Generate videos from a prompt in one network evaluation",

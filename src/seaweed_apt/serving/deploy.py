@@ -106,6 +106,8 @@ class SmokeResult:
 
 def post_generate(url: str, body: dict, timeout_s: float = 120.0,
                   headers: dict | None = None) -> tuple[int, dict, bytes]:
+    """POST `body` to `<url>/generate`: (status, headers, body) for any HTTP answer. Raises
+    RuntimeError naming the URL when nothing answers (refused, unknown host, timed out)."""
     request = urllib.request.Request(f"{url}/generate", data=json.dumps(body).encode(),
                                      headers={"content-type": "application/json",
                                               **(headers or {})}, method="POST")
@@ -114,6 +116,10 @@ def post_generate(url: str, body: dict, timeout_s: float = 120.0,
             return response.status, dict(response.headers.items()), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers.items()), error.read()
+    except (urllib.error.URLError, TimeoutError) as error:
+        reason = getattr(error, "reason", error)
+        raise RuntimeError(f"no endpoint answered at {url} ({reason}): is it running? "
+                           "`seaweed-apt serve` brings back the last deployment") from None
 
 
 def smoke_test(url: str, prompt: str, seed: int, api_key: str | None = None
