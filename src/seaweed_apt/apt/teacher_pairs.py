@@ -46,7 +46,7 @@ def sample_teacher_pairs(teacher: nn.Module, captions: TextBatch, noise_seeds: n
     for its caption row of `captions`. `clip_shape` is (T, H, W) of a clip. Returns
     (N, T, H, W, 3) uint8. Shares of a plan cut at multiples of `batch_size` run the same
     batches as the whole plan."""
-    rows = np.asarray(caption_rows, np.int64)
+    rows = np.array(caption_rows, np.int64)  # a copy: Ray's arrays are read-only, torch warns
     text = TextBatch(captions.tokens[rows].float(), captions.mask[rows].bool(),
                      captions.pooled[rows].float())
     _, sample = teacher_sample_pairs(teacher, text, [int(s) for s in noise_seeds],

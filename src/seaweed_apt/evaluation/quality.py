@@ -28,7 +28,8 @@ class SetFeatures:
 
 def to_float_videos(videos: np.ndarray) -> torch.Tensor:
     """(B, T, H, W, 3) uint8 -> (B, 3, T, H, W) in [-1, 1]."""
-    return torch.from_numpy(videos).float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
+    # torch.tensor copies: arrays from Ray's object store are read-only (torch.from_numpy warns).
+    return torch.tensor(videos).float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
 
 
 def extract_set_features(videos: np.ndarray, extractor: nn.Module, evaluator: ItemClassifier,
