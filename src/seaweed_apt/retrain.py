@@ -116,8 +116,9 @@ def retrain_once(project: str | Path, raw_prefix: str = "data/01_raw") -> dict:
                       if entry != ["always changed"]}
         missing = sorted(target for target, entry in status.items() if only_missing(entry))
         if missing:
-            logger.info("retrain: %s only lack files DVC does not store (a fresh clone): "
-                        "not a change", missing)
+            logger.info("retrain: %s only lack files (never pushed: cache: false outputs such "
+                        "as checkpoints in a fresh clone; or not checked out: `dvc pull` "
+                        "restores cached ones): not a change", missing)
         status = {target: entry for target, entry in status.items() if target not in missing}
         if not status:
             logger.info("retrain: nothing changed (dvc status is clean); nothing runs")
