@@ -61,13 +61,12 @@ def ensure_ray(ray_config: RayConfig) -> bool:
         ray.init(address=address, log_to_driver=True, runtime_env=runtime_env)
     else:
         # "local": a new Ray of our own, never the endpoint's detached head (`ray start`) that
-        # a bare ray.init() would join. It has no dashboard, so no State API; without an API
-        # server named, Ray Train's PlacementGroupCleaner asked the one on 127.0.0.1:8265,
-        # which is the endpoint head's dashboard after a `make demo`: it did not know the
-        # controller, the cleaner exited, and every training launch logged "Found multiple
-        # active Ray instances" and "Failed to register placement group with cleaner" (8
-        # lines). Port 0 refuses at once: the cleaner sees the API unavailable, as it does with
-        # no other Ray running, and waits quietly.
+        # a bare ray.init() would join. It has no dashboard, so no State API. Unnamed, the API
+        # server defaults to 127.0.0.1:8265, the endpoint head's dashboard once it runs: Ray
+        # Train's PlacementGroupCleaner asks it about a controller it cannot know, exits, and
+        # each training launch logs "Failed to register placement group with cleaner" (8 lines,
+        # reproduced beside a `ray start --head`). Port 0 refuses at once: the API reads as
+        # unavailable, as with no other Ray running, and the cleaner waits quietly.
         runtime_env["env_vars"] = {"RAY_API_SERVER_ADDRESS": NO_STATE_API}
         ray.init(address="local", include_dashboard=False, num_cpus=os.cpu_count(),
                  log_to_driver=True, runtime_env=runtime_env)

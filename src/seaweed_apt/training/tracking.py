@@ -22,9 +22,9 @@ class LiveMetrics:
     checkpoint carries (none for a fresh run). A resumed run therefore has each step in the plots
     once (rows an attempt logged after its last checkpoint are gone with it), and a run resumed at
     its last step still writes its files: DVC deletes a stage's non-persistent outputs before
-    rerunning it, and such a run logs no new window (a rerun of an unchanged pretrain failed on
-    the missing `plots/metrics` before). Replayed rows carry the time of the replay: DVCLive
-    stamps rows with the current time only."""
+    rerunning it, such a run logs no new window, and DVC fails a stage whose declared
+    `plots/metrics` is missing. Replayed rows carry the time of the replay: DVCLive stamps rows
+    with the current time only."""
 
     def __init__(self, uri: str, history: list[dict] | tuple = ()) -> None:
         from dvclive import Live
@@ -32,9 +32,10 @@ class LiveMetrics:
         self.uri = uri
         self.local = Path(tempfile.mkdtemp(prefix="dvclive-")) if storage.is_remote(uri) \
             else Path(uri)
-        if storage.is_remote(uri) and storage.exists(uri):
+        if storage.is_remote(uri):  # a fresh record, as resume=False clears a local one
             fs, path = storage.filesystem(uri)
-            fs.rm(path, recursive=True)  # a fresh record, as resume=False clears a local one
+            if fs.exists(path):
+                fs.rm(path, recursive=True)
         # No dvc.yaml of its own and no experiment commit: the pipeline's dvc.yaml declares the
         # files, and `dvc exp run` / `dvc repro` record them. resume=False clears the folder.
         self.live = Live(str(self.local), resume=False, save_dvc_exp=False, dvcyaml=None)
