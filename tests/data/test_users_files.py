@@ -111,7 +111,8 @@ def test_a_link_to_a_file_beside_it_curates_one_and_a_broken_link_is_quarantined
     _, candidates, reasons = _curate(tmp_path, curation_config)
     assert len(candidates.clips) == 1
     assert reasons["dangling.mp4"] == "missing_file"
-    assert {reasons.get("alias.mp4"), reasons.get("real.mp4")} == {None, "duplicate"}
+    assert reasons == {"alias.mp4": "duplicate", "dangling.mp4": "missing_file"}
+    assert list(candidates.clips["source_file"]) == ["real.mp4"]  # the file, not its link
 
 
 def test_caption_files_in_utf8_with_bom_and_utf16_are_read(tmp_path, curation_config):
@@ -217,3 +218,5 @@ def test_of_two_copies_the_one_with_a_readable_caption_is_kept(tmp_path, curatio
     _, candidates, reasons = _curate(tmp_path, curation_config)
     assert reasons == {"a.mp4": "duplicate"}
     assert list(candidates.clips["source_file"]) == ["b.mp4"]
+    detail = candidates.rejects.set_index("file").loc["a.mp4", "detail"]
+    assert "mine/b.mp4, which is kept" in detail and "a.txt" in detail  # its own problem too

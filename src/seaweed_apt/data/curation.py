@@ -94,25 +94,37 @@ def clip_stems(index: pd.DataFrame) -> pd.Series:
 
 
 def find_duplicates(index: pd.DataFrame, probes: pd.DataFrame) -> dict[int, str]:
-    """Rows whose bytes (sha256) another row also has -> the `source_set/file` kept instead.
+    """Rows whose bytes (sha256) another row also has -> why each is not curated, naming the
+    `source_set/file` kept instead.
 
     One copy of each is curated: a usable one (probed, captioned) before others, a `test`-hinted
-    one before others (a test video must never also be trained on), then index order. The
-    others would put the same video in two splits, or twice in one."""
+    one before others (a test video must never also be trained on), a file before a link to it
+    (a local link's `path` is its target's, which does not end with the link's own name), then
+    index order. The others would put the same video in two splits, or twice in one. A copy's own
+    problem (an unreadable caption file, no caption) is said in its detail too, since the user
+    would otherwise meet it only after removing the copy kept."""
     caption_error = index.get("caption_error", pd.Series("", index=index.index)).fillna("")
     usable = (probes["error_reason"] == "") & (index["caption"] != "") & (caption_error == "")
+    is_link = ~pd.Series([str(path).endswith("/" + file) for path, file
+                          in zip(index["path"], index["file"], strict=True)], index=index.index)
     candidates = pd.DataFrame({
         "sha256": probes["sha256"], "name": index["source_set"] + "/" + index["file"],
         "rank_unusable": ~usable, "rank_not_test": index["split_hint"] != "test",
+        "rank_link": is_link,
     })[probes["sha256"].fillna("") != ""]
     duplicates = {}
     for sha256, copies in candidates.groupby("sha256", sort=False):
         if len(copies) < 2:
             continue
-        ordered = copies.sort_values(["rank_unusable", "rank_not_test"], kind="stable")
+        ordered = copies.sort_values(["rank_unusable", "rank_not_test", "rank_link"], kind="stable")
         kept = ordered["name"].iloc[0]
         for row in ordered.index[1:]:
-            duplicates[row] = f"same bytes (sha256 {sha256[:12]}) as {kept}, which is kept"
+            detail = f"same bytes (sha256 {sha256[:12]}) as {kept}, which is kept"
+            if caption_error[row]:
+                detail += f"; this copy's caption is unreadable too: {caption_error[row]}"
+            elif not index["caption"][row]:
+                detail += "; this copy has no caption either"
+            duplicates[row] = detail
     return duplicates
 
 
