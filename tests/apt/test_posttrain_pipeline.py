@@ -1,6 +1,7 @@
 """posttrain under conf/test: distillation and APT on Ray Train (2 workers), grids, resume."""
 
 import json
+import shutil
 
 import pytest
 
@@ -33,7 +34,9 @@ def test_posttrain_runs_writes_checkpoints_and_resumes(pretrained_root):
             (live / "d_accuracy.tsv").read_text().splitlines()[1:]] == ["1", "2", "3", "4"]
     assert json.loads((report / "distill_dvclive" / "metrics.json").read_text())["step"] == 4
 
-    # More generator updates for the same run: APT resumes from its last checkpoint.
+    # More generator updates for the same run: APT resumes from its last checkpoint. DVC deletes
+    # a stage's non-persistent outputs first, DVCLive's folders among them.
+    shutil.rmtree(report / "distill_dvclive")
     run_kedro(pretrained_root, ["posttrain"], **{"posttrain.apt.generator_updates": 6})
     apt = json.loads((report / "apt_metrics.json").read_text())
     assert apt["generator_updates"] == 6 and apt["resumed_from_steps"] == [4]
@@ -43,6 +46,8 @@ def test_posttrain_runs_writes_checkpoints_and_resumes(pretrained_root):
     rerun_distill = json.loads((report / "distill_metrics.json").read_text())
     assert rerun_distill["resumed_from_steps"] == [4]
     assert rerun_distill["train_seconds"] == distill["train_seconds"] > 0
+    # Read back without starting workers, its DVCLive record rebuilt from the checkpoint.
+    assert json.loads((report / "distill_dvclive" / "metrics.json").read_text())["step"] == 4
 
     # A collapse watch told to stop (here: any D loss counts as collapse) ends the run cleanly on
     # every rank after its first logged window, with a checkpoint, instead of failing the stage.

@@ -1,6 +1,7 @@
 """Pretraining on Ray Train with 2 workers: a run, a resume, a killed worker, the pipeline."""
 
 import json
+import logging
 
 import pandas as pd
 import pytest
@@ -31,7 +32,7 @@ def _train(root, storage, **overrides):
 
 
 def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local, curated_root,
-                                                                     tmp_path, capfd):
+                                                                     tmp_path, capfd, caplog):
     first, first_metrics = _train(curated_root, tmp_path, steps=3, checkpoint_every=3)
     assert first_metrics["steps"] == 3 and first_metrics["resumed_from_steps"] == []
     assert {h["step"] for h in first.history} == {1, 2, 3}
@@ -48,10 +49,17 @@ def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local,
     assert [step for step, _ in second.checkpoints] == [3, 6]  # kept ones, oldest first
     assert metrics["checkpoint"] == second.checkpoint_paths[-1]
     assert metrics["train_seconds"] > first_metrics["train_seconds"] > 0
-    # The same run again: it resumes at its last step, trains nothing and says so.
-    _, again = _train(curated_root, tmp_path, steps=6, checkpoint_every=3)
+    # The same run again: it resumes at its last step, trains nothing and says so, read back
+    # from Ray Train's record without starting a worker.
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="seaweed_apt")
+    again_outcome, again = _train(curated_root, tmp_path, steps=6, checkpoint_every=3)
     assert again["resumed_from_steps"] == [3, 6]
     assert again["train_seconds"] == metrics["train_seconds"]
+    assert again_outcome.model_files == second.model_files
+    assert [step for step, _ in again_outcome.checkpoints] == [3, 6]
+    assert "read back, no workers started" in caplog.text
+    assert "training pretrain-" not in caplog.text  # no Ray Train launch
     model = load_model_from_files(second.model_files)
     assert json.loads(second.model_files["config.json"])["weights_are_ema"]
     assert model.config.hidden == 48

@@ -64,9 +64,9 @@ def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str
         extra["teacher_pairs_path"] = storage.absolute(teacher_pairs_path)
     if negative_text is not None:
         extra["negative_text"] = [np.asarray(a).tolist() for a in negative_text]
-    outcome = run_stage("distill", build_distill_phase,
-                        config.model_dump(), identity, manifest, shards_dir, captions_path,
-                        ray_config, storage_path, config.keep_checkpoints, extra, live_dir)
+    outcome = run_stage("distill", build_distill_phase, config.model_dump(), config.steps,
+                        identity, manifest, shards_dir, captions_path, ray_config, storage_path,
+                        config.keep_checkpoints, extra, live_dir)
     return outcome, outcome.record()
 
 
@@ -151,7 +151,7 @@ def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
             raise ValueError("posttrain.apt.regression_weight > 0 needs the teacher pairs file")
         identity["teacher_pairs"] = storage.sha256(teacher_pairs_path)
         extra["teacher_pairs_path"] = storage.absolute(teacher_pairs_path)
-    outcome = run_stage("apt", build_apt_phase, config.model_dump(),
+    outcome = run_stage("apt", build_apt_phase, config.model_dump(), config.generator_updates,
                         identity, manifest, shards_dir, captions_path, ray_config, storage_path,
                         config.keep_checkpoints, extra, live_dir)
     kept = {f"{checkpoint_folder(step)}/{name}": data

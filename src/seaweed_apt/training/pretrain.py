@@ -37,10 +37,9 @@ def run_pretraining(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
     flops = flops_per_sample(model_config, frames, height, width)
     logger.info("teacher %s: %.2fM parameters, %.2f GFLOP forward per %dx%dx%d clip",
                 config.model.preset, params / 1e6, flops / 1e9, frames, height, width)
-    outcome = run_stage("pretrain", build_pretrain_phase,
-                        config.model_dump(), run_identity(config), manifest, shards_dir,
-                        captions_path, ray_config, storage_path, config.keep_checkpoints,
-                        live_dir=live_dir)
+    outcome = run_stage("pretrain", build_pretrain_phase, config.model_dump(), config.steps,
+                        run_identity(config), manifest, shards_dir, captions_path, ray_config,
+                        storage_path, config.keep_checkpoints, live_dir=live_dir)
     history = outcome.history
     # The first window includes start-up: leave it out of the throughput where there are others.
     throughput = [h["samples_per_s"] for h in history[1:]] or [h["samples_per_s"] for h in history]

@@ -18,6 +18,7 @@ from seaweed_apt.training.checkpoint import export_model_files
 from seaweed_apt.training.data import caption_index_by_shard
 from seaweed_apt.training.launch import fit, run_name
 from seaweed_apt.training.loop import PhaseBuilder, train_loop_per_worker
+from seaweed_apt.training.tracking import LiveMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +56,17 @@ def clip_geometry(manifest: pd.DataFrame) -> tuple[int, int, int]:
     return int(first["num_frames"]), int(first["height"]), int(first["width"])
 
 
-def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict,
+def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict, last_step: int,
               identity: dict, manifest: pd.DataFrame, shards_dir: str, captions_path: str,
               ray_config: RayConfig, storage_path: str, keep_checkpoints: int,
               extra_loop_config: dict | None = None, live_dir: str | None = None
               ) -> StageOutcome:
-    """Run the phase `build_phase` builds in the one training loop on Ray Train. The run is named
-    by `identity` (a dict of what makes two runs the same run), so rerunning resumes it from its
-    checkpoints. `live_dir`: a folder (local or a storage URI) for the live metrics of rank 0
-    (DVCLive, `training.tracking`). Raises RuntimeError naming the stage when training fails."""
+    """Run the phase `build_phase` builds, up to step `last_step`, in the one training loop on
+    Ray Train. The run is named by `identity` (a dict of what makes two runs the same run), so
+    rerunning resumes it from its checkpoints; a run whose recorded checkpoint is already at
+    `last_step` is read back without starting workers. `live_dir`: a folder (local or a storage
+    URI) for the live metrics of rank 0 (DVCLive, `training.tracking`). Raises RuntimeError
+    naming the stage when training fails."""
     storage_path = ray_config.storage_path or storage_path
     shards = caption_index_by_shard(manifest)
     name = run_name(stage, {**identity, "train_clips": sum(len(v) for v in shards.values())})
@@ -80,14 +83,22 @@ def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict,
         loop_config["live_dir"] = storage.absolute(live_dir)
     step_before = last_recorded_step(run_uri)
     start = time.perf_counter()
-    result = fit(train_loop_per_worker(build_phase), loop_config, ray_config, storage_path, name,
-                 keep_checkpoints)
+    finished = finished_run(run_uri, last_step) if step_before is not None else None
+    if finished is None:
+        result = fit(train_loop_per_worker(build_phase), loop_config, ray_config, storage_path,
+                     name, keep_checkpoints)
+    else:
+        result = finished
+        logger.info("%s: run %s already has its checkpoint at step %d: read back, no workers "
+                    "started", stage, name, result.metrics["step"])
     if result.error:
         raise RuntimeError(f"{stage} failed: {result.error}") from result.error
-    wall = time.perf_counter() - start
     with result.checkpoint.as_directory() as folder:
         files = export_model_files(folder, use_ema=True)
         state = json.loads((Path(folder) / "trainer_state.json").read_text())
+    if finished is not None and live_dir:  # as the loop's rank 0 does at every start
+        LiveMetrics(storage.absolute(live_dir), history=state["history"]).close()
+    wall = time.perf_counter() - start
     # Ray does not promise the order of best_checkpoints: sort by the step reported with each.
     kept = sorted(((int(metrics["step"]), checkpoint)
                    for checkpoint, metrics in getattr(result, "best_checkpoints", None) or []),
@@ -104,6 +115,23 @@ def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict,
                 state.get("train_seconds", 0.0), wall, len(nodes), len(set(nodes)), name)
     return StageOutcome(files, history, name, wall, state.get("train_seconds", 0.0),
                         kept or [(state["step"], result.checkpoint)], resumed_from, nodes)
+
+
+def finished_run(run_uri: str, last_step: int):
+    """Ray Train's own record of the run at `run_uri` (`Result.from_path`) when its newest
+    checkpoint is at `last_step` or later, else None. Such a run has nothing left to train, and
+    launching it again costs a controller and a process per worker, each importing torch and Ray
+    Train (`benchmarks/train_launch.py`, docs/benchmarks.md "A finished run: launched again or
+    read back")."""
+    from ray.train import Result
+
+    try:
+        result = Result.from_path(run_uri)
+    except RuntimeError:  # no snapshot yet: Ray never recorded a checkpoint of this run
+        return None
+    if result.checkpoint is None or int((result.metrics or {}).get("step", -1)) < last_step:
+        return None
+    return result
 
 
 def last_recorded_step(run_uri: str) -> int | None:
