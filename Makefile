@@ -64,11 +64,11 @@ demo: setup
 	@echo "  generated video   data/08_reporting/deployment/demo.mp4"
 	@echo
 	@$(BIN)/python -c "import json; g = json.load(open('data/08_reporting/deployment/gate.json')); print('Promotion gate on', g['candidate'] + ':', g['reason'])"
-	@echo "The endpoint is up on 127.0.0.1:8000 (stop it with: $(BIN)/ray stop). Try:"
+	@echo "The endpoint is up on 127.0.0.1:8000 (stop it with: make stop). Try:"
 	@$(BIN)/python -c "import json; print(json.load(open('data/08_reporting/deployment/deployment.json')).get('curl', ''))"
 
-stop:
-	$(BIN)/ray stop
+stop:  # the endpoint's head only; `ray stop` would end every Ray of this user
+	$(BIN)/seaweed-apt stop
 
 test: setup
 	@# The slowest 25 listed: the default suite must stay near 15 min on 2 cores (CI has 90).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import torch
 
 from seaweed_apt.diffusion.flow import TextBatch
@@ -46,3 +48,10 @@ def base_config(model_cls, group: str, file: str | None = None, **overrides):
         file = next(path.name for path in sorted((conf / "base").glob("parameters*.yml"))
                     if top in (yaml.safe_load(path.read_text()) or {}))
     return load_config(model_cls, conf, "base", file, group, **overrides)
+
+
+def free_port() -> int:
+    """A port nothing listens on at 127.0.0.1 now (the OS's choice)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -68,6 +68,15 @@ def test_duplicate_ids_and_too_few_rows_fail_the_table():
     assert "quality_gate.min_clips" in message  # the parameter behind the bound
 
 
+def test_an_empty_manifest_points_at_the_quarantine_not_at_min_clips():
+    """Every file rejected: lowering min_clips (at least 1) cannot help (helper-13's run)."""
+    result = run_quality_gate(_manifest(0), "clip_manifest", CURATION, GATE)
+    message = result.report["message"]
+    assert not result.report["passed"]
+    assert "observed 0" in message and "quarantine.parquet" in message
+    assert "lower it" not in message
+
+
 def test_a_gate_stop_still_writes_the_quarantine(tmp_path, raw_root):
     """A run the gate stops (too few clips) leaves quarantine.parquet saying what was rejected."""
     from tests.conftest import run_kedro

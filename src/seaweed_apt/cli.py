@@ -167,14 +167,26 @@ def generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def stop(args: argparse.Namespace) -> int:
+    """Stop the local endpoint head (the one `deploy_endpoint` starts), leaving every other Ray
+    on the machine running."""
+    from seaweed_apt.serving.deploy import LOCAL_HEAD_PORT, stop_local_head
+
+    port = args.port or LOCAL_HEAD_PORT
+    stopped = stop_local_head(port)
+    print(f"stopped the endpoint head on 127.0.0.1:{port} ({stopped} processes)" if stopped
+          else f"no endpoint head runs on 127.0.0.1:{port}")
+    return 0
+
+
 def retrain(args: argparse.Namespace) -> int:
     from seaweed_apt.retrain import RetrainBusy, parse_interval, retrain_every, retrain_once
 
     if args.every:
-        retrain_every(args.project_dir, parse_interval(args.every))
+        retrain_every(args.project_dir, parse_interval(args.every), dvc=args.dvc)
         return 0
     try:
-        print(retrain_once(args.project_dir))
+        print(retrain_once(args.project_dir, dvc=args.dvc))
     except RetrainBusy as busy:
         logger.warning("%s", busy)
         return 3
@@ -218,10 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--display-size", type=int,
                         help="mp4/gif height in px (default: deployment.serve.display_size)")
     client.add_argument("--url", help="default: conf deployment.serve host and port")
+    halt = commands.add_parser("stop", help="stop the local endpoint head (127.0.0.1:6390) and "
+                               "no other Ray (`ray stop` ends them all)")
+    halt.add_argument("--port", type=int, help="the head's GCS port (default 6390)")
+    halt.set_defaults(handler=stop)
     again = commands.add_parser("retrain", help="dvc repro what changed in the raw data, gate, "
                                 "redeploy; a no-op when nothing changed")
     again.add_argument("--every", help="repeat at this interval (24h, 30m, ...) until stopped")
     again.add_argument("--project-dir", default=".", help="the DVC project")
+    again.add_argument("--dvc", help="the dvc command to run (default: the one beside this "
+                       "Python, else the first on PATH)")
     again.set_defaults(handler=retrain)
     return parser
 

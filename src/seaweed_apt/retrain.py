@@ -5,6 +5,7 @@ from overlapping."""
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -44,13 +45,17 @@ def exclusive_lock(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def dvc_command() -> str:
+def dvc_command(dvc: str | None = None) -> str:
+    """`dvc` when given (`seaweed-apt retrain --dvc`), else the `dvc` installed beside this
+    Python (the venv's, whose DVC version the project pins), else the first on PATH."""
+    if dvc:
+        return dvc
     beside = Path(sys.executable).parent / "dvc"
     return str(beside) if beside.exists() else "dvc"
 
 
-def _dvc(project: Path, *args: str, capture: bool = True) -> str:
-    done = subprocess.run([dvc_command(), *args], cwd=project, text=True,
+def _run_dvc(project: Path, *args: str, capture: bool = True, dvc: str | None = None) -> str:
+    done = subprocess.run([dvc_command(dvc), *args], cwd=project, text=True,
                           capture_output=capture)
     if done.returncode != 0:
         detail = (done.stderr or "")[-2000:] if capture else "see the output above"
@@ -101,18 +106,21 @@ def only_missing(entry: list) -> bool:
     return bool(entry)
 
 
-def retrain_once(project: str | Path, raw_prefix: str = "data/01_raw") -> dict:
-    """One pass. Returns what happened: {"ran": bool, "stages": [...], "accepted_raw": [...]}."""
+def retrain_once(project: str | Path, raw_prefix: str = "data/01_raw",
+                 dvc: str | None = None) -> dict:
+    """One pass, with the `dvc` command `dvc_command(dvc)` names. Returns what happened:
+    {"ran": bool, "stages": [...], "accepted_raw": [...]}."""
     project = Path(project).resolve()
+    run_dvc = functools.partial(_run_dvc, project, dvc=dvc)
     with exclusive_lock(project / LOCK_FILE):
-        status = parse_status(_dvc(project, "status", "--json"))
+        status = parse_status(run_dvc("status", "--json"))
         # A stage that always runs (resolve_params: the parameters of this environment) is not
         # a change by itself; run it first, so a value it writes anew shows in the next status.
         always = [target for target, entry in status.items() if entry == ["always changed"]]
         if always:
-            _dvc(project, "repro", "-q", "--single-item", *always)
+            run_dvc("repro", "-q", "--single-item", *always)
             status = {target: entry for target, entry in
-                      parse_status(_dvc(project, "status", "--json")).items()
+                      parse_status(run_dvc("status", "--json")).items()
                       if entry != ["always changed"]}
         missing = sorted(target for target, entry in status.items() if only_missing(entry))
         if missing:
@@ -135,11 +143,11 @@ def retrain_once(project: str | Path, raw_prefix: str = "data/01_raw") -> dict:
                     f"{raw_prefix}; `dvc checkout {target}` restores them. Nothing was run.")
             # New or edited raw videos become the stage's recorded output, so what follows
             # reruns on them instead of the raw stage overwriting them.
-            _dvc(project, "commit", "-f", "-q", target)
+            run_dvc("commit", "-f", "-q", target)
             accepted += edited
             logger.info("retrain: accepted changed raw data %s (dvc commit %s)", edited, target)
         logger.info("retrain: changed: %s; running dvc repro", sorted(status))
-        _dvc(project, "repro", "--allow-missing", capture=False)
+        run_dvc("repro", "--allow-missing", capture=False)
         return {"ran": True, "stages": sorted(status), "accepted_raw": accepted}
 
 
@@ -154,13 +162,14 @@ def parse_interval(text: str) -> float:
     return value
 
 
-def retrain_every(project: str | Path, interval_s: float, runs: int | None = None) -> None:
+def retrain_every(project: str | Path, interval_s: float, runs: int | None = None,
+                  dvc: str | None = None) -> None:
     """Retrain now and then every `interval_s` (for a single machine without cron)."""
     count = 0
     while runs is None or count < runs:
         started = time.monotonic()
         try:
-            logger.info("retrain: %s", retrain_once(project))
+            logger.info("retrain: %s", retrain_once(project, dvc=dvc))
         except RetrainBusy as busy:
             logger.warning("retrain: skipped, %s", busy)
         except Exception as error:  # noqa: BLE001 - one failed pass must not end the schedule,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from seaweed_apt.cli import main
 from seaweed_apt.retrain import (
     LOCK_FILE,
     RetrainBusy,
@@ -141,6 +142,21 @@ def test_the_schedule_outlives_a_failed_pass(tmp_path, caplog):
         retrain_every(not_a_folder, interval_s=0.01, runs=2)
     failed = [r for r in caplog.records if "pass failed" in r.getMessage()]
     assert len(failed) == 2 and "FileExistsError" in failed[0].getMessage()
+
+
+def test_retrain_runs_the_dvc_it_is_given(tmp_path, capsys):
+    """`--dvc`: the venv's dvc is preferred over PATH's, so a stand-in (or another DVC) must be
+    named (helper-13 put one first on PATH and the real one ran). This one prints a line of text
+    before its JSON, as case 12 of issue 20 does."""
+    stand_in = tmp_path / "dvc"
+    stand_in.write_text('#!/bin/sh\necho "$@" >> "$0.calls"\n'
+                        'echo "Update available"\necho "{}"\n')
+    stand_in.chmod(0o755)
+    project = tmp_path / "project"
+    project.mkdir()
+    assert main(["retrain", "--project-dir", str(project), "--dvc", str(stand_in)]) == 0
+    assert "'ran': False" in capsys.readouterr().out
+    assert (tmp_path / "dvc.calls").read_text() == "status --json\n"
 
 
 RESOLVED_YAML = """stages:

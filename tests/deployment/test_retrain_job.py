@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.deployment.test_retrain import DVC_YAML
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -30,12 +30,6 @@ def _run(*command: str, cwd: Path) -> str:
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"{' '.join(command)}: {done.stderr[-2000:]}"
     return done.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _submit_when_the_agent_is_up(client, **job) -> str:
@@ -107,13 +101,13 @@ def test_a_retraining_job_on_a_ray_head_pulls_retrains_and_pushes(tmp_path, s3_e
     job_folder = tmp_path / "job"  # what `--working-dir deploy` uploads: the script alone
     job_folder.mkdir()
     shutil.copy(JOB_SCRIPT, job_folder)
-    port = _free_port()
+    port = free_port()
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": True,
         "dashboard_host": "127.0.0.1", "dashboard_port": port,
         # Its own agent port: with the default (52365) held by another Ray on the machine (the
         # suite's), this head's agent cannot listen and no job is ever accepted (CI stop 32).
-        "dashboard_agent_listen_port": _free_port()})
+        "dashboard_agent_listen_port": free_port()})
     try:
         client = JobSubmissionClient(f"http://127.0.0.1:{port}")
         runtime_env = {"working_dir": str(job_folder),

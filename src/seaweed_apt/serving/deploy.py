@@ -3,7 +3,7 @@
 With an address (`deployment.ray_address`, else `RAY_ADDRESS`, which a `ray job submit` driver
 has), the app goes to that cluster. With neither, the endpoint runs on a local Ray head on
 loopback started with `ray start` (detached from the Kedro or DVC process that deployed it, so
-the endpoint stays up afterwards; `ray stop` ends it)."""
+the endpoint stays up afterwards; `seaweed-apt stop` ends it and no other Ray)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from seaweed_apt.serving.app import AppArgs, build_app
 logger = logging.getLogger(__name__)
 
 LOCAL_HEAD_PORT = 6390  # not Ray's default 6379, so a user's own local Ray is left alone
+DASHBOARD_PORT = 8265  # Ray's default: `serve status` and `serve deploy` look there
 
 
 def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
@@ -44,14 +45,85 @@ def start_local_head(num_cpus: int | None = None, port: int = LOCAL_HEAD_PORT,
     ray_cli = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
     if ray_cli is None:
         raise RuntimeError("the `ray` command is not installed (pip install 'ray[serve]')")
+    if dashboard and port_open("127.0.0.1", DASHBOARD_PORT):
+        # Ray's dashboard takes no other port when its own is taken (--port-retries=0): the
+        # head would start with a dead dashboard, and `serve status` would reach the other Ray.
+        logger.warning("127.0.0.1:%d already answers (another Ray's dashboard?): the endpoint's "
+                       "head starts without a dashboard, so `serve status` and `serve deploy` "
+                       "there reach that other Ray, not this endpoint", DASHBOARD_PORT)
+        dashboard = False
     command = [ray_cli, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
                f"--include-dashboard={str(dashboard).lower()}", "--dashboard-host=127.0.0.1",
+               f"--dashboard-port={DASHBOARD_PORT}",
                "--disable-usage-stats",
                f"--num-cpus={num_cpus or os.cpu_count()}"]
     logger.info("starting a local Ray head for the endpoint: %s", " ".join(command))
     subprocess.run(command, check=True, capture_output=True, timeout=120,
                    env={**os.environ, **LOOPBACK_ENV})
     return address
+
+
+def stop_local_head(port: int = LOCAL_HEAD_PORT, grace_s: float = 10.0) -> int:
+    """Stop the local endpoint head on 127.0.0.1:`port` (`start_local_head`) and nothing else.
+
+    `ray stop` ends every Ray process of the user, a training run's or another project's
+    included. This finds the head's session by its GCS server (`--gcs_server_port`), then every
+    process whose command line names that session or the head's address (GCS, raylet, monitors),
+    with their children (agents, workers, Serve's proxy and replicas), and stops them in
+    `ray stop`'s order: the raylet, then the rest, the GCS server last (signalled together,
+    the GCS server and raylet did not exit within 10 s). Each group gets SIGTERM, then SIGKILL
+    after `grace_s` seconds. Returns how many processes were stopped (0: no head on that port)."""
+    import psutil
+
+    def command_lines():
+        for process in psutil.process_iter(["cmdline"]):
+            try:
+                yield process, process.info["cmdline"] or []
+            except psutil.Error:
+                pass
+
+    sessions = {arg.split("=", 1)[1] for _, args in command_lines()
+                if f"--gcs_server_port={port}" in args
+                for arg in args if arg.startswith("--session-name=")}
+    if not sessions:
+        return 0
+    marks = (*sessions, f"127.0.0.1:{port}")
+    processes = {}
+    for process, args in command_lines():
+        if any(mark in arg for arg in args for mark in marks):
+            try:
+                for member in (process, *process.children(recursive=True)):
+                    processes[member.pid] = member
+            except psutil.NoSuchProcess:
+                pass
+
+    def name(process) -> str:
+        try:
+            return process.name()
+        except psutil.Error:
+            return ""
+
+    groups = [[p for p in processes.values() if name(p) == "raylet"],
+              [p for p in processes.values() if name(p) not in ("raylet", "gcs_server")],
+              [p for p in processes.values() if name(p) == "gcs_server"]]
+    killed = 0
+    for group in groups:
+        for process in group:
+            try:
+                process.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(group, timeout=grace_s)
+        for process in alive:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(alive, timeout=grace_s)
+        killed += len(alive)
+    logger.info("stopped the endpoint head on 127.0.0.1:%d: %d processes (%d killed after %.0f s)",
+                port, len(processes), killed, grace_s)
+    return len(processes)
 
 
 def cluster_address(address: str | None) -> str | None:
