@@ -120,11 +120,24 @@ def run_kedro(data_root: Path, pipelines: list[str], env: str = "test", **params
 
 @pytest.fixture(scope="session")
 def curated_root(tmp_path_factory, real_clips_dir, moving_fashion_dir) -> Path:
-    """A data root that has been through data_curation under conf/test."""
+    """A data root that has been through data_curation under conf/test, run as a user runs it
+    (`kedro run --pipeline=...` in a subprocess, the deprecated spelling users still type), with
+    one file that is not a video among the real clips (`test_data_curation` reads what became of
+    it). Every later stage's fixture starts from here."""
+    import subprocess
+    import sys
+
     root = tmp_path_factory.mktemp("curated") / "data"
     shutil.copytree(real_clips_dir, root / "01_raw" / "real_clips")
     shutil.copytree(moving_fashion_dir, root / "01_raw" / "moving_fashion")
-    run_kedro(root, ["data_curation"])
+    (root / "01_raw" / "real_clips" / "broken.mp4").write_text("not a video")
+    (root / "01_raw" / "real_clips" / "broken.txt").write_text("a broken file")
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--env", "test", "--pipeline=data_curation",
+         "--params", f"data_root={root}"],
+        cwd=PROJECT_ROOT, env=dict(os.environ, KEDRO_DISABLE_TELEMETRY="1"), capture_output=True,
+        text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return root
 
 

@@ -37,10 +37,17 @@ ray.shutdown()
 """
 
 
-def _probe(env: dict) -> dict:
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=PROJECT_ROOT,
-                         capture_output=True, text=True, timeout=240, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def _probes(*envs: dict) -> list[dict]:
+    """PROBE in one process per environment, all at once (each mostly waits for its Ray)."""
+    running = [subprocess.Popen([sys.executable, "-c", PROBE], env=env, cwd=PROJECT_ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for env in envs]
+    answers = []
+    for process in running:
+        stdout, stderr = process.communicate(timeout=240)
+        assert process.returncode == 0, stderr[-3000:]
+        answers.append(json.loads(stdout.strip().splitlines()[-1]))
+    return answers
 
 
 def test_ray_address_in_the_environment_is_joined():
@@ -52,8 +59,8 @@ def test_ray_address_in_the_environment_is_joined():
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": False})
     try:
-        assert _probe({**env, "RAY_ADDRESS": cluster.address})["gcs"] == cluster.address
-        private = _probe(env)  # no address: a private Ray
+        joined, private = _probes({**env, "RAY_ADDRESS": cluster.address}, env)
+        assert joined["gcs"] == cluster.address
         assert private["gcs"] != cluster.address
         # Its workers' State API is refused at once, never answered by another Ray's dashboard
         # on 127.0.0.1:8265 (the endpoint's head after a make demo), which made Ray Train's

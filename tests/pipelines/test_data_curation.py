@@ -1,10 +1,8 @@
 """data_curation at two levels: a slice with an in-memory catalog, and the whole pipeline as a user
-runs it (`kedro run --pipeline=...`, the deprecated spelling users still type) under conf/test."""
+runs it (`kedro run --pipeline=...`, the deprecated spelling users still type) under conf/test:
+the `curated_root` fixture's run, which every later stage's fixture starts from."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pandas as pd
 from kedro.io import DataCatalog, MemoryDataset
@@ -13,7 +11,6 @@ from kedro.runner import SequentialRunner
 from pipelines.data_curation import create_pipeline
 from seaweed_apt.config.curation import SplitConfig
 from seaweed_apt.data.raw_index import index_video_folder
-from tests.conftest import PROJECT_ROOT
 from tests.helpers import base_config
 
 
@@ -53,17 +50,9 @@ def test_probe_cut_split_slice_in_memory(real_clips_dir, curation_config, ray_lo
     assert set(clips["source_codec"]) >= {"h264", "mpeg2video", "mjpeg", "mpeg1video"}
 
 
-def test_whole_pipeline_from_the_command_line(raw_root):
-    (raw_root / "01_raw" / "real_clips" / "broken.mp4").write_text("not a video")
-    (raw_root / "01_raw" / "real_clips" / "broken.txt").write_text("a broken file")
-    env = dict(os.environ, KEDRO_DISABLE_TELEMETRY="1")
-    result = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--env", "test", "--pipeline=data_curation",
-         "--params", f"data_root={raw_root}"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-
+def test_whole_pipeline_from_the_command_line(curated_root):
+    """`curated_root` ran `kedro run --pipeline=data_curation` with a broken file added."""
+    raw_root = curated_root
     manifest = pd.read_parquet(raw_root / "03_primary" / "clip_manifest.parquet")
     quarantine = pd.read_parquet(raw_root / "02_intermediate" / "quarantine.parquet")
     summary = json.loads((raw_root / "08_reporting" / "data_curation" / "summary.json").read_text())
