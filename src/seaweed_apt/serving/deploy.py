@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -75,22 +76,20 @@ def stop_local_head(port: int = LOCAL_HEAD_PORT, grace_s: float = 10.0) -> int:
     after `grace_s` seconds. Returns how many processes were stopped (0: no head on that port)."""
     import psutil
 
-    def command_lines():
+    def command_lines():  # (process, its arguments); [] where they cannot be read
         for process in psutil.process_iter(["cmdline"]):
-            try:
-                yield process, process.info["cmdline"] or []
-            except psutil.Error:
-                pass
+            yield process, process.info["cmdline"] or []
 
     sessions = {arg.split("=", 1)[1] for _, args in command_lines()
                 if f"--gcs_server_port={port}" in args
                 for arg in args if arg.startswith("--session-name=")}
     if not sessions:
         return 0
-    marks = (*sessions, f"127.0.0.1:{port}")
+    # Whole words only: port 6390 must not match a Ray on 63901, nor a session a longer one.
+    marks = {*sessions, f"127.0.0.1:{port}"}
     processes = {}
     for process, args in command_lines():
-        if any(mark in arg for arg in args for mark in marks):
+        if any(marks & set(re.split(r"[=/\s]", arg)) for arg in args):
             try:
                 for member in (process, *process.children(recursive=True)):
                     processes[member.pid] = member
