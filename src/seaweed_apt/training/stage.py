@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from ray.train import Checkpoint
+from ray.train import Checkpoint, Result
 
 from seaweed_apt import storage
 from seaweed_apt.config.ray import RayConfig
@@ -117,14 +117,12 @@ def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict, last_st
                         kept or [(state["step"], result.checkpoint)], resumed_from, nodes)
 
 
-def finished_run(run_uri: str, last_step: int):
+def finished_run(run_uri: str, last_step: int) -> Result | None:
     """Ray Train's own record of the run at `run_uri` (`Result.from_path`) when its newest
     checkpoint is at `last_step` or later, else None. Such a run has nothing left to train, and
     launching it again costs a controller and a process per worker, each importing torch and Ray
     Train (`benchmarks/train_launch.py`, docs/benchmarks.md "A finished run: launched again or
     read back")."""
-    from ray.train import Result
-
     try:
         result = Result.from_path(run_uri)
     except RuntimeError:  # no snapshot yet: Ray never recorded a checkpoint of this run
