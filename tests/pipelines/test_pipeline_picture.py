@@ -4,6 +4,7 @@ pipeline writes and another reads is an edge in both, found through the catalog'
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -78,7 +79,7 @@ def test_kedro_viz_draws_the_five_pipelines():
     server = subprocess.Popen(
         [str(BIN / "kedro"), "viz", "run", "--host", "127.0.0.1", "--port", str(port),
          "--no-browser"], cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"})
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}, start_new_session=True)
     try:
         deadline, graph = time.monotonic() + 180, None
         while graph is None:
@@ -94,5 +95,7 @@ def test_kedro_viz_draws_the_five_pipelines():
         assert {"pretrain_teacher", "adversarially_post_train", "deploy_endpoint"} <= {
             n.replace(" ", "_").lower() for n in names}, sorted(names)[:20]
     finally:
-        server.terminate()
+        # The whole process group: `kedro viz run` serves from a multiprocessing child that
+        # outlives a SIGTERM to the parent (one listening server left per suite run before).
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
