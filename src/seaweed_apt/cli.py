@@ -174,8 +174,8 @@ def stop(args: argparse.Namespace) -> int:
 
     port = args.port or LOCAL_HEAD_PORT
     stopped = stop_local_head(port)
-    print(f"stopped the endpoint head on 127.0.0.1:{port} ({stopped} processes)" if stopped
-          else f"no endpoint head runs on 127.0.0.1:{port}")
+    print(f"stopped the Ray head on port {port} ({stopped} processes)" if stopped
+          else f"no Ray head runs on port {port}")
     return 0
 
 
@@ -232,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--url", help="default: conf deployment.serve host and port")
     halt = commands.add_parser("stop", help="stop the local endpoint head (127.0.0.1:6390) and "
                                "no other Ray (`ray stop` ends them all)")
-    halt.add_argument("--port", type=int, help="the head's GCS port (default 6390)")
+    halt.add_argument("--port", type=int, help="the head's GCS port (default 6390, the "
+                      "endpoint's; any other port stops whichever Ray head listens there)")
     halt.set_defaults(handler=stop)
     again = commands.add_parser("retrain", help="dvc repro what changed in the raw data, gate, "
                                 "redeploy; a no-op when nothing changed")

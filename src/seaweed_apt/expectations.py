@@ -125,7 +125,8 @@ def run_quality_gate(manifest: pd.DataFrame, dataset: str, curation: CurationCon
                 if config.type == "expect_table_row_count_to_be_between" and observed == 0:
                     # Lowering min_clips cannot help: it is at least 1.
                     hint = (" (no clip at all: every file was rejected; the quarantine table, "
-                            "quarantine.parquet, gives each file's reason)")
+                            "02_intermediate/quarantine.parquet under data_root, gives each "
+                            "file's reason)")
                 table_failures.append(
                     f"{name}: observed {observed}, expected {_plain(bounds)}{hint}")
             for row in rows:

@@ -48,4 +48,4 @@ def test_stop_ends_the_endpoint_head_and_leaves_another_ray_running(ray_local, c
     assert ray.get(ray.remote(lambda: 41 + 1).remote()) == 42
     assert our_ray_daemons() == ours
     assert main(["stop", "--port", str(port)]) == 0
-    assert f"no endpoint head runs on 127.0.0.1:{port}" in capsys.readouterr().out
+    assert f"no Ray head runs on port {port}" in capsys.readouterr().out

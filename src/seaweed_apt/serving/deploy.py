@@ -80,13 +80,18 @@ def stop_local_head(port: int = LOCAL_HEAD_PORT, grace_s: float = 10.0) -> int:
         for process in psutil.process_iter(["cmdline"]):
             yield process, process.info["cmdline"] or []
 
-    sessions = {arg.split("=", 1)[1] for _, args in command_lines()
-                if f"--gcs_server_port={port}" in args
-                for arg in args if arg.startswith("--session-name=")}
-    if not sessions:
+    heads = [args for _, args in command_lines() if f"--gcs_server_port={port}" in args]
+    if not heads:
         return 0
+
+    def values(key: str) -> set[str]:
+        return {arg.split("=", 1)[1] for args in heads for arg in args
+                if arg.startswith(f"--{key}=")}
+
     # Whole words only: port 6390 must not match a Ray on 63901, nor a session a longer one.
-    marks = {*sessions, f"127.0.0.1:{port}"}
+    # The address on loopback, and on the node's own IP (a head `ray start` gave one).
+    marks = {*values("session-name"), f"127.0.0.1:{port}",
+             *(f"{ip}:{port}" for ip in values("node-ip-address"))}
     processes = {}
     for process, args in command_lines():
         if any(marks & set(re.split(r"[=/\s]", arg)) for arg in args):
@@ -120,7 +125,7 @@ def stop_local_head(port: int = LOCAL_HEAD_PORT, grace_s: float = 10.0) -> int:
                 pass
         psutil.wait_procs(alive, timeout=grace_s)
         killed += len(alive)
-    logger.info("stopped the endpoint head on 127.0.0.1:%d: %d processes (%d killed after %.0f s)",
+    logger.info("stopped the Ray head on port %d: %d processes (%d killed after %.0f s)",
                 port, len(processes), killed, grace_s)
     return len(processes)
 

@@ -111,8 +111,9 @@ def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict, last_st
         resumed_from = [*resumed_from, step_before]
     nodes = state.get("worker_nodes", [])
     logger.info("%s done: %d steps, %.0f s of training over all attempts, this call %.0f s, "
-                "%d worker(s) on %d node(s) (run %s)", stage, state["step"],
-                state.get("train_seconds", 0.0), wall, len(nodes), len(set(nodes)), name)
+                "%d worker(s) on %d node(s) in its %s attempt (run %s)", stage, state["step"],
+                state.get("train_seconds", 0.0), wall, len(nodes), len(set(nodes)),
+                "last" if finished is not None else "latest", name)
     return StageOutcome(files, history, name, wall, state.get("train_seconds", 0.0),
                         kept or [(state["step"], result.checkpoint)], resumed_from, nodes)
 
@@ -123,10 +124,17 @@ def finished_run(run_uri: str, last_step: int) -> Result | None:
     launching it again costs a controller and a process per worker, each importing torch and Ray
     Train (`benchmarks/train_launch.py`, docs/benchmarks.md "A finished run: launched again or
     read back")."""
+    # Reading the snapshot, Ray Train logs 3 lines on starting a brand new job instead: none starts.
+    snapshot_logger = logging.getLogger(
+        "ray.train.v2._internal.execution.checkpoint.checkpoint_manager")
+    level = snapshot_logger.level
+    snapshot_logger.setLevel(logging.WARNING)
     try:
         result = Result.from_path(run_uri)
     except RuntimeError:  # no snapshot yet: Ray never recorded a checkpoint of this run
         return None
+    finally:
+        snapshot_logger.setLevel(level)
     if result.checkpoint is None or int((result.metrics or {}).get("step", -1)) < last_step:
         return None
     return result
