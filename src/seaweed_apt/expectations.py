@@ -60,9 +60,18 @@ def clip_manifest_expectations(curation: CurationConfig, gate: QualityGateConfig
 
 
 SUITES = {"clip_manifest": clip_manifest_expectations}
-# What to change when a table-level expectation fails: the parameter behind its bound.
-TABLE_HINTS = {"expect_table_row_count_to_be_between":
-               " (quality_gate.min_clips: lower it for a small folder of your own)"}
+
+
+def _row_count_hint(observed) -> str:
+    if observed == 0:  # lowering min_clips cannot help: it is at least 1
+        return (" (no clip at all: every file was rejected; the quarantine table, "
+                "02_intermediate/quarantine.parquet under data_root, gives each file's reason)")
+    return " (quality_gate.min_clips: lower it for a small folder of your own)"
+
+
+# What to do when a table-level expectation fails, from what it observed: the parameter behind
+# its bound, or where the reason is.
+TABLE_HINTS = {"expect_table_row_count_to_be_between": _row_count_hint}
 
 
 def _plain(value):
@@ -121,12 +130,7 @@ def run_quality_gate(manifest: pd.DataFrame, dataset: str, curation: CurationCon
                 continue
             if not rows:  # a table-level expectation: nothing to quarantine, the table is wrong
                 observed = _plain(result.result.get("observed_value"))
-                hint = TABLE_HINTS.get(config.type, "")
-                if config.type == "expect_table_row_count_to_be_between" and observed == 0:
-                    # Lowering min_clips cannot help: it is at least 1.
-                    hint = (" (no clip at all: every file was rejected; the quarantine table, "
-                            "02_intermediate/quarantine.parquet under data_root, gives each "
-                            "file's reason)")
+                hint = TABLE_HINTS.get(config.type, lambda _: "")(observed)
                 table_failures.append(
                     f"{name}: observed {observed}, expected {_plain(bounds)}{hint}")
             for row in rows:
