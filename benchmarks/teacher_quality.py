@@ -4,9 +4,12 @@
         [--cfg 3 5 7.5 10] [--confusion] [--blur 3 5 9] [--grid FOLDER] [--seed-sets 3]
 
 Each model draws `--samples` videos (25 Euler steps, CFG 5; several `--cfg` values give a row
-each) for the captions of held-out test clips, one seed each (the same captions and seeds for
-every model), and is scored against the real test clips: FD-EffLite0 (frame level) and the frozen
-evaluator's conditional accuracy (`data/06_models/evaluator`, trained by the evaluation stage).
+each) for the captions of held-out validation clips (`--split val`, the default: a trial chooses,
+so it never reads the test split the stage reports), one seed each from the evaluation stage's
+seed range of that split (the same captions and seeds for every model), and is scored against the
+real clips of that split: FD-EffLite0 (frame level), the share moving along the captioned axis and
+the frozen evaluator's conditional accuracy (`data/06_models/evaluator`, trained by the
+evaluation stage).
 Prints one row per model and guidance scale; `--confusion` adds each row's confusion matrix
 (true item by predicted item, counts), so a reader can tell errors inside a family of items
 (tops, footwear) from predictions piling on a few classes. `--blur K ...` first scores the
@@ -32,8 +35,8 @@ from seaweed_apt.config.loading import load_config
 from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.evaluator import classify_videos, load_evaluator
 from seaweed_apt.evaluation.features import EffLite0Features
-from seaweed_apt.evaluation.quality import extract_set_features, quality_figures
-from seaweed_apt.evaluation.run import blurred, caption_text
+from seaweed_apt.evaluation.quality import MotionReading, extract_set_features, quality_figures
+from seaweed_apt.evaluation.run import blurred, caption_text, prompt_seeds
 from seaweed_apt.evaluation.systems import System, run_system
 from seaweed_apt.reporting.figures import video_grid
 from seaweed_apt.training.checkpoint import load_model
@@ -51,6 +54,8 @@ def main() -> None:
     parser.add_argument("--grid", default=None, help="folder for one PNG per model and cfg")
     parser.add_argument("--seed-sets", type=int, default=1)
     parser.add_argument("--data", default="data")
+    parser.add_argument("--split", default="val", choices=["val", "test"],
+                        help="val for trials (choosing); test only for a figure reported once")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -58,40 +63,43 @@ def main() -> None:
     shards = f"{args.data}/03_primary/clip_shards"
     config = load_config(EvaluationConfig, "conf", "local", "parameters_evaluation.yml",
                          "evaluation", num_samples=args.samples)
-    reference = load_split_clips(manifest, shards, "test")
-    prompts = load_split_clips(manifest, shards, "test", limit=args.samples, seed=1)
+    reference = load_split_clips(manifest, shards, args.split)
+    prompts = load_split_clips(manifest, shards, args.split, limit=args.samples, seed=1)
     evaluator_dir = f"{args.data}/06_models/evaluator"
     evaluator, _ = load_evaluator({name: open(f"{evaluator_dir}/{name}", "rb").read()
                                    for name in ("evaluator.safetensors", "evaluator.json")})
     extractor = OnDevice(EffLite0Features(config.feature_image_size), args.device)
-    ref = extract_set_features(reference.frames, extractor, evaluator)
+    motion = MotionReading(config.motion.item_threshold, config.motion.min_speed_px,
+                           load_model(args.models[0]).patch[0])
+    ref = extract_set_features(reference.frames, extractor, evaluator, motion)
     captions = load_caption_table(f"{args.data}/04_feature/caption_embeddings.safetensors")
     text = caption_text(captions, prompts.caption_index)
     names = reference.class_names
     for kernel in [0, *args.blur]:
         frames = blurred(reference.frames, kernel) if kernel else reference.frames
         predicted = classify_videos(evaluator, frames)[0]
-        print(f"evaluator on {len(frames)} real test clips, box blur {kernel or 'none'}: "
+        print(f"evaluator on {len(frames)} real {args.split} clips, box blur {kernel or 'none'}: "
               f"accuracy {np.mean(predicted == reference.labels):.3f}")
     geometry = (reference.frames.shape[1], *reference.frames.shape[2:4])
     print(f"{'model':<64}{'cfg':>6}{'FD-EffLite0':>12}{'spread':>8}{'cond. acc':>10}"
-          f"{'motion':>8}")
+          f"{'axis':>8}")
     for path in args.models:
         model = load_model(path, device=args.device)
         for cfg in args.cfg:
             system = System("teacher", "teacher", args.steps, cfg, False)
             rows = []
             for seed_set in range(args.seed_sets):
-                seeds = [seed_set * 100_000 + i for i in range(args.samples)]
+                seeds = prompt_seeds(seed_set, args.split, args.samples)
                 videos, _ = run_system(model, system, text, seeds, geometry, 1.0, 32)
-                features = extract_set_features(videos, extractor, evaluator)
-                figures = quality_figures(features, prompts.captions, prompts.labels, ref,
-                                          reference.captions)
+                features = extract_set_features(videos, extractor, evaluator, motion)
+                figures = quality_figures(features, prompts.captions, prompts.labels,
+                                          prompts.axes, names, ref, reference.captions)
                 rows.append(figures)
                 label = path[-64:] if args.seed_sets == 1 else f"{path[-56:]} seeds {seed_set}"
                 print(f"{label:<64}{cfg:>6.1f}{figures['fd_efflite0']:>12.1f}"
                       f"{figures['fd_efflite0_spread']:>8.1f}"
-                      f"{figures['conditional_accuracy']:>10.3f}{figures['motion_ratio']:>8.2f}")
+                      f"{figures['conditional_accuracy']:>10.3f}"
+                      f"{figures['motion_axis_accuracy']:>8.2f}")
                 if args.confusion:
                     print(confusion_table(prompts.labels, features.predicted, names))
                 if args.grid and seed_set == 0:

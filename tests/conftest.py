@@ -60,7 +60,8 @@ def moving_fashion_dir(tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("raw") / "moving_fashion"
     config = base_config(MovingFashionConfig, "fetch.moving_fashion", train_videos=6,
-                         test_videos=2, frames_per_video=32, max_items=1)
+                         test_videos=2, frames_per_video=32, max_items=1,
+                         held_out_test_every=2)  # the second test video: a held-out pair
     compose_moving_fashion(folder, config, num_workers=2)
     return folder
 

@@ -1,9 +1,11 @@
-"""evaluation nodes: train the frozen evaluator, measure every system, pick the served APT
-checkpoint, write the report."""
+"""evaluation nodes: train the frozen evaluator, measure the APT checkpoints on validation
+prompts, pick the served one, measure it and the reference systems once on test prompts, write
+the report."""
 
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -13,19 +15,23 @@ from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.config.text import TextEncoderConfig
-from seaweed_apt.evaluation.data import load_split_clips
+from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.evaluation.data import LabelledClips, load_split_clips, unseen_composition_mask
 from seaweed_apt.evaluation.evaluator import evaluator_files, fit_evaluator
 from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
 from seaweed_apt.evaluation.paraphrase import paraphrase_captions
 from seaweed_apt.evaluation.report import build_report
-from seaweed_apt.evaluation.run import caption_text, model_loader, summarize_evaluation
+from seaweed_apt.evaluation.run import PromptSet, caption_text, model_loader, prompt_seeds
 from seaweed_apt.evaluation.selection import select_checkpoint
 from seaweed_apt.evaluation.speed import time_one_step_against_teacher
-from seaweed_apt.evaluation.systems import standard_systems
+from seaweed_apt.evaluation.summary import summarize_evaluation
+from seaweed_apt.evaluation.systems import reported_systems, selection_systems
 from seaweed_apt.reporting.samples import embed_prompts
 from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.data import load_caption_table
 from seaweed_apt.training.stage import clip_geometry
+
+logger = logging.getLogger(__name__)
 
 
 def train_evaluator(clip_manifest: pd.DataFrame, clip_shards_dir: str,
@@ -43,55 +49,110 @@ def train_evaluator(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     return evaluator_files(model, train.class_names, record), record
 
 
-def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
-                    caption_embeddings_file: str, teacher_model: dict[str, bytes],
-                    distilled_model: dict[str, bytes], apt_checkpoints: dict[str, bytes],
-                    evaluator_model: dict[str, bytes], evaluation: EvaluationConfig,
-                    sampling: SamplingConfig, text_encoder: TextEncoderConfig,
-                    ray: RayConfig) -> pd.DataFrame:
-    """Every system on the same test captions and seeds, floors at the same count; the paraphrase
-    set on the same captions reworded. Measured on `ray.num_workers` Ray actors.
+def _prompt_set(name: str, clips: LabelledClips, caption_table: TextBatch, seed: int,
+                text: TextBatch | None = None) -> PromptSet:
+    return PromptSet(clips, caption_text(caption_table, clips.caption_index) if text is None
+                     else text, prompt_seeds(seed, name, len(clips)))
+
+
+def _temporal_patch(teacher_model: dict[str, bytes]) -> int:
+    return load_model_from_files(teacher_model).patch[0]
+
+
+def measure_validation(clip_manifest: pd.DataFrame, clip_shards_dir: str,
+                       caption_embeddings_file: str, teacher_model: dict[str, bytes],
+                       distilled_model: dict[str, bytes], apt_checkpoints: dict[str, bytes],
+                       evaluator_model: dict[str, bytes], evaluation: EvaluationConfig,
+                       sampling: SamplingConfig, ray: RayConfig) -> pd.DataFrame:
+    """What selection reads: the reference teacher, the distilled student and every kept APT
+    checkpoint at one step, on validation captions and seeds against the real validation clips.
 
     Returns:
-        one row per system: speed, network evaluations and the quality figures.
+        one row per system (prompt set "val") and the validation clips' own ceiling row.
     """
-    reference = load_split_clips(clip_manifest, clip_shards_dir, "test",
+    reference = load_split_clips(clip_manifest, clip_shards_dir, "val",
                                  limit=evaluation.reference_clips, seed=evaluation.seed)
-    prompts = load_split_clips(clip_manifest, clip_shards_dir, "test",
-                               limit=evaluation.num_samples, seed=evaluation.seed + 1)
-    floors = load_split_clips(clip_manifest, clip_shards_dir, "train",
-                              limit=evaluation.num_samples, seed=evaluation.seed + 2)
+    asked = load_split_clips(clip_manifest, clip_shards_dir, "val",
+                             limit=evaluation.num_samples, seed=evaluation.seed + 1)
+    table = load_caption_table(caption_embeddings_file)
     steps = kept_checkpoint_steps(apt_checkpoints)
-    systems = standard_systems(evaluation.teacher_steps, sampling.cfg_scale, steps,
-                               evaluation.apt_steps, evaluation.reference_teacher_steps)
-    paraphrases = embed_prompts(paraphrase_captions(prompts.captions, evaluation.paraphrases),
-                                text_encoder)
+    systems = selection_systems(evaluation.reference_teacher_steps, sampling.cfg_scale, steps)
     model_files = {"teacher": teacher_model, "distilled": distilled_model,
                    **{f"apt/{step}": kept_checkpoint_files(apt_checkpoints, step)
                       for step in steps}}
-    return evaluate_systems_on_ray(systems, model_files, reference, prompts, floors,
-                                   load_caption_table(caption_embeddings_file), evaluator_model,
-                                   evaluation, clip_geometry(clip_manifest), sampling.shift, ray,
-                                   paraphrases)
+    measured, _ = evaluate_systems_on_ray(
+        systems, model_files, reference,
+        {"val": _prompt_set("val", asked, table, evaluation.seed)}, None, evaluator_model,
+        evaluation, clip_geometry(clip_manifest), sampling.shift, _temporal_patch(teacher_model),
+        ray)
+    return measured
 
 
-def select_apt_checkpoint(evaluation_systems: pd.DataFrame, apt_checkpoints: dict[str, bytes],
+def select_apt_checkpoint(validation_systems: pd.DataFrame, apt_checkpoints: dict[str, bytes],
                           evaluation: EvaluationConfig) -> tuple[dict[str, bytes], dict]:
-    """The served APT checkpoint: the lowest one-step FD-EffLite0 among the checkpoints that keep
-    `selection_min_accuracy_ratio` of the teacher's conditional accuracy (all, when none does).
+    """The served APT checkpoint, chosen on the validation prompts only: the lowest one-step
+    FD-EffLite0 among the checkpoints that keep `selection_min_accuracy_ratio` of the teacher's
+    conditional accuracy (all, when none does).
 
     Returns:
         its model files with `selection.json` beside them, and the selection record.
     """
-    on_test = evaluation_systems[evaluation_systems["prompt_set"] == "test"]
-    one_step = on_test[(on_test["family"] == "apt") & (on_test["steps"] == 1)]
-    teacher = on_test.set_index("system").loc[
+    systems = validation_systems[validation_systems["prompt_set"] == "val"]
+    one_step = systems[(systems["family"] == "apt") & (systems["steps"] == 1)]
+    teacher = systems.set_index("system").loc[
         f"teacher_{evaluation.reference_teacher_steps}step"]
     record = select_checkpoint(one_step, float(teacher["conditional_accuracy"]),
                                evaluation.selection_min_accuracy_ratio,
                                evaluation.fd_tie_tolerance)
     files = kept_checkpoint_files(apt_checkpoints, int(record["checkpoint_step"]))
     return files | {"selection.json": json.dumps(record, indent=2).encode()}, record
+
+
+def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
+                    caption_embeddings_file: str, teacher_model: dict[str, bytes],
+                    distilled_model: dict[str, bytes], apt_best_model: dict[str, bytes],
+                    apt_selection: dict, evaluator_model: dict[str, bytes],
+                    evaluation: EvaluationConfig, sampling: SamplingConfig,
+                    text_encoder: TextEncoderConfig, ray: RayConfig
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The test pass, once, for the selected checkpoint and the reference systems: test captions
+    of seen (item, motion) compositions, of held-out ones (`unseen`, where the data hold any
+    out) and the seen ones reworded (`paraphrase`), each with its own test seeds; the
+    ceilings (the prompts' own real clips) and the floors at the same count.
+
+    Returns:
+        one row per system and real or trivial set, and one row per clip of each.
+    """
+    reference = load_split_clips(clip_manifest, clip_shards_dir, "test",
+                                 limit=evaluation.reference_clips, seed=evaluation.seed)
+    seen = load_split_clips(clip_manifest, clip_shards_dir, "test", limit=evaluation.num_samples,
+                            seed=evaluation.seed + 1, compositions_seen=True)
+    floors = load_split_clips(clip_manifest, clip_shards_dir, "train",
+                              limit=evaluation.num_samples, seed=evaluation.seed + 2)
+    table = load_caption_table(caption_embeddings_file)
+    reworded = embed_prompts(paraphrase_captions(seen.captions, evaluation.paraphrases),
+                             text_encoder)
+    prompt_sets = {"test": _prompt_set("test", seen, table, evaluation.seed),
+                   "paraphrase": _prompt_set("paraphrase", seen, table, evaluation.seed,
+                                             reworded)}
+    if unseen_composition_mask(clip_manifest)[clip_manifest["split"] == "test"].any():
+        unseen = load_split_clips(clip_manifest, clip_shards_dir, "test",
+                                  limit=evaluation.num_samples, seed=evaluation.seed + 3,
+                                  compositions_seen=False)
+        prompt_sets["unseen"] = _prompt_set("unseen", unseen, table, evaluation.seed)
+    else:
+        logger.warning("no test clip shows an (item, motion) composition that training lacks: "
+                       "no unseen-composition rows")
+    step = int(apt_selection["checkpoint_step"])
+    systems = reported_systems(evaluation.teacher_steps, sampling.cfg_scale, step,
+                               evaluation.apt_steps, evaluation.reference_teacher_steps,
+                               tuple(name for name in ("unseen", "paraphrase")
+                                     if name in prompt_sets))
+    model_files = {"teacher": teacher_model, "distilled": distilled_model,
+                   f"apt/{step}": apt_best_model}
+    return evaluate_systems_on_ray(systems, model_files, reference, prompt_sets, floors,
+                                   evaluator_model, evaluation, clip_geometry(clip_manifest),
+                                   sampling.shift, _temporal_patch(teacher_model), ray)
 
 
 def time_served_against_teacher(clip_manifest: pd.DataFrame, caption_embeddings_file: str,
@@ -107,14 +168,15 @@ def time_served_against_teacher(clip_manifest: pd.DataFrame, caption_embeddings_
     timing = evaluation.speed_timing
     table = load_caption_table(caption_embeddings_file)
     text = caption_text(table, np.arange(timing.videos) % table.tokens.shape[0])
-    seeds = [evaluation.seed * 1_000_003 + i for i in range(timing.videos)]
+    seeds = prompt_seeds(evaluation.seed, "test", timing.videos)
     return time_one_step_against_teacher(
         load_model_from_files(teacher_model), load_model_from_files(apt_best_model), text, seeds,
         evaluation.reference_teacher_steps, sampling.cfg_scale, clip_geometry(clip_manifest),
         sampling.shift, timing.rounds)
 
 
-def report_evaluation(evaluation_systems: pd.DataFrame, apt_selection: dict,
+def report_evaluation(evaluation_systems: pd.DataFrame, evaluation_clips: pd.DataFrame,
+                      validation_systems: pd.DataFrame, apt_selection: dict,
                       evaluation_speed: dict, evaluator_record: dict,
                       pretrain_history: pd.DataFrame, distill_history: pd.DataFrame,
                       apt_history: pd.DataFrame,
@@ -124,12 +186,13 @@ def report_evaluation(evaluation_systems: pd.DataFrame, apt_selection: dict,
                       text_encoder: TextEncoderConfig) -> tuple[dict, dict[str, bytes]]:
     """Returns: the headline metrics (DVC metrics) and the report folder (report.md,
     report.html, charts, sample grids)."""
-    summary, goals = summarize_evaluation(evaluation_systems, apt_selection["system"],
+    summary, goals = summarize_evaluation(evaluation_systems, evaluation_clips, apt_selection,
                                           evaluation, evaluator_record, evaluation_speed)
     histories = {"pretrain": (pretrain_history, ["loss", "grad_norm"]),
                  "distill": (distill_history, ["loss"]),
                  "apt": (apt_history, ["d_adv", "g_loss", "d_accuracy", "r1"])}
-    files = build_report(summary, goals, evaluation_systems, apt_selection, histories,
+    files = build_report(summary, goals, evaluation_systems, evaluation_clips,
+                         validation_systems, apt_selection, histories,
                          model_loader(teacher_model, distilled_model, apt_checkpoints),
                          clip_manifest, evaluation, sampling, text_encoder)
     return summary, files

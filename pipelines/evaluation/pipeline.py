@@ -1,5 +1,6 @@
-"""evaluation: evaluator -> every system measured -> the served APT checkpoint -> its speed-up
-over the teacher, timed side by side -> the report."""
+"""evaluation: evaluator -> APT checkpoints measured on validation prompts -> the served one
+chosen there -> it and the reference systems measured once on test prompts -> its speed-up over
+the teacher, timed side by side -> the report."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -10,20 +11,26 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         Node(nodes.train_evaluator, ["clip_manifest", "clip_shards_dir", "params:evaluation"],
              ["evaluator_model", "evaluator_record"], name="train_evaluator"),
-        Node(nodes.measure_systems,
+        Node(nodes.measure_validation,
              ["clip_manifest", "clip_shards_dir", "caption_embeddings_file", "teacher_model",
               "distilled_model", "apt_checkpoints", "evaluator_model", "params:evaluation",
-              "params:sampling", "params:text_encoder", "params:ray"],
-             "evaluation_systems", name="measure_systems", tags=["ray"]),
+              "params:sampling", "params:ray"],
+             "validation_systems", name="measure_validation", tags=["ray"]),
         Node(nodes.select_apt_checkpoint,
-             ["evaluation_systems", "apt_checkpoints", "params:evaluation"],
+             ["validation_systems", "apt_checkpoints", "params:evaluation"],
              ["apt_best_model", "apt_selection"], name="select_apt_checkpoint"),
+        Node(nodes.measure_systems,
+             ["clip_manifest", "clip_shards_dir", "caption_embeddings_file", "teacher_model",
+              "distilled_model", "apt_best_model", "apt_selection", "evaluator_model",
+              "params:evaluation", "params:sampling", "params:text_encoder", "params:ray"],
+             ["evaluation_systems", "evaluation_clips"], name="measure_systems", tags=["ray"]),
         Node(nodes.time_served_against_teacher,
              ["clip_manifest", "caption_embeddings_file", "teacher_model", "apt_best_model",
               "params:evaluation", "params:sampling"],
              "evaluation_speed", name="time_served_against_teacher"),
         Node(nodes.report_evaluation,
-             ["evaluation_systems", "apt_selection", "evaluation_speed", "evaluator_record",
+             ["evaluation_systems", "evaluation_clips", "validation_systems", "apt_selection",
+              "evaluation_speed", "evaluator_record",
               "pretrain_history", "distill_history", "apt_history", "teacher_model",
               "distilled_model", "apt_checkpoints", "clip_manifest", "params:evaluation",
               "params:sampling", "params:text_encoder"],

@@ -75,3 +75,30 @@ def test_composition_is_seeded(tmp_path):
     other = compose_moving_fashion(tmp_path / "c", config.model_copy(update={"seed": 1}))
     assert other == 3
     assert a != (tmp_path / "c" / "captions.csv").read_text()
+
+
+def test_held_out_compositions_only_in_held_out_test_videos():
+    from seaweed_apt.data.fashion_mnist import CLASS_NAMES
+
+    config = base_config(MovingFashionConfig, "fetch.moving_fashion", max_items=2)
+    held = {(CLASS_NAMES.index(item), axis) for item, axis in config.held_out_compositions}
+    labels = np.arange(10).repeat(10)
+    rng = np.random.default_rng(5)
+    seen = [(i.label, i.axis) for _ in range(300) for i in sample_items(rng, labels, config)]
+    assert not set(seen) & held and {label for label, _ in seen} == set(range(10))
+    assert {axis for _, axis in seen} == {"horizontal", "vertical", "diagonal"}
+    unseen = [(i.label, i.axis) for _ in range(100)
+              for i in sample_items(rng, labels, config, held_out=True)]
+    assert set(unseen) == held
+
+
+def test_holding_out_every_motion_of_a_class_is_refused():
+    import pytest
+    from pydantic import ValidationError
+
+    every = [["bag", "horizontal"], ["bag", "vertical"], ["bag", "diagonal"]]
+    with pytest.raises(ValidationError, match="every motion of 'bag'"):
+        base_config(MovingFashionConfig, "fetch.moving_fashion", held_out_compositions=every)
+    with pytest.raises(ValidationError, match="not an item class"):
+        base_config(MovingFashionConfig, "fetch.moving_fashion",
+                    held_out_compositions=[["cockatoo", "vertical"]])

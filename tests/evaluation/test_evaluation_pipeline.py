@@ -12,48 +12,64 @@ from tests.helpers import base_config
 pytestmark = pytest.mark.timeout(600)
 
 
-def test_evaluation_measures_every_system_selects_and_reports(evaluated_root):
-    pretrained_root = evaluated_root
-    out = pretrained_root / "08_reporting" / "evaluation"
-    table = pd.read_csv(out / "systems.csv")
+def test_evaluation_selects_on_validation_and_reports_test_once(evaluated_root):
+    root = evaluated_root
+    out = root / "08_reporting" / "evaluation"
     steps = sorted({int(p.name.removeprefix("step-"))
-                    for p in (pretrained_root / "06_models" / "apt").iterdir()})
-    expected = {"real_train", "real_first_frame_repeated", "real_blurred",
-                "trivial_uniform_noise", "trivial_mean_frame", "teacher_1step",
-                "teacher_2step", "distilled_1step"}
-    expected |= {f"apt_{s:05d}_{n}step" for s in steps for n in (1, 2)}
-    paraphrased = {"teacher_2step", "distilled_1step"} | {f"apt_{s:05d}_1step" for s in steps}
-    expected |= {f"{name}_paraphrase" for name in paraphrased}
-    assert set(table["system"]) == expected
-    assert set(table[table["prompt_set"] == "paraphrase"]["system"]) == {
-        f"{name}_paraphrase" for name in paraphrased}
-    assert table["fd_efflite0"].notna().all()
+                    for p in (root / "06_models" / "apt").iterdir()})
 
+    validation = pd.read_csv(out / "validation_systems.csv")
+    assert set(validation["prompt_set"]) == {"val"}
+    assert set(validation["system"]) == {"real_val", "teacher_2step", "distilled_1step"} | {
+        f"apt_{s:05d}_1step" for s in steps}
     selection = json.loads((out / "selection.json").read_text())
-    on_test = table[table["prompt_set"] == "test"]
-    apt_one_step = on_test[(on_test["family"] == "apt") & (on_test["steps"] == 1)]
-    teacher = on_test.set_index("system").loc["teacher_2step", "conditional_accuracy"]
+    assert selection["split"] == "val"
+    one_step = validation[validation["family"] == "apt"]
+    teacher = validation.set_index("system").loc["teacher_2step", "conditional_accuracy"]
     ratio = base_config(EvaluationConfig, "evaluation").selection_min_accuracy_ratio
-    qualifying = apt_one_step[apt_one_step["conditional_accuracy"] >= ratio * teacher]
+    qualifying = one_step[one_step["conditional_accuracy"] >= ratio * teacher]
     assert selection["qualified"] == (not qualifying.empty)
-    pool = qualifying if selection["qualified"] else apt_one_step
+    pool = qualifying if selection["qualified"] else one_step
     assert selection["fd_efflite0"] == pytest.approx(pool["fd_efflite0"].min())
-    best = pretrained_root / "06_models" / "apt_best"
+
+    table = pd.read_csv(out / "systems.csv")
+    chosen = selection["system"]  # the test pass measures the selected checkpoint only
+    expected = {"real_test", "real_unseen", "real_train", "real_first_frame_repeated",
+                "real_blurred", "trivial_uniform_noise", "trivial_mean_frame", "teacher_1step",
+                "teacher_2step", "distilled_1step", chosen, chosen.replace("_1step", "_2step")}
+    again = {"teacher_2step", "distilled_1step", chosen}
+    expected |= {f"{name}_{prompt_set}" for name in again for prompt_set in ("unseen",
+                                                                            "paraphrase")}
+    assert set(table["system"]) == expected
+    assert set(table["prompt_set"]) == {"test", "unseen", "paraphrase"}
+    generated = table[~table["family"].isin(["ceiling"])]
+    assert generated["fd_efflite0"].notna().all()
+    ceiling = table.set_index("system").loc["real_test"]
+    assert ceiling["motion_axis_accuracy"] == 1.0 and ceiling["family"] == "ceiling"
+    clips = pd.read_parquet(out / "clips.parquet")
+    assert set(clips["system"]) == set(table["system"])
+    assert {"label", "predicted", "axis", "axis_read", "speed_px", "jump"} <= set(clips)
+    best = root / "06_models" / "apt_best"
     assert {p.name for p in best.iterdir()} == {"model.safetensors", "config.json",
                                                 "selection.json"}
 
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"gap_closure", "speedup", "goal_gap_closure_met", "evaluator_test_accuracy"} <= set(
-        metrics)
-    assert metrics["selected_apt_system"] == selection["system"]
-    assert {"conditional_accuracy_apt1_paraphrase", "goal_teacher_accuracy_met",
+    assert metrics["selected_apt_system"] == chosen and metrics["selection_split"] == "val"
+    assert {"gap_closure", "speedup", "goal_gap_closure_met", "evaluator_test_accuracy",
+            "motion_axis_accuracy_apt1", "motion_axis_accuracy_real", "speed_ratio_apt1",
+            "jump_ratio_teacher", "worst_class_accuracy_apt1", "worst_class_apt1",
+            "conditional_accuracy_apt1_unseen", "motion_axis_accuracy_apt1_unseen",
+            "conditional_accuracy_apt1_paraphrase", "goal_teacher_accuracy_met",
             "goal_paraphrase_drop_apt1_met"} <= set(metrics)
     report = out / "report"
     html = (report / "report.html").read_text()
+    assert html.index("Headline (test prompts)") < html.index("Class by motion") < html.index(
+        "Every system and set")
     assert "FD-EffLite0" in html and "data:image/gif;base64" in html and "teacher_2step" in html
+    assert "cannot see motion" in html
     assert {"quality_vs_speed.png", "stage_curves.png", "report.md"} <= {
         p.name for p in report.iterdir()}
-    assert (report / "samples" / f"{selection['system']}.gif").exists()
+    assert (report / "samples" / f"{chosen}.gif").exists()
     assert (report / "samples" / "side_by_side.mp4").exists()
 
 
@@ -64,8 +80,8 @@ def test_systems_measured_on_ray_actors_match_one_process(evaluated_root):
     from seaweed_apt.config.ray import RayConfig
     from seaweed_apt.evaluation.data import load_split_clips
     from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
-    from seaweed_apt.evaluation.run import evaluate_systems
-    from seaweed_apt.evaluation.systems import standard_systems
+    from seaweed_apt.evaluation.run import PromptSet, caption_text, evaluate_systems, prompt_seeds
+    from seaweed_apt.evaluation.systems import reported_systems
     from seaweed_apt.training.checkpoint import load_model_from_files
     from seaweed_apt.training.data import load_caption_table
     from seaweed_apt.training.stage import clip_geometry
@@ -84,7 +100,7 @@ def test_systems_measured_on_ray_actors_match_one_process(evaluated_root):
     floors = load_split_clips(manifest, shards, "train", limit=8, seed=2)
     apt = files(root / "06_models" / "apt")
     step = kept_checkpoint_steps(apt)[0]
-    systems = standard_systems([1], 5.0, [step], [1])
+    systems = reported_systems([1], 5.0, step, [1], 1, ())
 
     model_files = {"teacher": files(root / "06_models" / "teacher"),
                    "distilled": files(root / "06_models" / "distilled"),
@@ -92,17 +108,20 @@ def test_systems_measured_on_ray_actors_match_one_process(evaluated_root):
     captions = load_caption_table(root / "04_feature" / "caption_embeddings.safetensors")
     evaluator = files(root / "06_models" / "evaluator")
     geometry = clip_geometry(manifest)
-    here = evaluate_systems(systems, lambda key: load_model_from_files(model_files[key]),
-                            reference, prompts, floors, captions, evaluator, config, geometry,
-                            1.0)
+    sets = {"test": PromptSet(prompts, caption_text(captions, prompts.caption_index),
+                              prompt_seeds(0, "test", len(prompts)))}
+    here, here_clips = evaluate_systems(
+        systems, lambda key: load_model_from_files(model_files[key]), reference, sets, floors,
+        evaluator, config, geometry, 1.0, 4)
     ray_config = base_config(RayConfig, "ray", num_workers=2)
-    on_ray = evaluate_systems_on_ray(systems, model_files, reference, prompts, floors, captions,
-                                     evaluator, config, geometry, 1.0, ray_config)
+    on_ray, ray_clips = evaluate_systems_on_ray(systems, model_files, reference, sets, floors,
+                                                evaluator, config, geometry, 1.0, 4, ray_config)
     assert list(on_ray["system"]) == list(here["system"])
     figures = ["fd_efflite0", "fd_efflite0_clip", "conditional_accuracy", "diversity_ratio",
-               "motion_ratio", "class_consistency"]
+               "motion_ratio", "class_consistency", "motion_axis_accuracy", "speed_ratio",
+               "jump_ratio"]
     pd.testing.assert_frame_equal(on_ray[figures], here[figures], rtol=1e-4)
+    pd.testing.assert_frame_equal(ray_clips, here_clips, rtol=1e-4)
     with pytest.raises(ValueError, match="no model files"):
-        evaluate_systems_on_ray(systems, {"teacher": model_files["teacher"]}, reference,
-                                prompts, floors, captions, evaluator, config, geometry, 1.0,
-                                ray_config)
+        evaluate_systems_on_ray(systems, {"teacher": model_files["teacher"]}, reference, sets,
+                                floors, evaluator, config, geometry, 1.0, 4, ray_config)

@@ -21,7 +21,7 @@ def _clips(split: str, count: int, seed: int) -> LabelledClips:
             y, x = rng.integers(0, 5, 2)
             frames[i, t, y:y + 28, x:x + 28] = images[index][..., None]
     return LabelledClips(frames, [CLASS_NAMES[k] for k in labels[pick]], labels[pick],
-                         labels[pick].astype(np.int64), list(CLASS_NAMES))
+                         labels[pick].astype(np.int64), list(CLASS_NAMES), [""] * count)
 
 
 @pytest.fixture(scope="module")

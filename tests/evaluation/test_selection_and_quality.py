@@ -3,22 +3,41 @@ import pandas as pd
 import pytest
 import torch
 
-from seaweed_apt.evaluation.motion import motion_figures
 from seaweed_apt.evaluation.paraphrase import paraphrase_captions
 from seaweed_apt.evaluation.quality import diversity
 from seaweed_apt.evaluation.run import (
     blurred,
-    first_frame_repeated,
     mean_frame_repeated,
     uniform_noise,
 )
 from seaweed_apt.evaluation.selection import select_checkpoint
-from seaweed_apt.evaluation.systems import standard_systems
+from seaweed_apt.evaluation.systems import reported_systems, selection_systems
 
 
-def _table(rows):
+def _table(rows, prompt_set="val"):
     return pd.DataFrame(rows, columns=["system", "checkpoint_step", "fd_efflite0",
-                                       "conditional_accuracy"])
+                                       "conditional_accuracy"]).assign(prompt_set=prompt_set)
+
+
+def test_selection_never_reads_a_test_row():
+    table = _table([("apt_00100_1step", 100, 50.0, 0.5), ("apt_00200_1step", 200, 40.0, 0.4)])
+    assert select_checkpoint(table, 0.5, 0.9)["split"] == "val"
+    for prompt_set in ("test", "unseen", "paraphrase"):
+        mixed = pd.concat([table, _table([("apt_00300_1step", 300, 1.0, 0.9)], prompt_set)])
+        with pytest.raises(ValueError, match="validation rows only"):
+            select_checkpoint(mixed, 0.5, 0.9)
+
+
+def test_the_selection_node_reads_the_validation_pass_only():
+    """In the pipeline, selection takes the validation table; the test pass comes after it,
+    measuring only the checkpoint selection chose."""
+    from pipelines.evaluation.pipeline import create_pipeline
+
+    nodes = {node.name: node for node in create_pipeline().nodes}
+    assert "evaluation_systems" not in nodes["select_apt_checkpoint"].inputs
+    assert "validation_systems" in nodes["select_apt_checkpoint"].inputs
+    assert {"apt_best_model", "apt_selection"} <= set(nodes["measure_systems"].inputs)
+    assert "apt_checkpoints" not in nodes["measure_systems"].inputs
 
 
 def test_selection_picks_the_lowest_fd_among_checkpoints_that_keep_the_teachers_accuracy():
@@ -56,31 +75,23 @@ def test_paraphrases_reword_every_test_caption_and_name_the_one_they_cannot():
             paraphrase_captions([caption], templates)
 
 
-def test_the_systems_table_has_every_row():
-    systems = standard_systems([1, 4, 8, 25], 5.0, [100, 200], [1, 2])
-    names = [s.name for s in systems]
-    assert names == ["teacher_1step", "teacher_4step", "teacher_8step", "teacher_25step",
-                     "distilled_1step", "apt_00100_1step", "apt_00100_2step",
-                     "apt_00200_1step", "apt_00200_2step"]
-    reworded = standard_systems([1, 25], 5.0, [100], [1, 2], reference_teacher_steps=25)
-    assert [(s.name, s.prompt_set) for s in reworded if s.prompt_set != "test"] == [
+def test_validation_and_test_passes_have_their_rows():
+    validation = selection_systems(25, 5.0, [100, 200])
+    assert [(s.name, s.prompt_set) for s in validation] == [
+        ("teacher_25step", "val"), ("distilled_1step", "val"), ("apt_00100_1step", "val"),
+        ("apt_00200_1step", "val")]
+    systems = reported_systems([1, 4, 8, 25], 5.0, 200, [1, 2], 25)
+    assert [s.name for s in systems if s.prompt_set == "test"] == [
+        "teacher_1step", "teacher_4step", "teacher_8step", "teacher_25step",
+        "distilled_1step", "apt_00200_1step", "apt_00200_2step"]
+    assert [(s.name, s.prompt_set) for s in systems if s.prompt_set != "test"] == [
+        ("teacher_25step_unseen", "unseen"), ("distilled_1step_unseen", "unseen"),
+        ("apt_00200_1step_unseen", "unseen"),
         ("teacher_25step_paraphrase", "paraphrase"), ("distilled_1step_paraphrase", "paraphrase"),
-        ("apt_00100_1step_paraphrase", "paraphrase")]
+        ("apt_00200_1step_paraphrase", "paraphrase")]
     evaluations = {s.name: s.network_evaluations for s in systems}
-    assert evaluations["teacher_25step"] == 50 and evaluations["apt_00100_1step"] == 1
+    assert evaluations["teacher_25step"] == 50 and evaluations["apt_00200_1step"] == 1
     assert evaluations["apt_00200_2step"] == 2 and evaluations["distilled_1step"] == 1
-
-
-def test_motion_figures_separate_frozen_smooth_and_flickering_clips():
-    rng = np.random.default_rng(0)
-    flicker = rng.integers(0, 256, (4, 8, 16, 16, 3), dtype=np.uint8)
-    smooth = np.zeros((4, 8, 16, 16, 3), np.uint8)
-    for t in range(8):
-        smooth[:, t, :, t:t + 4] = 255  # a bar sliding right one pixel per frame
-    frozen = first_frame_repeated(smooth)
-    assert motion_figures(frozen)["motion"] == 0 and np.isnan(motion_figures(frozen)["coherence"])
-    assert motion_figures(smooth)["coherence"] > 1.5 > 1.2 > motion_figures(flicker)["coherence"]
-    assert motion_figures(flicker)["motion"] > motion_figures(smooth)["motion"] > 0
 
 
 def test_diversity_is_zero_for_identical_seeds_and_blur_softens_frames():
@@ -101,18 +112,22 @@ def test_diversity_is_zero_for_identical_seeds_and_blur_softens_frames():
 
 def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met():
     from seaweed_apt.config.evaluation import EvaluationConfig
-    from seaweed_apt.evaluation.run import summarize_evaluation
+    from seaweed_apt.evaluation.summary import summarize_evaluation
     from tests.helpers import base_config
 
     config = base_config(EvaluationConfig, "evaluation")
 
-    def row(system, family, fd, accuracy, seconds):
-        return {"system": system, "family": family, "fd_efflite0": fd, "fd_efflite0_spread": 1.0,
-                "conditional_accuracy": accuracy, "seconds_per_video": seconds,
-                "diversity_ratio": 1.0}
+    def row(system, family, fd, accuracy, seconds, motion=0.7, prompt_set="test"):
+        return {"system": system, "family": family, "prompt_set": prompt_set, "fd_efflite0": fd,
+                "fd_efflite0_spread": 1.0, "conditional_accuracy": accuracy,
+                "seconds_per_video": seconds, "diversity_ratio": 1.0, "worst_class": "bag",
+                "worst_class_accuracy": accuracy / 2, "motion_axis_accuracy": motion,
+                "speed_ratio": 0.8, "jump_ratio": 1.4, "boundary_jump_ratio": 1.2}
 
-    table = pd.DataFrame([row("real_train", "floor", 5.0, 0.9, float("nan")),
+    table = pd.DataFrame([row("real_test", "ceiling", float("nan"), 0.88, float("nan"), 1.0),
+                          row("real_train", "floor", 5.0, 0.9, float("nan")),
                           row("real_blurred", "floor", 30.0, 0.5, float("nan")),
+                          row("real_first_frame_repeated", "floor", 15.0, 0.9, float("nan"), 0.0),
                           row("trivial_uniform_noise", "trivial", 400.0, 0.1, float("nan")),
                           row("trivial_mean_frame", "trivial", 300.0, 0.2, float("nan")),
                           row("teacher_25step", "teacher", 20.0, 0.8, 1.0),
@@ -121,7 +136,19 @@ def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met()
     record = {"test_clip_accuracy": 0.9, "chance_accuracy": 0.1}
     speed = {"speedup": 47.0, "speedup_min": 44.0, "speedup_max": 52.0, "rounds": 5,
              "teacher_seconds_per_video": 0.94, "one_step_seconds_per_video": 0.02}
-    summary, words = summarize_evaluation(table, "apt_00300_1step", config, record, speed)
+    clips = pd.DataFrame({"system": "real_test", "axis": ["vertical"] * 3 + ["diagonal"]})
+    selection = {"system": "apt_00300_1step", "split": "val"}
+    summary, words = summarize_evaluation(table, clips, selection, config, record, speed)
+    assert summary["selection_split"] == "val"
+    assert summary["motion_axis_accuracy_apt1"] == 0.7 and summary["motion_axis_accuracy_real"] == 1
+    assert summary["motion_axis_chance"] == 0.75  # always "vertical"
+    assert summary["worst_class_accuracy_apt1"] == 0.39 and summary["worst_class_apt1"] == "bag"
+    assert summary["conditional_accuracy_real"] == 0.88  # held-out clips, not the train floor
+    assert any("FD cannot see motion" in w and "15.0" in w for w in words)
+    with pytest.raises(ValueError, match="validation rows"):
+        summarize_evaluation(pd.concat([table, pd.DataFrame([row("apt_00300_1step", "apt", 1.0,
+                                                                 0.9, 0.1, prompt_set="val")])]),
+                             clips, selection, config, record, speed)
     assert summary["gap_closure"] == pytest.approx((60 - 24) / (60 - 20))  # 0.9
     assert summary["speedup"] == pytest.approx(47.0)  # the interleaved rounds' median counts
     assert summary["speedup_one_pass"] == pytest.approx(50.0)  # the table's, kept beside it
@@ -138,19 +165,19 @@ def test_summary_computes_gap_closure_and_speedup_and_says_which_goals_are_met()
 
     # A gap inside the FD noise, or a teacher at chance, cannot carry those goals.
     noisy = table.assign(fd_efflite0_spread=50.0)
-    summary, words = summarize_evaluation(noisy, "apt_00300_1step", config, record, speed)
+    summary, words = summarize_evaluation(noisy, clips, selection, config, record, speed)
     assert not summary["gap_is_above_noise"] and not summary["goal_gap_closure_met"]
     assert any("NOT measurable" in w and "gap" in w for w in words)
     at_chance = table.assign(conditional_accuracy=0.05)
-    summary, _ = summarize_evaluation(at_chance, "apt_00300_1step", config, record, speed)
+    summary, _ = summarize_evaluation(at_chance, clips, selection, config, record, speed)
     assert not summary["goal_accuracy_ratio_met"]
     assert not summary["goal_teacher_accuracy_met"]  # 0.05 < 0.6
 
     # The paraphrase rows: each system's accuracy drop from the test wording, against 0.1.
     reworded = pd.concat([table, pd.DataFrame([
-        row("teacher_25step_paraphrase", "teacher", 21.0, 0.75, 1.0),
-        row("apt_00300_1step_paraphrase", "apt", 25.0, 0.5, 0.02)])])
-    summary, words = summarize_evaluation(reworded, "apt_00300_1step", config, record, speed)
+        row("teacher_25step_paraphrase", "teacher", 21.0, 0.75, 1.0, prompt_set="paraphrase"),
+        row("apt_00300_1step_paraphrase", "apt", 25.0, 0.5, 0.02, prompt_set="paraphrase")])])
+    summary, words = summarize_evaluation(reworded, clips, selection, config, record, speed)
     assert summary["goal_teacher_accuracy_met"]  # 0.8 >= 0.6
     assert summary["paraphrase_accuracy_drop_teacher"] == pytest.approx(0.05)
     assert summary["goal_paraphrase_drop_teacher_met"]

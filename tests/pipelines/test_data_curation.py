@@ -78,3 +78,21 @@ def test_whole_pipeline_from_the_command_line(curated_root):
     embeddings = load_file(str(raw_root / "04_feature" / "caption_embeddings.safetensors"))
     assert embeddings["pooled"].shape == (manifest["caption"].nunique(), 384)
     assert (raw_root / "08_reporting" / "data_curation" / "gx_data_docs" / "index.html").exists()
+
+
+def test_held_out_compositions_never_reach_a_training_shard(curated_root):
+    """No train or val clip shows an (item, motion) pair the fetch config holds out; the test
+    split has clips of such pairs (the unseen prompt set)."""
+    from seaweed_apt.config.fetch import MovingFashionConfig
+    from seaweed_apt.data.fashion_mnist import CLASS_NAMES
+    from seaweed_apt.evaluation.data import compositions, unseen_composition_mask
+
+    config = base_config(MovingFashionConfig, "fetch.moving_fashion")
+    held = {f"{CLASS_NAMES.index(item)}/{axis}" for item, axis in config.held_out_compositions}
+    manifest = pd.read_parquet(curated_root / "03_primary" / "clip_manifest.parquet")
+    found = compositions(manifest)
+    assert not set(found[manifest["split"].isin(["train", "val"])]) & held
+    unseen = unseen_composition_mask(manifest)
+    assert unseen[manifest["split"] == "test"].any()
+    assert not unseen[manifest["split"] != "test"].any()
+    assert set(found[unseen]) <= held and unseen[found.isin(held)].all()

@@ -98,8 +98,25 @@ def test_bad_registry_uri_is_a_clear_error():
         open_store("gs://bucket/prefix")
 
 
+GATE = PromotionGateConfig(fd_margin_fraction=0.05, accuracy_margin=0.05, motion_axis_margin=0.05,
+                           worst_class_ratio_min=0.5)
+
+
+def test_gate_refuses_a_candidate_that_breaks_motion_or_collapses_a_class():
+    config = GATE
+    assert decide("v0001", metrics(400.0, 0.6), None, None, config).promote
+    still = decide("v0001", metrics(400.0, 0.6, motion=0.35), None, None, config)  # chance 0.34
+    assert not still.promote and "motion along the captioned axis 0.35 >= 0.39" in still.reason
+    slower = decide("v0002", metrics(400.0, 0.6, motion=0.7), "v0001",
+                    metrics(400.0, 0.6, motion=0.8), config)
+    assert not slower.promote and "production v0001's 0.8 less 0.05" in slower.reason
+    collapsed = decide("v0001", metrics(400.0, 0.6, worst_class=0.1), None, None, config)
+    assert not collapsed.promote and "worst class (sneaker) accuracy 0.1 >= 0.3" in \
+        collapsed.reason
+
+
 def test_gate_first_model_must_beat_trivial_baselines():
-    config = PromotionGateConfig(fd_margin_fraction=0.05, accuracy_margin=0.05)
+    config = GATE
     assert decide("v0001", metrics(400.0, 0.2), None, None, config).promote
     worse_than_noise = decide("v0001", metrics(490.0, 0.2), None, None, config)  # 500 * 0.95
     assert not worse_than_noise.promote and "trivial" in worse_than_noise.reason
@@ -110,7 +127,7 @@ def test_gate_first_model_must_beat_trivial_baselines():
 
 def test_gate_refuses_a_worse_model_and_leaves_production_untouched(tmp_path):
     registry = _local(tmp_path)
-    config = PromotionGateConfig(fd_margin_fraction=0.05, accuracy_margin=0.05)
+    config = GATE
     registry.register(generator_files(0), metrics(400.0, 0.30), LINEAGE, GENERATION)
     assert gate_and_promote(registry, "v0001", config).promote
     registry.register(generator_files(1), metrics(430.0, 0.30), LINEAGE, GENERATION)  # FD +7.5%
@@ -195,7 +212,7 @@ def test_a_broken_production_pointer_is_named(tmp_path):
 
 
 def test_gate_reads_a_null_figure_as_unknown():
-    config = PromotionGateConfig(fd_margin_fraction=0.05, accuracy_margin=0.05)
+    config = GATE
     # A candidate with a null FD is refused, saying why, not raised on.
     refused = decide("v0002", metrics(None, 0.3), None, None, config)
     assert not refused.promote and "unknown" in refused.reason

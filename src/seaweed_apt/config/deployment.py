@@ -22,6 +22,11 @@ class PromotionGateConfig(StrictConfig):
 
     fd_margin_fraction: float = Field(ge=0.0, description="FD may rise by this fraction")
     accuracy_margin: float = Field(ge=0.0, le=1.0, description="accuracy may fall by this")
+    motion_axis_margin: float = Field(
+        ge=0.0, le=1.0, description="motion following may fall by this (first model: must beat "
+                                    "always-one-axis by it)")
+    worst_class_ratio_min: float = Field(
+        ge=0.0, le=1.0, description="the worst class keeps this share of its teacher's worst")
 
 
 class AutoscalingConfig(StrictConfig):

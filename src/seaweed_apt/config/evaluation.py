@@ -1,4 +1,5 @@
-"""`evaluation` (conf/base/parameters_evaluation.yml): every system on the same test captions."""
+"""`evaluation` (conf/base/parameters_evaluation.yml): APT checkpoints chosen on validation
+prompts, every system then measured once on the test prompts."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ class SpeedTimingConfig(StrictConfig):
 
     videos: int = Field(ge=1, description="videos per pass, made in one call")
     rounds: int = Field(ge=1, description="interleaved rounds; the median ratio counts")
+
+
+class MotionReaderConfig(StrictConfig):
+    """The motion readers (evaluation/motion.py), calibrated on real val clips."""
+
+    item_threshold: float = Field(ge=0.0, lt=1.0, description="brighter pixels are the item")
+    min_speed_px: float = Field(ge=0.0, description="px / frame; slower reads as no axis")
 
 
 class EvaluationGoals(StrictConfig):
@@ -58,6 +66,7 @@ class EvaluationConfig(StrictConfig):
                             "teacher's conditional accuracy")
     paraphrases: dict[str, str] = Field(
         description="caption ending (the motion phrase) -> a reworded prompt with {item}")
+    motion: MotionReaderConfig
     evaluator: EvaluatorConfig
     goals: EvaluationGoals
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from seaweed_apt.config.base import Seed, StrictConfig
+from seaweed_apt.data.fashion_mnist import CLASS_NAMES as ITEM_CLASSES
 
 PixelsPerFrame = Annotated[float, Field(gt=0.0)]
+MOTION_AXES = ("horizontal", "vertical", "diagonal")  # moving_fashion's captions name these
 
 
 class MovingFashionConfig(StrictConfig):
@@ -25,6 +27,28 @@ class MovingFashionConfig(StrictConfig):
         description="[low, high]: each item's speed is drawn uniformly between them")
     seed: Seed
     fashion_mnist_dir: str
+    held_out_compositions: list[tuple[str, str]] = Field(
+        description="(item class, motion axis) pairs no train video shows; test videos show them")
+    held_out_test_every: int = Field(
+        ge=1, description="every n-th test video (index n-1, 2n-1, ...) shows a held-out pair")
+
+    @model_validator(mode="after")
+    def _compositions_leave_every_class_and_axis(self) -> MovingFashionConfig:
+        held = set(self.held_out_compositions)
+        for item, axis in held:
+            if item not in ITEM_CLASSES or axis not in MOTION_AXES:
+                raise ValueError(f"held_out_compositions: ({item!r}, {axis!r}) is not an item "
+                                 f"class of {list(ITEM_CLASSES)} with an axis of "
+                                 f"{list(MOTION_AXES)}")
+        for item in ITEM_CLASSES:
+            if all((item, axis) in held for axis in MOTION_AXES):
+                raise ValueError(f"held_out_compositions hold out every motion of {item!r}: "
+                                 "training would never show it")
+        for axis in MOTION_AXES:
+            if all((item, axis) in held for item in ITEM_CLASSES):
+                raise ValueError(f"held_out_compositions hold out {axis!r} for every item: "
+                                 "training would never show it")
+        return self
 
     @field_validator("speed_px_per_frame")
     @classmethod

@@ -2,7 +2,10 @@
 
 Train videos use only the train images and test videos only the t10k images, so no garment is seen
 in both. Each item moves along one axis (or a diagonal) and reflects off the walls, which keeps the
-caption true for every window cut from the video.
+caption true for every window cut from the video. Some (item, motion) compositions are held out:
+no train video shows them, every `held_out_test_every`-th test video shows one (and the other test
+videos only seen ones), so an evaluation can tell a model that composes the caption from one that
+memorised its training captions.
 """
 
 from __future__ import annotations
@@ -58,14 +61,22 @@ def bounce_trajectory(start: np.ndarray, velocity: np.ndarray, frames: int,
     return path
 
 
-def sample_items(rng: np.random.Generator, labels: np.ndarray,
-                 config: MovingFashionConfig) -> list[MovingItem]:
+def sample_items(rng: np.random.Generator, labels: np.ndarray, config: MovingFashionConfig,
+                 held_out: bool = False) -> list[MovingItem]:
+    """One video's items: any image with an axis of a seen composition, or (`held_out`) an
+    image of a held-out composition's class with that composition's axis."""
     count = int(rng.integers(1, config.max_items + 1))
     limit = config.frame_size - ITEM_SIZE
+    unseen = [(CLASS_NAMES.index(item), axis) for item, axis in config.held_out_compositions]
     items = []
     for _ in range(count):
-        image_index = int(rng.integers(len(labels)))
-        axis = str(rng.choice(list(_AXES)))
+        if held_out:
+            label, axis = unseen[int(rng.integers(len(unseen)))]
+            image_index = int(rng.choice(np.flatnonzero(labels == label)))
+        else:
+            image_index = int(rng.integers(len(labels)))
+            seen = [a for a in _AXES if (int(labels[image_index]), a) not in unseen]
+            axis = str(rng.choice(seen))
         direction = np.array(_AXES[axis][0]) * rng.choice([-1.0, 1.0], size=2)
         speed = rng.uniform(*config.speed_px_per_frame)
         start = rng.uniform(0, limit, size=2)
@@ -103,7 +114,8 @@ def compose_moving_fashion(out_dir: str | Path, config: MovingFashionConfig,
         for index in range(count):
             # Seeded per video, so a changed count keeps every earlier video identical.
             rng = np.random.default_rng([config.seed, 0 if split == "train" else 1, index])
-            items = sample_items(rng, labels, config)
+            held_out = split == "test" and (index + 1) % config.held_out_test_every == 0
+            items = sample_items(rng, labels, config, held_out)
             relative = f"{split}/mf-{split}-{index:05d}.mp4"
             jobs.append((relative, items, images))
             rows.append({
@@ -118,6 +130,7 @@ def compose_moving_fashion(out_dir: str | Path, config: MovingFashionConfig,
                     "image_split": split,
                     "image_indices": [item.image_index for item in items],
                     "axes": [item.axis for item in items],
+                    "held_out_composition": held_out,
                     "trajectories": [np.round(item.trajectory, 2).tolist() for item in items],
                 }),
             })

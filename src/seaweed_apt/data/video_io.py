@@ -188,22 +188,31 @@ def decode_video(
 
 
 def encode_video(
-    frames: np.ndarray, path: str | os.PathLike, fps: float, crf: int = 18
+    frames: np.ndarray, path: str | os.PathLike, fps: float, cpu: str | None = None
 ) -> None:
-    """Write (N, H, W, 3) uint8 frames as an H.264 mp4 (yuv420p, so every player opens it).
+    """Write (N, H, W, 3) uint8 frames as a lossless H.264 mp4 (yuv420p in the High 4:4:4
+    Predictive profile: FFmpeg decodes it, some hardware and browser decoders do not).
 
     The bytes depend on the frames alone: one x264 thread (its default, one per 1.5 cores, gave
-    other bytes at 4 and 16 threads), bit-exact colour conversion, no version strings."""
+    other bytes at 4 and 16 threads), bit-exact colour conversion, no version strings, lossless
+    coding. `cpu` restricts x264's instruction sets (its `asm` option: "AVX2", "SSSE3", "0" for
+    C only; one this CPU lacks crashes x264), for checking exactly that."""
     count, height, width, _ = frames.shape  # (N, H, W, 3)
     if width % 2 or height % 2:
         raise ValueError(f"H.264 in yuv420p needs even sizes, got {width}x{height}")
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial{path.suffix}")
+    x264 = {"x264-params": f"asm={cpu}"} if cpu is not None else {}
+    # Lossless (crf 0) because lossy bytes depended on the CPU: at crf 18, with x264's `asm`
+    # restricted, 16 of 100 default videos had other bytes (13 other decoded pixels) under AVX2
+    # than under AVX-512, from its macroblock-tree rate control (mbtree=0 made them agree), and
+    # 98 (96) under C only. Lossless gave equal bytes under AVX-512, AVX2, SSSE3 and C, for 11%
+    # more bytes (issue 35).
     (
         ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", r=fps)
-        .output(str(partial), vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset="veryfast",
+        .output(str(partial), vcodec="libx264", pix_fmt="yuv420p", crf=0, preset="veryfast",
                 r=fps, loglevel="error", threads=1, sws_flags=SWS_FLAGS, flags="+bitexact",
-                fflags="+bitexact")
+                fflags="+bitexact", **x264)
         .global_args("-nostdin")
         .overwrite_output()
         .run(input=np.ascontiguousarray(frames).tobytes(), capture_stdout=True,

@@ -19,21 +19,48 @@ class LabelledClips:
     caption_index: np.ndarray  # (N,) row of the caption table
     labels: np.ndarray  # (N,) item class, -1 where the clip shows no single known item
     class_names: list[str]
+    axes: list[str]  # (N,) the motion axis its caption names, "" where unknown
 
     def __len__(self) -> int:
         return len(self.captions)
 
 
-def item_label(metadata: str) -> tuple[int, str] | None:
-    """(label, class name) of a one-item moving-fashion clip from its metadata, else None."""
+def _metadata(metadata: str) -> dict:
     try:
         meta = json.loads(metadata) if metadata else {}
     except json.JSONDecodeError:
-        return None
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def item_label(metadata: str) -> tuple[int, str] | None:
+    """(label, class name) of a one-item moving-fashion clip from its metadata, else None."""
+    meta = _metadata(metadata)
     labels, classes = meta.get("labels") or [], meta.get("classes") or []
     if len(labels) != 1 or len(classes) != 1:
         return None
     return int(labels[0]), str(classes[0])
+
+
+def item_axis(metadata: str) -> str:
+    """The motion axis of a one-item clip ("horizontal", ...) from its metadata, else ""."""
+    axes = _metadata(metadata).get("axes") or []
+    return str(axes[0]) if len(axes) == 1 else ""
+
+
+def compositions(manifest: pd.DataFrame) -> pd.Series:
+    """Per row, "<label>/<axis>" of a one-item clip with both known, else ""."""
+    found = [(item_label(m), item_axis(m)) for m in manifest["metadata"]]
+    return pd.Series([f"{label[0]}/{axis}" if label and axis else "" for label, axis in found],
+                     index=manifest.index)
+
+
+def unseen_composition_mask(manifest: pd.DataFrame) -> pd.Series:
+    """True for a row of a video composed from a held-out (item, axis) composition (its
+    metadata's `held_out_composition`, written by moving_fashion, which keeps such compositions
+    out of every train video; `test_held_out_compositions_never_reach_a_training_shard`)."""
+    return pd.Series([bool(_metadata(m).get("held_out_composition", False))
+                      for m in manifest["metadata"]], index=manifest.index, dtype=bool)
 
 
 def class_names_of(manifest: pd.DataFrame) -> list[str]:
@@ -49,16 +76,28 @@ def class_names_of(manifest: pd.DataFrame) -> list[str]:
 
 
 def load_split_clips(manifest: pd.DataFrame, shards_dir: str | Path, split: str,
-                     labelled_only: bool = True, limit: int = 0, seed: int = 0
-                     ) -> LabelledClips:
-    """Clips of one split. `limit` > 0 takes that many, spread evenly over the split (seeded)."""
-    rows = manifest[manifest["split"] == split]
+                     labelled_only: bool = True, limit: int = 0, seed: int = 0,
+                     compositions_seen: bool | None = None) -> LabelledClips:
+    """Clips of one split. `limit` > 0 takes that many, spread evenly over the split (seeded).
+    `compositions_seen` True keeps only clips of seen (item, axis) compositions, False only those
+    of held-out ones (`unseen_composition_mask`), None every clip.
+
+    Raises:
+        ValueError: no clip is left.
+    """
+    keep = manifest["split"] == split
+    if compositions_seen is not None:
+        keep &= unseen_composition_mask(manifest) != compositions_seen
+    rows = manifest[keep]
     found = [item_label(m) for m in rows["metadata"]]
     labels = np.array([f[0] if f else -1 for f in found], dtype=np.int64)
     if labelled_only:
         rows, labels = rows[labels >= 0], labels[labels >= 0]
     if len(rows) == 0:
-        raise ValueError(f"no {'labelled ' if labelled_only else ''}clips in split {split!r}")
+        which = {None: "", True: " of seen compositions",
+                 False: " of held-out compositions"}[compositions_seen]
+        raise ValueError(f"no {'labelled ' if labelled_only else ''}clips{which} in split "
+                         f"{split!r}")
     if 0 < limit < len(rows):
         pick = np.sort(np.random.default_rng(seed).choice(len(rows), limit, replace=False))
         rows, labels = rows.iloc[pick], labels[pick]
@@ -73,4 +112,4 @@ def load_split_clips(manifest: pd.DataFrame, shards_dir: str | Path, split: str,
         stacked[[order[i] for i in index]] = block
     return LabelledClips(stacked, rows["caption"].tolist(),
                          rows["caption_embedding_index"].to_numpy(np.int64), labels,
-                         class_names_of(manifest))
+                         class_names_of(manifest), [item_axis(m) for m in rows["metadata"]])

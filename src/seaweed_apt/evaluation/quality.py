@@ -5,13 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from seaweed_apt.evaluation.evaluator import ItemClassifier, classify_videos
 from seaweed_apt.evaluation.features import clip_features, video_frame_features
 from seaweed_apt.evaluation.frechet import frechet_distance
-from seaweed_apt.evaluation.motion import motion_figures
+from seaweed_apt.evaluation.motion import ClipMotion, pixel_motion, read_motion
+
+
+@dataclass(frozen=True)
+class MotionReading:
+    """How the motion readers read a set (`evaluation.motion` and the teacher's temporal patch)."""
+
+    item_threshold: float  # on [0, 1]: brighter pixels are the item
+    min_speed_px: float  # px / frame: slower reads as no axis
+    temporal_patch: int  # frames per temporal token of the generators: where a jump is looked for
 
 
 @dataclass
@@ -22,7 +32,8 @@ class SetFeatures:
     evaluator: torch.Tensor  # (B, F) the item classifier's mean penultimate features
     predicted: np.ndarray  # (B,) the item classifier's class per clip
     consistency: np.ndarray  # (B,) share of frames that agree with the clip's class
-    motion: dict[str, float]
+    motion: ClipMotion  # per clip: axis read, speed, jump ratios
+    pixel_motion: float  # mean |I(t+1) - I(t)| over the set
     probabilities: torch.Tensor  # (B, classes) the item classifier's mean frame probabilities
 
 
@@ -33,11 +44,12 @@ def to_float_videos(videos: np.ndarray) -> torch.Tensor:
 
 
 def extract_set_features(videos: np.ndarray, extractor: nn.Module, evaluator: ItemClassifier,
-                         batch_size: int = 64) -> SetFeatures:
+                         motion: MotionReading, batch_size: int = 64) -> SetFeatures:
     frame = video_frame_features(extractor, to_float_videos(videos), batch_size)
     predicted, consistency, evaluator_features, probabilities = classify_videos(evaluator, videos)
-    return SetFeatures(frame, evaluator_features, predicted, consistency, motion_figures(videos),
-                       probabilities)
+    read = read_motion(videos, motion.item_threshold, motion.min_speed_px, motion.temporal_patch)
+    return SetFeatures(frame, evaluator_features, predicted, consistency, read,
+                       pixel_motion(videos), probabilities)
 
 
 def diversity(clip_feats: torch.Tensor, captions: list[str]) -> float:
@@ -53,11 +65,53 @@ def diversity(clip_feats: torch.Tensor, captions: list[str]) -> float:
     return float(torch.stack(distances).mean())
 
 
+def class_key(name: str) -> str:
+    """A class name as a column suffix: 'ankle boot' -> 'ankle_boot', 't-shirt' -> 't_shirt'."""
+    return name.replace(" ", "_").replace("-", "_").replace("/", "_")
+
+
+def per_class_accuracy(predicted: np.ndarray, labels: np.ndarray, class_names: list[str]
+                       ) -> dict[str, float]:
+    """`accuracy_class_<name>` for every class asked for at least once, then `worst_class`
+    (its name) and `worst_class_accuracy` (nan and "" when no clip is labelled)."""
+    figures: dict = {}
+    for label in sorted(set(labels[labels >= 0].tolist())):
+        asked = labels == label
+        figures[f"accuracy_class_{class_key(class_names[label])}"] = float(
+            (predicted[asked] == label).mean())
+    if not figures:
+        return {"worst_class": "", "worst_class_accuracy": float("nan")}
+    worst = min(figures, key=figures.get)
+    return figures | {"worst_class": worst.removeprefix("accuracy_class_"),
+                      "worst_class_accuracy": figures[worst]}
+
+
+def motion_axis_accuracy(read: np.ndarray, axes: list[str]) -> float:
+    """Share of the clips whose caption names an axis that move along it (nan: none names one)."""
+    named = np.array([bool(a) for a in axes])
+    if not named.any():
+        return float("nan")
+    return float((read[named] == np.array(axes, dtype=object)[named]).mean())
+
+
+def clip_table(sample: SetFeatures, captions: list[str], labels: np.ndarray,
+               axes: list[str]) -> pd.DataFrame:
+    """One row per clip: what it was asked for and what the readers saw in it."""
+    return pd.DataFrame({"clip": np.arange(len(captions)), "caption": captions,
+                         "label": labels, "predicted": sample.predicted, "axis": axes,
+                         "axis_read": sample.motion.axis.astype(str),
+                         "speed_px": sample.motion.speed, "jump": sample.motion.jump,
+                         "boundary_jump": sample.motion.boundary_jump})
+
+
 def quality_figures(sample: SetFeatures, captions: list[str], labels: np.ndarray,
-                    reference: SetFeatures, reference_captions: list[str]) -> dict[str, float]:
+                    axes: list[str], class_names: list[str], reference: SetFeatures,
+                    reference_captions: list[str]) -> dict[str, float]:
     """FD-EffLite0 (frame and clip level, on all samples and on two disjoint halves), the
-    evaluator's conditional accuracy, class consistency and FD, diversity and motion, each
-    relative to the real reference where a ratio reads better."""
+    evaluator's conditional accuracy (overall and per class, the worst class), class consistency
+    and FD, diversity, and the motion readers (`motion.py`): the share moving along the captioned
+    axis, the item's speed, the jump ratios; ratios to the real reference where a ratio reads
+    better."""
     frames = sample.frame.flatten(0, 1)
     ref_frames = reference.frame.flatten(0, 1)
     halves = [sample.frame[0::2].flatten(0, 1), sample.frame[1::2].flatten(0, 1)]
@@ -73,8 +127,14 @@ def quality_figures(sample: SetFeatures, captions: list[str], labels: np.ndarray
         if labelled.any() else float("nan"),
         "class_consistency": float(sample.consistency.mean()),
         "diversity_ratio": diversity(clip, captions) / diversity(ref_clip, reference_captions),
-        "motion_ratio": sample.motion["motion"] / reference.motion["motion"],
-        "coherence": sample.motion["coherence"],
+        "motion_ratio": sample.pixel_motion / reference.pixel_motion,
+        "motion_axis_accuracy": motion_axis_accuracy(sample.motion.axis, axes),
+        "speed_px": float(sample.motion.speed.mean()),
+        "speed_ratio": float(sample.motion.speed.mean() / reference.motion.speed.mean()),
+        "jump_ratio": float(sample.motion.jump.mean()),
+        "boundary_jump_ratio": float(np.nanmean(sample.motion.boundary_jump))
+        if np.isfinite(sample.motion.boundary_jump).any() else float("nan"),
+        **per_class_accuracy(sample.predicted, labels, class_names),
     }
     figures["fd_efflite0_spread"] = abs(figures["fd_efflite0_half_a"]
                                         - figures["fd_efflite0_half_b"])

@@ -15,6 +15,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from seaweed_apt.data.video_io import encode_video_bytes  # noqa: E402
+from seaweed_apt.evaluation.data import class_names_of  # noqa: E402
+from seaweed_apt.evaluation.motion import AXES  # noqa: E402
+from seaweed_apt.evaluation.summary import HEADLINE_FIGURES, SET_FIGURES  # noqa: E402
 from seaweed_apt.reporting.figures import video_grid  # noqa: E402
 from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos  # noqa: E402
 from seaweed_apt.training.stage import clip_geometry  # noqa: E402
@@ -23,8 +26,11 @@ FAMILY_COLOURS = {"teacher": "tab:blue", "distilled": "tab:orange", "apt": "tab:
                   "floor": "tab:grey"}
 TABLE_COLUMNS = ["system", "family", "prompt_set", "network_evaluations", "seconds_per_video",
                  "fd_efflite0", "fd_efflite0_spread", "fd_efflite0_clip", "fd_evaluator",
-                 "conditional_accuracy", "class_consistency", "diversity_ratio", "motion_ratio",
-                 "coherence"]
+                 "conditional_accuracy", "worst_class", "worst_class_accuracy",
+                 "motion_axis_accuracy", "speed_ratio", "jump_ratio", "boundary_jump_ratio",
+                 "class_consistency", "diversity_ratio", "motion_ratio"]
+HEADLINE_ROLES = {"teacher": "teacher (reference steps, CFG)", "distilled1": "distilled, 1 step",
+                  "apt1": "APT, 1 step (served)", "real": "real test clips (ceiling)"}
 
 
 def figure_png(figure) -> bytes:
@@ -81,29 +87,110 @@ def stage_curves_chart(histories: dict[str, tuple[pd.DataFrame, list[str]]]) -> 
     return figure_png(figure)
 
 
-def _markdown_table(table: pd.DataFrame) -> str:
-    columns = [c for c in TABLE_COLUMNS if c in table]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for _, row in table.iterrows():
+def headline_table(summary: dict) -> pd.DataFrame:
+    """System by figure on the test prompts (rows: HEADLINE_ROLES), each figure with its spread
+    where one run has one: FD's two half-sets, accuracy's binomial standard error."""
+    rows = []
+    for role, label in HEADLINE_ROLES.items():
+        row = {"system": label}
+        for figure, name in HEADLINE_FIGURES:
+            value = summary.get(f"{figure}_{role}", float("nan"))
+            text = "" if pd.isna(value) else f"{value:.3g}"
+            if figure == "fd_efflite0" and f"fd_efflite0_{role}_spread" in summary:
+                text += f" ± {summary[f'fd_efflite0_{role}_spread'] / 2:.3g}"
+            if figure == "conditional_accuracy" and f"conditional_accuracy_{role}_stderr" in \
+                    summary:
+                text += f" ± {summary[f'conditional_accuracy_{role}_stderr']:.2g}"
+            if figure == "worst_class_accuracy" and text:
+                text += f" ({summary.get(f'worst_class_{role}', '')})"
+            row[name] = text
+        for prompt_set, figures in SET_FIGURES:
+            for figure in figures:
+                value = summary.get(f"{figure}_{role}_{prompt_set}", float("nan"))
+                row[f"{figure.split('_')[0]} ({prompt_set})"] = \
+                    "" if pd.isna(value) else f"{value:.3g}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def class_motion_grid(clips: pd.DataFrame, system: str, class_names: list[str]) -> pd.DataFrame:
+    """Rows: item classes; columns: motion axes; each cell 'item% / axis% (n)' over the
+    system's test clips of that composition, seen and held-out (`*` marks held-out cells)."""
+    own = clips[clips["system"].isin([system, f"{system}_unseen"])]
+    own = own[(own["label"] >= 0) & (own["axis"] != "")]
+    grid = pd.DataFrame("", index=class_names, columns=list(AXES))
+    for (label, axis), cell in own.groupby(["label", "axis"]):
+        item = (cell["predicted"] == label).mean()
+        moved = (cell["axis_read"] == axis).mean()
+        held_out = "*" if cell["prompt_set"].eq("unseen").all() else ""
+        grid.loc[class_names[label], axis] = f"{item:.0%} / {moved:.0%} ({len(cell)}){held_out}"
+    return grid
+
+
+def confusion_matrix(clips: pd.DataFrame, system: str, class_names: list[str]) -> pd.DataFrame:
+    """Counts of asked class (rows) against the evaluator's reading (columns), test prompts."""
+    own = clips[(clips["system"] == system) & (clips["label"] >= 0)]
+    counts = np.zeros((len(class_names), len(class_names)), dtype=int)
+    np.add.at(counts, (own["label"].to_numpy(int), own["predicted"].to_numpy(int)), 1)
+    return pd.DataFrame(counts, index=class_names, columns=class_names)
+
+
+def _html_frame(frame: pd.DataFrame, index: bool = True) -> str:
+    return frame.to_html(index=index, escape=True, border=0, na_rep="")
+
+
+def _markdown_table(table: pd.DataFrame, columns: list[str] | None = None,
+                    index: bool = False) -> str:
+    columns = [c for c in (columns or list(table.columns)) if c in table]
+    head = ([""] if index else []) + columns
+    lines = ["| " + " | ".join(str(c) for c in head) + " |", "|" + "---|" * len(head)]
+    for key, row in table.iterrows():
         cells = [f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in columns]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(([str(key)] if index else []) + cells) + " |")
     return "\n".join(lines)
 
 
-def render_markdown(summary: dict, table: pd.DataFrame, goals: list[str], images: list[str],
+INTRO = ("The served APT checkpoint was chosen on the validation prompts, clips and seeds; every "
+         "figure here is from the test prompts and seeds (disjoint from validation's and from "
+         "every training and teacher-pair seed), measured once, one run on one machine: one draw "
+         "of a distribution (the spread over post-training seeds: docs/results.md). "
+         "FD-EffLite0 is a Fréchet distance on ImageNet EfficientNet-Lite0 frame features (not "
+         "FID, not FVD) and cannot see motion: read it beside the motion figures. Held-out "
+         "compositions (`unseen`): (item, motion) pairs no training video shows.")
+
+
+def report_sections(table: pd.DataFrame, clips: pd.DataFrame, validation: pd.DataFrame,
+                    selected: str, teacher: str, class_names: list[str]
+                    ) -> list[tuple[str, pd.DataFrame, bool]]:
+    """(title, table, whether its index is shown) in reading order, after the goals: the
+    class-by-motion grids, the confusion matrices, selection's validation rows, every row."""
+    sections = [(f"Class by motion: {name} (item read / axis followed (clips); * held out)",
+                 class_motion_grid(clips, name, class_names), True)
+                for name in (selected, teacher, "real_test")]
+    sections += [(f"Confusion: {name} (rows asked, columns read)",
+                  confusion_matrix(clips, name, class_names), True)
+                 for name in (selected, teacher)]
+    shown = [c for c in TABLE_COLUMNS if c in validation]
+    sections.append(("Selection: validation prompts (what chose the served checkpoint)",
+                     validation[shown], False))
+    sections.append(("Every system and set, test prompts",
+                     table[[c for c in TABLE_COLUMNS if c in table]], False))
+    return sections
+
+
+def render_markdown(summary: dict, goals: list[str], sections: list, images: list[str],
                     grids: list[str]) -> str:
-    parts = ["# Evaluation report", "",
-             "All figures on held-out test clips; every system made the same prompts and seeds "
-             "in this run on this machine. FD-EffLite0 is a Fréchet distance on ImageNet "
-             "EfficientNet-Lite0 features (not FID, not FVD).", "",
-             "## Summary", ""]
-    parts += [f"- **{key}**: {value:.4g}" if isinstance(value, float) else f"- **{key}**: {value}"
-              for key, value in summary.items()]
-    parts += ["", "## Goals", ""] + [f"- {goal}" for goal in goals]
-    parts += ["", "## Systems", "", _markdown_table(table), ""]
-    parts += ["## Charts", ""] + [f"![{name}]({name})" for name in images]
+    parts = ["# Evaluation report", "", INTRO, "", "## Headline (test prompts)", "",
+             _markdown_table(headline_table(summary)), "", "## Goals", ""]
+    parts += [f"- {goal}" for goal in goals]
+    for title, frame, index in sections:
+        parts += ["", f"## {title}", "", _markdown_table(frame, index=index)]
+    parts += ["", "## Charts", ""] + [f"![{name}]({name})" for name in images]
     parts += ["", "## Sample grids (prompts as rows, seeds as columns)", ""]
     parts += [f"- {name}: ![{name}](samples/{name.split(' ')[0]}.gif)" for name in grids]
+    parts += ["", "## Every headline figure (metrics.json)", ""]
+    parts += [f"- **{key}**: {value:.4g}" if isinstance(value, float) else f"- **{key}**: {value}"
+              for key, value in summary.items()]
     return "\n".join(parts) + "\n"
 
 
@@ -111,47 +198,50 @@ def _inline(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
-def render_html(summary: dict, table: pd.DataFrame, goals: list[str],
-                images: dict[str, bytes], grids: dict[str, bytes]) -> str:
-    """One file with everything inlined: it opens offline, from anywhere."""
-    columns = [c for c in TABLE_COLUMNS if c in table]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{row[c]:.4g}</td>" if isinstance(row[c], float)
-                         else f"<td>{html.escape(str(row[c]))}</td>" for c in columns) + "</tr>"
-        for _, row in table.iterrows())
-    summary_items = "".join(
-        f"<li><b>{html.escape(k)}</b>: {v:.4g}</li>" if isinstance(v, float)
-        else f"<li><b>{html.escape(k)}</b>: {html.escape(str(v))}</li>"
-        for k, v in summary.items())
-    goal_items = "".join(f"<li>{html.escape(g)}</li>" for g in goals)
+def render_html(summary: dict, goals: list[str], sections: list, images: dict[str, bytes],
+                grids: dict[str, bytes]) -> str:
+    """One file with everything inlined: it opens offline, from anywhere. The headline table and
+    the goals first, then the class-by-motion grids, then the rest."""
+    goal_items = "".join(
+        f"<li style=\"color:{'#060' if ': met' in g else '#900' if 'NOT' in g else '#000'}\">"
+        f"{html.escape(g)}</li>" for g in goals)
+    body = "".join(f"<h2>{html.escape(title)}</h2>{_html_frame(frame, index)}"
+                   for title, frame, index in sections)
     charts = "".join(f'<h3>{html.escape(n)}</h3><img src="{_inline(d, "image/png")}">'
                      for n, d in images.items())
     videos = "".join(
         f'<figure><img src="{_inline(d, "image/gif")}" style="image-rendering:pixelated;'
         f'width:240px"><figcaption>{html.escape(n)}</figcaption></figure>'
         for n, d in grids.items())
+    summary_items = "".join(
+        f"<li><b>{html.escape(k)}</b>: {v:.4g}</li>" if isinstance(v, float)
+        else f"<li><b>{html.escape(k)}</b>: {html.escape(str(v))}</li>"
+        for k, v in summary.items())
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>seaweed-apt evaluation</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}table{{border-collapse:collapse;
 font-size:12px}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}figure{{display:
 inline-block;margin:6px;text-align:center;font-size:11px}}img{{max-width:100%}}</style></head>
-<body><h1>Evaluation report</h1><p>Held-out test clips; same prompts and seeds for every system,
-one run, one machine. FD-EffLite0: Fréchet distance on ImageNet EfficientNet-Lite0 features
-(not FID, not FVD).</p><h2>Summary</h2><ul>{summary_items}</ul><h2>Goals</h2><ul>{goal_items}</ul>
-<h2>Systems</h2><table><tr>{head}</tr>{body}</table><h2>Charts</h2>{charts}
-<h2>Sample grids (prompts as rows, seeds as columns)</h2>{videos}</body></html>
+<body><h1>Evaluation report</h1><p>{html.escape(INTRO)}</p>
+<h2>Headline (test prompts)</h2>{_html_frame(headline_table(summary), index=False)}
+<h2>Goals</h2><ul>{goal_items}</ul>{body}<h2>Charts</h2>{charts}
+<h2>Sample grids (prompts as rows, seeds as columns)</h2>{videos}
+<h2>Every headline figure (metrics.json)</h2><ul>{summary_items}</ul></body></html>
 """
 
 
-def build_report(summary: dict, goals: list[str], table: pd.DataFrame, selection: dict,
+def build_report(summary: dict, goals: list[str], table: pd.DataFrame, clips: pd.DataFrame,
+                 validation: pd.DataFrame, selection: dict,
                  histories: dict[str, tuple[pd.DataFrame, list[str]]], load_model,
                  clip_manifest: pd.DataFrame, evaluation, sampling, text_encoder
                  ) -> dict[str, bytes]:
     """Every file of the report folder: charts, one grid per headline system (the fixed prompts
     and seeds of every stage's grid), report.md and report.html."""
+    sections = report_sections(table, clips, validation, selection["system"],
+                               f"teacher_{evaluation.reference_teacher_steps}step",
+                               class_names_of(clip_manifest))
     table = table.assign(selected=table["system"] == selection["system"])
-    on_test = table[table["prompt_set"] == "test"]  # the paraphrase rows are in the table only
+    on_test = table[(table["prompt_set"] == "test") & (table["family"] != "ceiling")]
     charts = {"quality_vs_speed.png": quality_speed_chart(on_test),
               "stage_curves.png": stage_curves_chart(histories)}
     selected_step = int(selection["checkpoint_step"])
@@ -180,7 +270,8 @@ def build_report(summary: dict, goals: list[str], table: pd.DataFrame, selection
     gifs = {"side_by_side (columns: " + ", ".join(r.system for r in headline) + ")":
             files["samples/side_by_side.gif"], **gifs}
     shown = table.drop(columns=["selected"])
-    files["report.md"] = render_markdown(summary, shown, goals, list(charts), list(gifs)).encode()
-    files["report.html"] = render_html(summary, shown, goals, charts, gifs).encode()
+    files["report.md"] = render_markdown(summary, goals, sections, list(charts),
+                                         list(gifs)).encode()
+    files["report.html"] = render_html(summary, goals, sections, charts, gifs).encode()
     files["systems.csv"] = shown.to_csv(index=False).encode()
     return files

@@ -1,5 +1,6 @@
 """Which APT checkpoint is served: the lowest FD-EffLite0 among the checkpoints that keep the
-teacher's prompt following (conditional accuracy at least a share of the teacher's)."""
+teacher's prompt following (conditional accuracy at least a share of the teacher's), all read on
+the validation prompts: the test prompts, which the report and the goals read, never choose."""
 
 from __future__ import annotations
 
@@ -8,20 +9,26 @@ import pandas as pd
 
 def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy_ratio: float,
                       fd_tie_tolerance: float = 0.0) -> dict:
-    """`table` has one row per APT system at one step: `system`, `checkpoint_step`,
-    `fd_efflite0`, `conditional_accuracy`. The candidates are the rows whose accuracy is at least
-    `min_accuracy_ratio` x `teacher_accuracy`; when none is, every row is, and the record says
-    so (`qualified: false`). Among the candidates, rows within `fd_tie_tolerance` of the lowest
-    FD tie; the highest conditional accuracy wins (then the lower FD, then the earlier step).
+    """`table` has one row per APT system at one step, measured on the validation prompts:
+    `system`, `prompt_set` ("val"), `checkpoint_step`, `fd_efflite0`, `conditional_accuracy`;
+    `teacher_accuracy` is the teacher's on the same prompts. The candidates are the rows whose
+    accuracy is at least `min_accuracy_ratio` x `teacher_accuracy`; when none is, every row is,
+    and the record says so (`qualified: false`). Among the candidates, rows within
+    `fd_tie_tolerance` of the lowest FD tie; the highest conditional accuracy wins (then the
+    lower FD, then the earlier step).
 
     Returns:
         the chosen row as a dict, plus `qualified`, `reason` in words and the `candidates`.
 
     Raises:
-        ValueError: the table is empty.
+        ValueError: the table is empty, or holds a row of another prompt set than "val".
     """
     if table.empty:
         raise ValueError("no APT checkpoint was evaluated: nothing to select")
+    other = sorted(set(table["prompt_set"]) - {"val"})
+    if other:
+        raise ValueError(f"selection reads validation rows only; the table holds {other} rows "
+                         "(the test prompts are reported, never used to choose)")
     floor = min_accuracy_ratio * teacher_accuracy
     qualifying = table[table["conditional_accuracy"] >= floor]
     pool = qualifying if not qualifying.empty else table
@@ -44,6 +51,6 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
                    f"accuracy ({chosen['conditional_accuracy']:.3f}) wins")
     record = {key: (value.item() if hasattr(value, "item") else value)
               for key, value in chosen.to_dict().items()}
-    return record | {"qualified": not qualifying.empty, "reason": reason,
+    return record | {"split": "val", "qualified": not qualifying.empty, "reason": reason,
                      "candidates": table[["system", "checkpoint_step", "fd_efflite0",
                                           "conditional_accuracy"]].to_dict("records")}

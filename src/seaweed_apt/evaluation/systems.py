@@ -22,7 +22,9 @@ class System:
     cfg_scale: float  # 1: no guidance
     one_step_generator: bool  # x = z - v(z, c, 1): the distilled student and APT's G
     checkpoint: str = ""  # which model files (teacher, distilled, apt step)
-    prompt_set: str = "test"  # test: the test clips' captions | paraphrase: the same, reworded
+    # val: validation captions (selection) | test: test captions of seen (item, motion)
+    # compositions | unseen: of held-out ones | paraphrase: the test captions reworded
+    prompt_set: str = "test"
 
     @property
     def network_evaluations(self) -> int:
@@ -30,26 +32,36 @@ class System:
         return self.steps * (2 if self.cfg_scale != 1.0 else 1)
 
 
-def standard_systems(teacher_steps: list[int], cfg_scale: float, apt_steps: list[int],
-                     apt_zero_shot_steps: list[int], reference_teacher_steps: int | None = None
-                     ) -> list[System]:
-    """Teacher at each step count with CFG, the distilled student at 1 step, APT at 1 and
-    zero-shot more steps for every kept checkpoint (docs/method.md §4-5). With
-    `reference_teacher_steps`, the paraphrase set too: that teacher row, the distilled student
-    and APT at 1 step, each on the reworded prompts (names end in `_paraphrase`)."""
+def selection_systems(reference_teacher_steps: int, cfg_scale: float,
+                       apt_checkpoint_steps: list[int]) -> list[System]:
+    """What selection reads, on the validation prompts: the reference teacher (the accuracy the
+    rule compares to), the distilled student and every kept APT checkpoint at one step."""
+    systems = [System(f"teacher_{reference_teacher_steps}step", "teacher",
+                      reference_teacher_steps, cfg_scale, False, "teacher", "val"),
+               System("distilled_1step", "distilled", 1, 1.0, True, "distilled", "val")]
+    systems += [System(f"apt_{step:05d}_1step", "apt", 1, 1.0, True, f"apt/{step}", "val")
+                for step in apt_checkpoint_steps]
+    return systems
+
+
+def reported_systems(teacher_steps: list[int], cfg_scale: float, selected_step: int,
+                 apt_steps: list[int], reference_teacher_steps: int,
+                 extra_prompt_sets: tuple[str, ...] = ("unseen", "paraphrase")) -> list[System]:
+    """What the report, the goals and the gate read, on the test prompts (docs/method.md §4-5):
+    the teacher at each step count with CFG, the distilled student at one step, the selected APT
+    checkpoint at one and zero-shot more steps; then, for each of `extra_prompt_sets`, the
+    reference teacher, the student and APT-1 again (names end in `_<set>`)."""
     systems = [System(f"teacher_{n}step", "teacher", n, cfg_scale, False, "teacher")
                for n in teacher_steps]
     systems.append(System("distilled_1step", "distilled", 1, 1.0, True, "distilled"))
-    for step in apt_steps:
-        for n in apt_zero_shot_steps:
-            systems.append(System(f"apt_{step:05d}_{n}step", "apt", n, 1.0, True,
-                                  f"apt/{step}"))
-    if reference_teacher_steps is not None:
-        reworded = [s for s in systems if s.steps == 1 and s.family != "teacher"]
-        reworded.insert(0, next(s for s in systems if s.family == "teacher"
-                                and s.steps == reference_teacher_steps))
-        systems += [replace(s, name=f"{s.name}_paraphrase", prompt_set="paraphrase")
-                    for s in reworded]
+    systems += [System(f"apt_{selected_step:05d}_{n}step", "apt", n, 1.0, True,
+                       f"apt/{selected_step}") for n in apt_steps]
+    again = [next(s for s in systems if s.family == "teacher"
+                  and s.steps == reference_teacher_steps)]
+    again += [s for s in systems if s.steps == 1 and s.family != "teacher"]
+    for prompt_set in extra_prompt_sets:
+        systems += [replace(s, name=f"{s.name}_{prompt_set}", prompt_set=prompt_set)
+                    for s in again]
     return systems
 
 

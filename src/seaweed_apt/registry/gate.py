@@ -1,9 +1,11 @@
 """The promotion gate: is a candidate fit to replace production?
 
-Figures come from the evaluation stage's metrics (FD-EffLite0 against real test clips, lower is
-better; conditional accuracy of the frozen item classifier, higher is better). With no production
-model yet, the candidate must beat evaluation's trivial baselines (uniform noise, the mean frame
-held still) instead."""
+Figures come from the evaluation stage's metrics, all on the test prompts (FD-EffLite0 against real
+test clips, lower is better; conditional accuracy of the frozen item classifier, higher is better;
+the share of clips moving along the captioned axis; the worst item class's accuracy). With no
+production model yet, the candidate must beat evaluation's trivial baselines (uniform noise, the
+mean frame held still) on FD and accuracy, and always-one-axis on motion, instead. Whatever
+production is, no class may collapse: the worst class keeps a share of its own teacher's."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from seaweed_apt.config.deployment import PromotionGateConfig
 from seaweed_apt.registry.registry import is_known, metric_text
 
 FD, ACCURACY = "fd_efflite0_apt1", "conditional_accuracy_apt1"
+MOTION, WORST_CLASS = "motion_axis_accuracy_apt1", "worst_class_accuracy_apt1"
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def decide(candidate: str, candidate_metrics: dict, production: str | None,
            production_metrics: dict | None, config: PromotionGateConfig) -> GateDecision:
     """Raises ValueError when the candidate's metrics lack the gate's figures (evaluation did
     not run); a figure that is there but null is a failed check, not an error."""
-    missing = [k for k in (FD, ACCURACY) if k not in candidate_metrics]
+    missing = [k for k in (FD, ACCURACY, MOTION, WORST_CLASS) if k not in candidate_metrics]
     if missing:
         raise ValueError(f"candidate metrics lack {missing}: run the evaluation stage first")
     fd, accuracy = candidate_metrics[FD], candidate_metrics[ACCURACY]
@@ -84,8 +87,37 @@ def decide(candidate: str, candidate_metrics: dict, production: str | None,
         _check("FD-EffLite0", fd, "<=", fd_bound, fd_bound_is),
         _check("conditional accuracy", accuracy, ">=", accuracy_bound,
                f"{who} {metric_text(reference_accuracy, '.3g')} less {accuracy_margin:.3g}"),
+        _motion_check(candidate_metrics, production, production_metrics, config),
+        _class_collapse_check(candidate_metrics, config),
     ]
     return GateDecision(all(c["passed"] for c in checks), candidate, production, checks)
+
+
+def _motion_check(candidate_metrics: dict, production: str | None,
+                  production_metrics: dict | None, config: PromotionGateConfig) -> dict:
+    """Motion following may fall by `motion_axis_margin` below production's; with no production
+    figure it must beat always-one-axis (`motion_axis_chance`) by that margin."""
+    margin = config.motion_axis_margin
+    reference = (production_metrics or {}).get(MOTION) if production is not None else None
+    if is_known(reference):
+        bound, bound_is = reference - margin, f"production {production}'s " \
+            f"{reference:.3g} less {margin:.3g}"
+    else:
+        chance = candidate_metrics.get("motion_axis_chance")
+        bound = chance + margin if is_known(chance) else None
+        bound_is = f"always one axis, {metric_text(chance, '.3g')}, plus {margin:.3g}"
+    return _check("motion along the captioned axis", candidate_metrics[MOTION], ">=", bound,
+                  bound_is)
+
+
+def _class_collapse_check(candidate_metrics: dict, config: PromotionGateConfig) -> dict:
+    """The worst item class keeps `worst_class_ratio_min` of its teacher's worst class."""
+    teacher = candidate_metrics.get("worst_class_accuracy_teacher")
+    ratio = config.worst_class_ratio_min
+    bound = teacher * ratio if is_known(teacher) else None
+    return _check(f"worst class ({candidate_metrics.get('worst_class_apt1', '?')}) accuracy",
+                  candidate_metrics[WORST_CLASS], ">=", bound,
+                  f"{ratio:.3g} x the teacher's worst class {metric_text(teacher, '.3g')}")
 
 
 def gate_and_promote(registry, candidate: str, config: PromotionGateConfig) -> GateDecision:
