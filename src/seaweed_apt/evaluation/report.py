@@ -87,6 +87,11 @@ def stage_curves_chart(histories: dict[str, tuple[pd.DataFrame, list[str]]]) -> 
     return figure_png(figure)
 
 
+def _figure(value: float) -> str:
+    """A figure for a person: FD-sized numbers whole with thousands separators, others 3 digits."""
+    return "" if pd.isna(value) else f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def headline_table(summary: dict) -> pd.DataFrame:
     """System by figure on the test prompts (rows: HEADLINE_ROLES), each figure with its spread
     where one run has one: FD's two half-sets, accuracy's binomial standard error."""
@@ -94,10 +99,9 @@ def headline_table(summary: dict) -> pd.DataFrame:
     for role, label in HEADLINE_ROLES.items():
         row = {"system": label}
         for figure, name in HEADLINE_FIGURES:
-            value = summary.get(f"{figure}_{role}", float("nan"))
-            text = "" if pd.isna(value) else f"{value:.3g}"
+            text = _figure(summary.get(f"{figure}_{role}", float("nan")))
             if figure == "fd_efflite0" and f"fd_efflite0_{role}_spread" in summary:
-                text += f" ± {summary[f'fd_efflite0_{role}_spread'] / 2:.3g}"
+                text += f" ± {_figure(summary[f'fd_efflite0_{role}_spread'] / 2)}"
             if figure == "conditional_accuracy" and f"conditional_accuracy_{role}_stderr" in \
                     summary:
                 text += f" ± {summary[f'conditional_accuracy_{role}_stderr']:.2g}"
@@ -107,8 +111,8 @@ def headline_table(summary: dict) -> pd.DataFrame:
         for prompt_set, figures in SET_FIGURES:
             for figure in figures:
                 value = summary.get(f"{figure}_{role}_{prompt_set}", float("nan"))
-                row[f"{figure.split('_')[0]} ({prompt_set})"] = \
-                    "" if pd.isna(value) else f"{value:.3g}"
+                short = "item accuracy" if figure == "conditional_accuracy" else "motion axis"
+                row[f"{short} ({prompt_set})"] = _figure(value)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -118,7 +122,7 @@ def class_motion_grid(clips: pd.DataFrame, system: str, class_names: list[str]) 
     system's test clips of that composition, seen and held-out (`*` marks held-out cells)."""
     own = clips[clips["system"].isin([system, f"{system}_unseen"])]
     own = own[(own["label"] >= 0) & (own["axis"] != "")]
-    grid = pd.DataFrame("", index=class_names, columns=list(AXES))
+    grid = pd.DataFrame("", index=[name for name in class_names if name], columns=list(AXES))
     for (label, axis), cell in own.groupby(["label", "axis"]):
         item = (cell["predicted"] == label).mean()
         moved = (cell["axis_read"] == axis).mean()
@@ -132,7 +136,9 @@ def confusion_matrix(clips: pd.DataFrame, system: str, class_names: list[str]) -
     own = clips[(clips["system"] == system) & (clips["label"] >= 0)]
     counts = np.zeros((len(class_names), len(class_names)), dtype=int)
     np.add.at(counts, (own["label"].to_numpy(int), own["predicted"].to_numpy(int)), 1)
-    return pd.DataFrame(counts, index=class_names, columns=class_names)
+    named = [i for i, name in enumerate(class_names) if name]  # "": a class the data lack
+    return pd.DataFrame(counts[np.ix_(named, named)], index=[class_names[i] for i in named],
+                        columns=[class_names[i] for i in named])
 
 
 def _html_frame(frame: pd.DataFrame, index: bool = True) -> str:
