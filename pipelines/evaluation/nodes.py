@@ -5,7 +5,6 @@ the report."""
 from __future__ import annotations
 
 import json
-import logging
 
 import numpy as np
 import pandas as pd
@@ -15,13 +14,12 @@ from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.config.text import TextEncoderConfig
-from seaweed_apt.diffusion.flow import TextBatch
-from seaweed_apt.evaluation.data import LabelledClips, load_split_clips, unseen_composition_mask
+from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.evaluator import evaluator_files, fit_evaluator
 from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
-from seaweed_apt.evaluation.paraphrase import paraphrase_captions
+from seaweed_apt.evaluation.prompts import reported_prompts, selection_prompts
 from seaweed_apt.evaluation.report import build_report
-from seaweed_apt.evaluation.run import PromptSet, caption_text, model_loader, prompt_seeds
+from seaweed_apt.evaluation.run import caption_text, model_loader, prompt_seeds
 from seaweed_apt.evaluation.selection import select_checkpoint
 from seaweed_apt.evaluation.speed import time_one_step_against_teacher
 from seaweed_apt.evaluation.summary import summarize_evaluation
@@ -30,8 +28,6 @@ from seaweed_apt.reporting.samples import embed_prompts
 from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.data import load_caption_table
 from seaweed_apt.training.stage import clip_geometry
-
-logger = logging.getLogger(__name__)
 
 
 def train_evaluator(clip_manifest: pd.DataFrame, clip_shards_dir: str,
@@ -49,12 +45,6 @@ def train_evaluator(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     return evaluator_files(model, train.class_names, record), record
 
 
-def _prompt_set(name: str, clips: LabelledClips, caption_table: TextBatch, seed: int,
-                text: TextBatch | None = None) -> PromptSet:
-    return PromptSet(clips, caption_text(caption_table, clips.caption_index) if text is None
-                     else text, prompt_seeds(seed, name, len(clips)))
-
-
 def _temporal_patch(teacher_model: dict[str, bytes]) -> int:
     return load_model_from_files(teacher_model).patch[0]
 
@@ -70,21 +60,16 @@ def measure_validation(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     Returns:
         one row per system (prompt set "val") and the validation clips' own ceiling row.
     """
-    reference = load_split_clips(clip_manifest, clip_shards_dir, "val",
-                                 limit=evaluation.reference_clips, seed=evaluation.seed)
-    asked = load_split_clips(clip_manifest, clip_shards_dir, "val",
-                             limit=evaluation.num_samples, seed=evaluation.seed + 1)
-    table = load_caption_table(caption_embeddings_file)
+    reference, prompt_sets = selection_prompts(
+        clip_manifest, clip_shards_dir, load_caption_table(caption_embeddings_file), evaluation)
     steps = kept_checkpoint_steps(apt_checkpoints)
     systems = selection_systems(evaluation.reference_teacher_steps, sampling.cfg_scale, steps)
     model_files = {"teacher": teacher_model, "distilled": distilled_model,
                    **{f"apt/{step}": kept_checkpoint_files(apt_checkpoints, step)
                       for step in steps}}
     measured, _ = evaluate_systems_on_ray(
-        systems, model_files, reference,
-        {"val": _prompt_set("val", asked, table, evaluation.seed)}, None, evaluator_model,
-        evaluation, clip_geometry(clip_manifest), sampling.shift, _temporal_patch(teacher_model),
-        ray)
+        systems, model_files, reference, prompt_sets, None, evaluator_model, evaluation,
+        clip_geometry(clip_manifest), sampling.shift, _temporal_patch(teacher_model), ray)
     return measured
 
 
@@ -123,26 +108,9 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     Returns:
         one row per system and real or trivial set, and one row per clip of each.
     """
-    reference = load_split_clips(clip_manifest, clip_shards_dir, "test",
-                                 limit=evaluation.reference_clips, seed=evaluation.seed)
-    seen = load_split_clips(clip_manifest, clip_shards_dir, "test", limit=evaluation.num_samples,
-                            seed=evaluation.seed + 1, compositions_seen=True)
-    floors = load_split_clips(clip_manifest, clip_shards_dir, "train",
-                              limit=evaluation.num_samples, seed=evaluation.seed + 2)
-    table = load_caption_table(caption_embeddings_file)
-    reworded = embed_prompts(paraphrase_captions(seen.captions, evaluation.paraphrases),
-                             text_encoder)
-    prompt_sets = {"test": _prompt_set("test", seen, table, evaluation.seed),
-                   "paraphrase": _prompt_set("paraphrase", seen, table, evaluation.seed,
-                                             reworded)}
-    if unseen_composition_mask(clip_manifest)[clip_manifest["split"] == "test"].any():
-        unseen = load_split_clips(clip_manifest, clip_shards_dir, "test",
-                                  limit=evaluation.num_samples, seed=evaluation.seed + 3,
-                                  compositions_seen=False)
-        prompt_sets["unseen"] = _prompt_set("unseen", unseen, table, evaluation.seed)
-    else:
-        logger.warning("no test clip shows an (item, motion) composition that training lacks: "
-                       "no unseen-composition rows")
+    reference, prompt_sets, floors = reported_prompts(
+        clip_manifest, clip_shards_dir, load_caption_table(caption_embeddings_file), evaluation,
+        lambda prompts: embed_prompts(prompts, text_encoder))
     step = int(apt_selection["checkpoint_step"])
     systems = reported_systems(evaluation.teacher_steps, sampling.cfg_scale, step,
                                evaluation.apt_steps, evaluation.reference_teacher_steps,
