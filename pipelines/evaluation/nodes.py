@@ -20,7 +20,7 @@ from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
 from seaweed_apt.evaluation.prompts import reported_prompts, selection_prompts
 from seaweed_apt.evaluation.report import build_report
 from seaweed_apt.evaluation.run import caption_text, model_loader, prompt_seeds
-from seaweed_apt.evaluation.selection import select_checkpoint
+from seaweed_apt.evaluation.selection import reference_accuracy, select_checkpoint
 from seaweed_apt.evaluation.speed import time_one_step_against_teacher
 from seaweed_apt.evaluation.summary import summarize_evaluation
 from seaweed_apt.evaluation.systems import reported_systems, selection_systems
@@ -82,11 +82,9 @@ def select_apt_checkpoint(validation_systems: pd.DataFrame, apt_checkpoints: dic
     Returns:
         its model files with `selection.json` beside them, and the selection record.
     """
-    systems = validation_systems[validation_systems["prompt_set"] == "val"]
-    one_step = systems[(systems["family"] == "apt") & (systems["steps"] == 1)]
-    teacher = systems.set_index("system").loc[
-        f"teacher_{evaluation.reference_teacher_steps}step"]
-    record = select_checkpoint(one_step, float(teacher["conditional_accuracy"]),
+    one_step = validation_systems[(validation_systems["family"] == "apt")
+                                  & (validation_systems["steps"] == 1)]
+    record = select_checkpoint(one_step, reference_accuracy(validation_systems, evaluation),
                                evaluation.selection_min_accuracy_ratio,
                                evaluation.fd_tie_tolerance)
     files = kept_checkpoint_files(apt_checkpoints, int(record["checkpoint_step"]))

@@ -28,6 +28,20 @@ def test_selection_never_reads_a_test_row():
             select_checkpoint(mixed, 0.5, 0.9)
 
 
+def test_selection_names_what_it_lacks():
+    table = _table([("apt_00100_1step", 100, float("nan"), 0.5)])
+    with pytest.raises(ValueError, match="every candidate's is NaN"):
+        select_checkpoint(table, 0.5, 0.9)
+    with pytest.raises(ValueError, match=r"lacks columns \['prompt_set'\]"):
+        select_checkpoint(table.drop(columns="prompt_set"), 0.5, 0.9)
+    from seaweed_apt.config.evaluation import EvaluationConfig
+    from seaweed_apt.evaluation.selection import reference_accuracy
+    from tests.helpers import base_config
+
+    with pytest.raises(ValueError, match="no teacher_25step row"):
+        reference_accuracy(table, base_config(EvaluationConfig, "evaluation"))
+
+
 def test_the_selection_node_reads_the_validation_pass_only():
     """In the pipeline, selection takes the validation table; the test pass comes after it,
     measuring only the checkpoint selection chose."""

@@ -28,12 +28,12 @@ def generator_files(seed: int, **overrides) -> dict[str, bytes]:
     return {"model.safetensors": weights, "config.json": json.dumps(config).encode()}
 
 
-def metrics(fd: float, accuracy: float, motion: float = 0.8, worst_class: float = 0.5) -> dict:
+def metrics(fd: float, accuracy: float, motion: float = 0.8, class_ratio: float = 0.9) -> dict:
     return {"fd_efflite0_apt1": fd, "conditional_accuracy_apt1": accuracy,
             "fd_efflite0_trivial_best": 500.0, "conditional_accuracy_trivial_best": 0.15,
             "motion_axis_accuracy_apt1": motion, "motion_axis_chance": 0.34,
-            "worst_class_accuracy_apt1": worst_class, "worst_class_apt1": "sneaker",
-            "worst_class_accuracy_teacher": 0.6}
+            "class_accuracy_ratio_min_apt1": class_ratio,
+            "class_accuracy_ratio_min_class": "sneaker"}
 
 
 GENERATION = {"num_frames": 4, "height": 32, "width": 32, "fps": 8,

@@ -99,7 +99,7 @@ def test_bad_registry_uri_is_a_clear_error():
 
 
 GATE = PromotionGateConfig(fd_margin_fraction=0.05, accuracy_margin=0.05, motion_axis_margin=0.05,
-                           worst_class_ratio_min=0.5)
+                           class_accuracy_ratio_min=0.5)
 
 
 def test_gate_refuses_a_candidate_that_breaks_motion_or_collapses_a_class():
@@ -110,9 +110,14 @@ def test_gate_refuses_a_candidate_that_breaks_motion_or_collapses_a_class():
     slower = decide("v0002", metrics(400.0, 0.6, motion=0.7), "v0001",
                     metrics(400.0, 0.6, motion=0.8), config)
     assert not slower.promote and "production v0001's 0.8 less 0.05" in slower.reason
-    collapsed = decide("v0001", metrics(400.0, 0.6, worst_class=0.1), None, None, config)
-    assert not collapsed.promote and "worst class (sneaker) accuracy 0.1 >= 0.3" in \
+    collapsed = decide("v0001", metrics(400.0, 0.6, class_ratio=0.1), None, None, config)
+    assert not collapsed.promote and "(sneaker), as a share of the teacher's 0.1 >= 0.5" in \
         collapsed.reason
+    unknown = decide("v0001", metrics(400.0, 0.6, class_ratio=None), None, None, config)
+    assert not unknown.promote and "unknown" in unknown.reason  # the teacher drew no class
+    # Prompts that nearly all name one axis: the bound is a perfect score, not above it.
+    one_axis = metrics(400.0, 0.6, motion=1.0) | {"motion_axis_chance": 1.0}
+    assert decide("v0001", one_axis, None, None, config).promote
 
 
 def test_gate_first_model_must_beat_trivial_baselines():

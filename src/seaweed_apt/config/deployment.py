@@ -25,8 +25,8 @@ class PromotionGateConfig(StrictConfig):
     motion_axis_margin: float = Field(
         ge=0.0, le=1.0, description="motion following may fall by this (first model: must beat "
                                     "always-one-axis by it)")
-    worst_class_ratio_min: float = Field(
-        ge=0.0, le=1.0, description="the worst class keeps this share of its teacher's worst")
+    class_accuracy_ratio_min: float = Field(
+        ge=0.0, le=1.0, description="every class keeps this share of its teacher's accuracy on it")
 
 
 class AutoscalingConfig(StrictConfig):

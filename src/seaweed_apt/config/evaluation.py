@@ -29,7 +29,8 @@ class SpeedTimingConfig(StrictConfig):
 class MotionReaderConfig(StrictConfig):
     """The motion readers (evaluation/motion.py), calibrated on real val clips."""
 
-    item_threshold: float = Field(ge=0.0, lt=1.0, description="brighter pixels are the item")
+    item_threshold: float = Field(ge=0.0, lt=1.0, description="pixels brighter than this share "
+                                  "of the clip's brightest are the item")
     min_speed_px: float = Field(ge=0.0, description="px / frame; slower reads as no axis")
 
 

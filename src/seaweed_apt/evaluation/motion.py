@@ -1,8 +1,9 @@
 """Motion readers: which way a clip's item moves, how fast, and whether its frames change smoothly.
 
 They read the item's path, the intensity-weighted centroid of the pixels brighter than the
-background in each frame, so they apply to clips of one item on a dark background (the
-moving-fashion clips and what a generator draws for their captions). Each is calibrated on
+background (a share of the clip's brightest pixel) in each frame, so they apply to clips of one
+item on a dark background (the moving-fashion clips and what a generator draws for their
+captions). Each is calibrated on
 held-out real clips, which the evaluation reports beside the systems as the ceiling.
 """
 
@@ -30,9 +31,12 @@ class ClipMotion:
 
 def item_paths(videos: np.ndarray, threshold: float) -> np.ndarray:
     """(B, T, H, W, 3) uint8 -> (B, T, 2) the (x, y) centroid in pixels of each frame's pixels
-    brighter than `threshold` (on [0, 1]), weighted by how much brighter; nan where none is."""
+    brighter than `threshold` times the clip's brightest pixel, weighted by how much brighter;
+    nan where none is. Relative to the clip, so a dimmer drawing of the same motion reads the
+    same path."""
     grey = videos.astype(np.float32).mean(axis=-1) / 255.0  # (B, T, H, W)
-    weight = np.clip(grey - threshold, 0.0, None)
+    level = threshold * grey.max(axis=(1, 2, 3), keepdims=True)  # (B, 1, 1, 1)
+    weight = np.clip(grey - level, 0.0, None)
     mass = weight.sum(axis=(2, 3))  # (B, T)
     ys, xs = np.arange(videos.shape[2]), np.arange(videos.shape[3])
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -19,7 +19,7 @@ from seaweed_apt.evaluation.motion import ClipMotion, pixel_motion, read_motion
 class MotionReading:
     """How the motion readers read a set (`evaluation.motion` and the teacher's temporal patch)."""
 
-    item_threshold: float  # on [0, 1]: brighter pixels are the item
+    item_threshold: float  # share of the clip's brightest pixel: brighter pixels are the item
     min_speed_px: float  # px / frame: slower reads as no axis
     temporal_patch: int  # frames per temporal token of the generators: where a jump is looked for
 
@@ -74,16 +74,14 @@ def per_class_accuracy(predicted: np.ndarray, labels: np.ndarray, class_names: l
                        ) -> dict[str, float]:
     """`accuracy_class_<name>` for every class asked for at least once, then `worst_class`
     (its name) and `worst_class_accuracy` (nan and "" when no clip is labelled)."""
-    figures: dict = {}
-    for label in sorted(set(labels[labels >= 0].tolist())):
-        asked = labels == label
-        figures[f"accuracy_class_{class_key(class_names[label])}"] = float(
-            (predicted[asked] == label).mean())
-    if not figures:
+    by_label = {label: float((predicted[labels == label] == label).mean())
+                for label in sorted(set(labels[labels >= 0].tolist()))}
+    if not by_label:
         return {"worst_class": "", "worst_class_accuracy": float("nan")}
-    worst = min(figures, key=figures.get)
-    return figures | {"worst_class": worst.removeprefix("accuracy_class_"),
-                      "worst_class_accuracy": figures[worst]}
+    worst = min(by_label, key=by_label.get)
+    return {f"accuracy_class_{class_key(class_names[label])}": accuracy
+            for label, accuracy in by_label.items()} | {
+        "worst_class": class_names[worst], "worst_class_accuracy": by_label[worst]}
 
 
 def motion_axis_accuracy(read: np.ndarray, axes: list[str]) -> float:

@@ -120,7 +120,8 @@ def headline_table(summary: dict) -> pd.DataFrame:
 def class_motion_grid(clips: pd.DataFrame, system: str, class_names: list[str]) -> pd.DataFrame:
     """Rows: item classes; columns: motion axes; each cell 'item% / axis% (n)' over the
     system's test clips of that composition, seen and held-out (`*` marks held-out cells)."""
-    own = clips[clips["system"].isin([system, f"{system}_unseen"])]
+    unseen = "real_unseen" if system == "real_test" else f"{system}_unseen"
+    own = clips[clips["system"].isin([system, unseen])]
     own = own[(own["label"] >= 0) & (own["axis"] != "")]
     grid = pd.DataFrame("", index=[name for name in class_names if name], columns=list(AXES))
     for (label, axis), cell in own.groupby(["label", "axis"]):
@@ -162,7 +163,9 @@ INTRO = ("The served APT checkpoint was chosen on the validation prompts, clips 
          "of a distribution (the spread over post-training seeds: docs/results.md). "
          "FD-EffLite0 is a Fréchet distance on ImageNet EfficientNet-Lite0 frame features (not "
          "FID, not FVD) and cannot see motion: read it beside the motion figures. Held-out "
-         "compositions (`unseen`): (item, motion) pairs no training video shows.")
+         "compositions (`unseen`): (item, motion) pairs no training video shows. In the "
+         "headline, FD ± is half the difference of its two half-sets' FDs; accuracy ± its "
+         "binomial standard error.")
 
 
 def report_sections(table: pd.DataFrame, clips: pd.DataFrame, validation: pd.DataFrame,

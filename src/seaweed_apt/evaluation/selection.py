@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from seaweed_apt.config.evaluation import EvaluationConfig
+
 
 def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy_ratio: float,
                       fd_tie_tolerance: float = 0.0) -> dict:
@@ -21,10 +23,14 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
         the chosen row as a dict, plus `qualified`, `reason` in words and the `candidates`.
 
     Raises:
-        ValueError: the table is empty, or holds a row of another prompt set than "val".
+        ValueError: the table is empty, lacks a column, holds a row of another prompt set than
+            "val", or no candidate has an FD.
     """
     if table.empty:
         raise ValueError("no APT checkpoint was evaluated: nothing to select")
+    needed = {"system", "prompt_set", "checkpoint_step", "fd_efflite0", "conditional_accuracy"}
+    if needed - set(table.columns):
+        raise ValueError(f"the selection table lacks columns {sorted(needed - set(table.columns))}")
     other = sorted(set(table["prompt_set"]) - {"val"})
     if other:
         raise ValueError(f"selection reads validation rows only; the table holds {other} rows "
@@ -32,6 +38,9 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
     floor = min_accuracy_ratio * teacher_accuracy
     qualifying = table[table["conditional_accuracy"] >= floor]
     pool = qualifying if not qualifying.empty else table
+    if pool["fd_efflite0"].isna().all():
+        raise ValueError(f"no FD-EffLite0 to choose by: every candidate's is NaN "
+                         f"({', '.join(pool['system'])})")
     best_fd = pool["fd_efflite0"].min()
     tied = pool[pool["fd_efflite0"] <= best_fd + fd_tie_tolerance]
     chosen = tied.sort_values(["conditional_accuracy", "fd_efflite0", "checkpoint_step"],
@@ -54,3 +63,18 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
     return record | {"split": "val", "qualified": not qualifying.empty, "reason": reason,
                      "candidates": table[["system", "checkpoint_step", "fd_efflite0",
                                           "conditional_accuracy"]].to_dict("records")}
+
+
+def reference_accuracy(table: pd.DataFrame, config: EvaluationConfig) -> float:
+    """The reference teacher's conditional accuracy in `table` (the rule's yardstick).
+
+    Raises:
+        ValueError: the table has no row of the reference teacher.
+    """
+    name = f"teacher_{config.reference_teacher_steps}step"
+    rows = table[table["system"] == name]
+    if rows.empty:
+        raise ValueError(f"no {name} row to compare the checkpoints with (have "
+                         f"{sorted(table['system'])}): evaluation.reference_teacher_steps must be "
+                         "measured on the validation prompts")
+    return float(rows["conditional_accuracy"].iloc[0])

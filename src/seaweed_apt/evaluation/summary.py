@@ -31,6 +31,23 @@ def _motion_axis_chance(clips: pd.DataFrame) -> float:
     return float(asked.value_counts(normalize=True).max()) if len(asked) else float("nan")
 
 
+def class_accuracy_figures(teacher: pd.Series, apt: pd.Series) -> dict:
+    """Per class, the teacher's and APT-1's accuracy (`accuracy_class_<name>_<role>`), and the
+    class where APT-1 keeps the smallest share of its teacher's accuracy
+    (`class_accuracy_ratio_min_apt1`, `..._class`; nan where the teacher draws no class): a
+    class drawn as another, which an average hides."""
+    figures: dict = {}
+    ratios = {}
+    for column in (c for c in teacher.index if c.startswith("accuracy_class_")):
+        ours, theirs = float(apt.get(column, float("nan"))), float(teacher[column])
+        figures[f"{column}_teacher"], figures[f"{column}_apt1"] = theirs, ours
+        if theirs > 0 and not np.isnan(ours):
+            ratios[column.removeprefix("accuracy_class_")] = ours / theirs
+    worst = min(ratios, key=ratios.get) if ratios else ""
+    return figures | {"class_accuracy_ratio_min_apt1": ratios.get(worst, float("nan")),
+                      "class_accuracy_ratio_min_class": worst}
+
+
 def headline_rows(table: pd.DataFrame, selected_system: str, reference_teacher: str
                   ) -> dict[str, pd.Series]:
     """role -> the test row: teacher, distilled1, apt1 and real (the ceiling)."""
@@ -112,6 +129,7 @@ def summarize_evaluation(table: pd.DataFrame, clips: pd.DataFrame, selection: di
                 for figure in figures:
                     summary[f"{figure}_{role}_{prompt_set}"] = float(by_name.loc[name, figure])
     summary["fd_efflite0_distilled1"] = float(distilled["fd_efflite0"])
+    summary |= class_accuracy_figures(teacher, apt)
     goals = config.goals
     teacher_above_chance = bool(teacher["conditional_accuracy"] > chance)
     paraphrase_checks = []
