@@ -11,7 +11,9 @@ batches and noise. The evaluation's own prompts and seeds stay (the yardstick is
 spread is the recipe's. `--reuse S` takes seed S's figures from DATA's own evaluation instead of
 running it again (DATA's run used seed S). Prints, per headline figure of metrics.json, every
 seed's value, the mean and the range, and writes them to `--out`; the goals are judged on the
-mean. Each seed costs the posttrain and evaluation stages' minutes (about 25 on 2 cores).
+mean. Each seed costs the posttrain and evaluation stages' minutes (about 25 on 2 cores); a
+finished seed's figures are kept in OUT's folder (`<out stem>_runs/seed-S.json`), so a stopped run
+resumes at the next seed.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ FIGURES = ("conditional_accuracy_teacher", "conditional_accuracy_apt1",
            "speed_ratio_teacher", "speed_ratio_apt1", "jump_ratio_teacher", "jump_ratio_apt1",
            "boundary_jump_ratio_teacher", "boundary_jump_ratio_apt1",
            "worst_class_accuracy_teacher", "worst_class_accuracy_apt1",
+           "class_accuracy_ratio_min_apt1",
            "conditional_accuracy_apt1_unseen", "motion_axis_accuracy_apt1_unseen",
            "conditional_accuracy_apt1_paraphrase", "speedup")
 
@@ -75,14 +78,29 @@ def main() -> None:
                         default=Path("benchmarks/results/posttrain_seeds.json"))
     args = parser.parse_args()
     runs: dict[int, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="posttrain-seeds-") as work:
-        for seed in args.seeds:
-            if seed == args.reuse:
-                path = args.data / "08_reporting" / "evaluation" / "metrics.json"
-                runs[seed] = json.loads(path.read_text())
-                print(f"seed {seed}: figures of {path}", flush=True)
-            else:
-                runs[seed] = run_seed(args.data, seed, args.env, Path(work))
+    # Each finished seed's metrics are kept beside --out, so a stopped benchmark resumes where it
+    # stopped (a seed costs ~25 min); kept only for the same DATA and environment.
+    finished = args.out.parent / f"{args.out.stem}_runs"
+    finished.mkdir(parents=True, exist_ok=True)
+    source = {"data": str(args.data.resolve()), "env": args.env,
+              "cpu": os.environ.get("ATEN_CPU_CAPABILITY", "default")}
+    # Kept when a seed fails, so its log can be read; removed once every seed has run.
+    work = Path(tempfile.mkdtemp(prefix="posttrain-seeds-"))
+    for seed in args.seeds:
+        record = finished / f"seed-{seed}.json"
+        kept = json.loads(record.read_text()) if record.exists() else {}
+        if seed == args.reuse:
+            path = args.data / "08_reporting" / "evaluation" / "metrics.json"
+            runs[seed] = json.loads(path.read_text())
+            print(f"seed {seed}: figures of {path}", flush=True)
+        elif kept.get("source") == source:
+            runs[seed] = kept["metrics"]
+            print(f"seed {seed}: figures kept from an earlier run of this benchmark ({record})",
+                  flush=True)
+        else:
+            runs[seed] = run_seed(args.data, seed, args.env, work)
+            record.write_text(json.dumps({"source": source, "metrics": runs[seed]}) + "\n")
+    shutil.rmtree(work)
     table = {}
     print(f"\n{'figure':<42}" + "".join(f"{'seed ' + str(s):>10}" for s in args.seeds)
           + f"{'mean':>10}{'min':>10}{'max':>10}")
