@@ -50,40 +50,50 @@ def deployment_config(args: argparse.Namespace) -> DeploymentConfig:
 
 
 def open_registry(config: DeploymentConfig):
-    from seaweed_apt.registry.registry import ModelRegistry
-    from seaweed_apt.registry.stores import open_store
+    from seaweed_apt.registry.registry import open_registry as open_model_registry
 
-    return ModelRegistry(open_store(config.registry.uri, config.registry.endpoint_url))
+    return open_model_registry(config.registry)
 
 
 def show_versions(args: argparse.Namespace) -> int:
-    """Every version, one line each; a missing or null figure reads "n/a". A version whose
-    manifest cannot be read is named with why on stderr and the others are still listed (exit
-    1 when any could not be read)."""
-    from seaweed_apt.registry.registry import metric_text
+    """Every version, one line each, oldest first; a missing or null figure reads "n/a"; a
+    version with objects but no manifest (being registered, or its registration stopped) reads
+    "incomplete". A manifest that cannot be read, or a production pointer that cannot be
+    resolved (then nothing can be served or gated against it), is named with why on stderr,
+    the others are still listed, and the exit status is 1."""
+    from seaweed_apt.registry.registry import UnresolvedProduction, metric_text
     from seaweed_apt.registry.stores import RegistryError
 
     registry = open_registry(deployment_config(args))
-    unreadable = []
+    errors = []
     try:
         production = registry.production()
+    except UnresolvedProduction as error:
+        production, errors = error.version, [str(error)]
     except RegistryError as error:
-        production, unreadable = None, [str(error)]
-    for version in registry.versions():
+        production, errors = None, [str(error)]
+    complete, incomplete = registry.versions(), registry.incomplete()
+    for version in sorted({*complete, *incomplete}, key=lambda name: int(name[1:])):
         mark = " (production)" if version == production else ""
+        if version in incomplete:
+            print(f"{version}{mark}  incomplete: no manifest (still being registered, or its "
+                  "registration stopped)", flush=True)
+            continue
         try:
             metrics = registry.get(version).metrics
         except RegistryError as error:
-            unreadable.append(str(error))
+            errors.append(str(error))
             print(f"{version}{mark}  unreadable", flush=True)
             continue
         print(f"{version}{mark}  "
               f"FD-EffLite0 {metric_text(metrics.get('fd_efflite0_apt1'), '.1f')}  "
               f"conditional accuracy "
               f"{metric_text(metrics.get('conditional_accuracy_apt1'), '.3f')}")
-    for error in unreadable:
+    if production is not None and production not in {*complete, *incomplete}:
+        print(f"{production!s} (production)  missing: no object of it in the registry")
+    for error in errors:
         print(f"error: {error}", file=sys.stderr)
-    return 1 if unreadable else 0
+    return 1 if errors else 0
 
 
 def show_lineage(args: argparse.Namespace) -> int:

@@ -14,6 +14,9 @@ class RegistryConfig(StrictConfig):
 
     uri: str
     endpoint_url: str | None = Field(description="S3-compatible store (MinIO, moto)")
+    max_attempts: int = Field(
+        ge=1, description="S3 calls: attempts in all (botocore's standard retry mode, "
+                          "exponential backoff with jitter) before a store error is raised")
 
 
 class PromotionGateConfig(StrictConfig):

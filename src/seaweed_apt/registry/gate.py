@@ -9,10 +9,13 @@ class may collapse: every class keeps a share of its own teacher's accuracy on t
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 
 from seaweed_apt.config.deployment import PromotionGateConfig
-from seaweed_apt.registry.registry import is_known, metric_text
+from seaweed_apt.registry.registry import ProductionMoved, is_known, metric_text
+
+logger = logging.getLogger(__name__)
 
 FD, ACCURACY = "fd_efflite0_apt1", "conditional_accuracy_apt1"
 MOTION, CLASS_RATIO = "motion_axis_accuracy_apt1", "class_accuracy_ratio_min_apt1"
@@ -124,11 +127,24 @@ def _class_collapse_check(candidate_metrics: dict, config: PromotionGateConfig) 
 
 def gate_and_promote(registry, candidate: str, config: PromotionGateConfig) -> GateDecision:
     """Decide on `candidate` against the registry's production model; promote only on a pass
-    (a refusal leaves the production pointer as it was)."""
-    production = registry.production()
-    production_metrics = registry.get(production).metrics if production else None
-    decision = decide(candidate, registry.get(candidate).metrics, production, production_metrics,
-                      config)
-    if decision.promote:
-        registry.promote(candidate, decision.reason)
-    return decision
+    (a refusal leaves the production pointer as it was). The promotion happens only if
+    production is still the model the decision compared with; if another promotion moved it
+    meanwhile, the candidate is judged again against the new one.
+
+    Raises:
+        RegistryError: production cannot be read or resolved (a store error, a pointer naming
+            a version without a manifest): never taken for "no production model".
+        ValueError: the candidate's metrics lack the gate's figures.
+    """
+    while True:
+        production = registry.production()
+        production_metrics = registry.get(production).metrics if production else None
+        decision = decide(candidate, registry.get(candidate).metrics, production,
+                          production_metrics, config)
+        if not decision.promote:
+            return decision
+        try:
+            registry.promote(candidate, decision.reason, expected=production)
+            return decision
+        except ProductionMoved as moved:
+            logger.warning("gate: %s; judging %s again", moved, candidate)
