@@ -18,18 +18,13 @@ from seaweed_apt.registry.lineage import (
     git_commit,
     params_hash,
 )
-from seaweed_apt.registry.registry import ModelRegistry
-from seaweed_apt.registry.stores import open_store
+from seaweed_apt.registry.registry import open_registry
 from seaweed_apt.training.stage import clip_geometry
 
 logger = logging.getLogger(__name__)
 
 # Parameters that say where things run or live, not what the model is: left out of its params hash.
 WHERE_NOT_WHAT = ("data_root", "project_root", "deployment", "ray")
-
-
-def _registry(config: DeploymentConfig) -> ModelRegistry:
-    return ModelRegistry(open_store(config.registry.uri, config.registry.endpoint_url))
 
 
 def _dry_run_experiment(config: DeploymentConfig) -> str | None:
@@ -61,7 +56,8 @@ def register_candidate(apt_best_model: dict[str, bytes], evaluation_metrics: dic
         return {"version": None, "experiment": experiment, "metrics": evaluation_metrics,
                 "lineage": lineage, "generation": generation}
     files = {name: apt_best_model[name] for name in ("model.safetensors", "config.json")}
-    version = _registry(deployment).register(files, evaluation_metrics, lineage, generation)
+    version = open_registry(deployment.registry).register(files, evaluation_metrics, lineage,
+                                                          generation)
     return {"version": version.version, **version.manifest}
 
 
@@ -72,7 +68,7 @@ def gate_candidate(candidate: dict, deployment: DeploymentConfig) -> dict:
     Returns:
         the decision: promoted or not, every check with its value and bound, the reason.
     """
-    registry = _registry(deployment)
+    registry = open_registry(deployment.registry)
     if candidate["version"] is None:  # a DVC experiment: what the gate would decide, no more
         production = registry.production()
         decision = decide(f"experiment {candidate['experiment']}", candidate["metrics"],
