@@ -29,3 +29,13 @@ def test_real_clip_windows_have_motion(real_clips_dir):
     scores = [motion_score(frames[s : s + 16]) for s in window_starts(len(frames), 16, 16)]
     assert len(scores) >= 6
     assert min(scores) > 0.004
+
+
+def test_run_window_starts_keep_each_window_inside_one_run():
+    from seaweed_apt.data.clips import run_window_starts
+
+    assert run_window_starts((0,), 64, 16, 16) == window_starts(64, 16, 16)
+    assert run_window_starts((0,), 64, 16, 8, max_clips=2) == [0, 8]
+    assert run_window_starts((0, 20), 44, 16, 16) == [0, 20]  # 16 would span the gap
+    assert run_window_starts((0, 5, 30), 40, 8, 8) == [5, 13, 21, 30]
+    assert run_window_starts((0, 20, 50), 44, 16, 16) == [0, 20]  # a run past the decode's end

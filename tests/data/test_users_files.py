@@ -7,6 +7,7 @@ import os
 import shutil
 
 import ffmpeg
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -220,3 +221,126 @@ def test_of_two_copies_the_one_with_a_readable_caption_is_kept(tmp_path, curatio
     assert list(candidates.clips["source_file"]) == ["b.mp4"]
     detail = candidates.rejects.set_index("file").loc["a.mp4", "detail"]
     assert "mine/b.mp4, which is kept" in detail and "a.txt" in detail  # its own problem too
+
+
+def _decodes_spied(monkeypatch) -> dict[str, int]:
+    """File name -> frames its decode gave, for every decode curation runs from now on."""
+    from seaweed_apt.data import curation
+
+    counts, decode = {}, curation.decode_video
+
+    def spy(path, *args, **kwargs):
+        frames, warnings = decode(path, *args, **kwargs)
+        counts[os.path.basename(path)] = len(frames)
+        return frames, warnings
+
+    monkeypatch.setattr(curation, "decode_video", spy)
+    return counts
+
+
+def test_a_timestamp_gap_is_closed_and_no_clip_spans_it(tmp_path, curation_config, monkeypatch):
+    """Issue 36, case 5: 44 frames with 2 hours between the 20th and the 21st (motion-triggered
+    CCTV) decoded to 57,644 frames, copies of the 20th filling the gap, and ~3,600 static rows.
+    The gap is closed: the decode gives the 44 frames the file holds, each run of frames between
+    gaps is cut into its own windows, and nothing is quarantined."""
+    from tests.data.timed_videos import gap_video, steady_video
+
+    folder = tmp_path / "cctv"
+    folder.mkdir()
+    gap_video(folder / "cctv.mp4", before=20, after=24, gap_s=7200)
+    (folder / "cctv.txt").write_text("a test pattern sliding")
+    same_frames = steady_video(tmp_path / "steady.mp4", 44)  # outside the folder
+    decoded = _decodes_spied(monkeypatch)
+    _, candidates, reasons = _curate(folder, curation_config)
+    assert decoded == {"cctv.mp4": 44}
+    assert reasons == {}
+    assert list(candidates.clips["start_frame"]) == [0, 20]  # not 16: that window spans the gap
+    from seaweed_apt.data.video_io import decode_video
+
+    steady, _ = decode_video(same_frames, curation_config.fps, curation_config.width,
+                             curation_config.height)
+    assert np.array_equal(candidates.frames[0], steady[0:16])
+    assert np.array_equal(candidates.frames[1], steady[20:36])
+
+
+def test_a_video_stream_that_starts_late_is_curated_from_its_first_frame(tmp_path,
+                                                                        curation_config):
+    """Issue 36, case 8: audio from 0 s, video from 2.5 s: the decode filled 2.5 s with copies of
+    the first frame, a static window and a kept clip starting with 4 copies. Now the decode
+    starts at the video's first frame: the same frames as the video stream alone."""
+    from seaweed_apt.data.video_io import decode_video
+    from tests.data.timed_videos import late_video, video_stream_only
+
+    folder = tmp_path / "late"
+    folder.mkdir()
+    late_video(folder / "late.mp4", late_s=2.5, seconds=2.0, audio_s=5.0)
+    (folder / "late.txt").write_text("a test pattern sliding")
+    alone = video_stream_only(folder / "late.mp4", tmp_path / "late_video_only.mp4")
+    expected, _ = decode_video(alone, curation_config.fps, curation_config.width,
+                               curation_config.height)
+    assert len(expected) == 16  # 2 s at 8 fps
+    _, candidates, reasons = _curate(folder, curation_config)
+    assert reasons == {}
+    assert list(candidates.clips["start_frame"]) == [0]
+    assert np.array_equal(candidates.frames[0], expected)
+    for clip in candidates.frames:  # testsrc2 changes every frame: no copy in any kept clip
+        steps = np.abs(np.diff(clip.astype(int), axis=0)).reshape(len(clip) - 1, -1).max(axis=1)
+        assert (steps > 0).all()
+
+
+def _captions_listing_files_twice(folder):
+    """walk.mp4 twice with other captions and hints, jump.mp4 hinted test then train, run.mp4
+    twice alike (the case-6 captions.csv of issue 36, plus an identical pair)."""
+    _video(folder / "walk.mp4")
+    _video(folder / "jump.mp4", source="life")
+    _video(folder / "run.mp4", source="mandelbrot")
+    (folder / "captions.csv").write_text(
+        "file,caption,split_hint\n"
+        "walk.mp4,a test pattern sliding,train\n"
+        "jump.mp4,cells of the game of life,test\n"
+        "run.mp4,a fractal,\n"
+        "walk.mp4,a red ball bouncing,test\n"
+        "jump.mp4,cells of the game of life,train\n"
+        "run.mp4,a fractal,\n")
+
+
+def test_conflicting_caption_rows_quarantine_their_file_and_identical_rows_warn(
+        tmp_path, curation_config, caplog):
+    """Issue 36, case 6: a file listed twice took its last row without a word, so a video hinted
+    test then train was trained on. Rows that differ quarantine the file naming both lines;
+    identical rows are one caption and a warning."""
+    _captions_listing_files_twice(tmp_path)
+    (tmp_path / "walk.txt").write_text("a sidecar does not settle the conflict")
+    with caplog.at_level("WARNING", logger="seaweed_apt.data.raw_index"):
+        index, candidates, reasons = _curate(tmp_path, curation_config)
+    assert reasons == {"walk.mp4": "caption_conflict", "jump.mp4": "caption_conflict"}
+    details = candidates.rejects.set_index("file")["detail"]
+    assert "lines 2 and 5" in details["walk.mp4"]
+    assert "'a test pattern sliding'" in details["walk.mp4"]
+    assert "'a red ball bouncing'" in details["walk.mp4"]
+    assert "lines 3 and 6" in details["jump.mp4"] and "split_hint" in details["jump.mp4"]
+    assert "game of life" not in details["jump.mp4"]  # only what differs is named
+    assert list(candidates.clips["source_file"]) == ["run.mp4"]
+    assert dict(zip(index["file"], index["caption"], strict=True))["run.mp4"] == "a fractal"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("run.mp4" in message and "lines 4 and 7" in message for message in warnings)
+
+
+def test_runs_between_gaps_shorter_than_a_clip_are_said_once(tmp_path, curation_config):
+    """Issue 36, case 5: frames of a run too short for a clip are not dropped without a word:
+    one clip-level row per file names them, a file-level `too_short` where no run gives a clip."""
+    from tests.data.timed_videos import gap_video
+
+    gap_video(tmp_path / "brief.mp4", before=10, after=24, gap_s=3600)
+    gap_video(tmp_path / "blips.mp4", before=10, after=10, gap_s=3600)
+    for name in ("brief", "blips"):
+        (tmp_path / f"{name}.txt").write_text("a test pattern sliding")
+    _, candidates, _ = _curate(tmp_path, curation_config)
+    assert list(candidates.clips["start_frame"]) == [10]  # brief.mp4's second run
+    rows = candidates.rejects.set_index("file")
+    assert tuple(rows.loc["brief.mp4", ["level", "reason", "clip_start"]]) == (
+        "clip", "timestamp_gap", 0)
+    assert "frames 0-9" in rows.loc["brief.mp4", "detail"]
+    assert "1 h 0 min" in rows.loc["brief.mp4", "detail"]
+    assert tuple(rows.loc["blips.mp4", ["level", "reason"]]) == ("file", "too_short")
+    assert "closed 1 gap(s)" in rows.loc["blips.mp4", "detail"]

@@ -19,8 +19,15 @@ from tqdm.auto import tqdm
 
 from seaweed_apt import storage
 from seaweed_apt.config.curation import CurationConfig
-from seaweed_apt.data.clips import motion_score, window_starts
-from seaweed_apt.data.video_io import VideoError, decode_video, probe_video
+from seaweed_apt.data.clips import motion_score, run_bounds, run_window_starts
+from seaweed_apt.data.video_io import (
+    Retiming,
+    VideoError,
+    decode_video,
+    plan_retiming,
+    probe_video,
+    read_frame_times,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +128,7 @@ def find_duplicates(index: pd.DataFrame, probes: pd.DataFrame) -> dict[int, str]
         for row in ordered.index[1:]:
             detail = f"same bytes (sha256 {sha256[:12]}) as {kept}, which is kept"
             if caption_error[row]:
-                detail += f"; this copy's caption is unreadable too: {caption_error[row]}"
+                detail += f"; this copy's caption is unusable too: {caption_error[row]}"
             elif not index["caption"][row]:
                 detail += "; this copy has no caption either"
             duplicates[row] = detail
@@ -139,19 +146,25 @@ def cut_clips_from_file(source: pd.Series, probe: pd.Series, config: CurationCon
     if probe["error_reason"]:
         return [], [], [_reject(source, probe["error_reason"], probe["error_detail"])]
     if source.get("caption_error"):
-        return [], [], [_reject(source, "caption_unreadable", source["caption_error"])]
+        reason = source.get("caption_error_reason") or "caption_unreadable"
+        return [], [], [_reject(source, reason, source["caption_error"])]
     if not source["caption"]:
         return [], [], [_reject(source, "no_caption",
                                 "no caption in captions.csv or a sidecar .txt, or one of "
                                 "invisible characters only (zero-width, control)")]
+    # A frame held longer than one clip would fill at least a whole window with its copies.
+    max_hold_s = config.clip_frames / config.fps
     try:
         with storage.local_copy(source["path"]) as file:
-            frames, warnings = decode_video(file, config.fps, config.width, config.height)
+            retiming = plan_retiming(read_frame_times(file), config.fps, max_hold_s)
+            frames, warnings = decode_video(
+                file, config.fps, config.width, config.height,
+                max_hold_s=None if retiming is None else retiming.max_hold_s)
     except VideoError as error:
         return [], [], [_reject(source, error.reason, error.detail)]
     except FileNotFoundError as error:  # a remote object deleted since it was probed
         return [], [], [_reject(source, "missing_file", str(error))]
-    expected = probe["duration_s"] * config.fps
+    expected = probe["duration_s"] * config.fps if retiming is None else retiming.num_frames
     if len(frames) < config.min_truncation_ratio * expected or (len(frames) == 0 and warnings):
         detail = f"decoded {len(frames)} of ~{expected:.0f} frames at {config.fps} fps"
         return [], [], [_reject(source, "truncated", f"{detail}; {warnings[-200:]}".strip())]
@@ -159,8 +172,15 @@ def cut_clips_from_file(source: pd.Series, probe: pd.Series, config: CurationCon
         return [], [], [_reject(source, "too_short",
                                 f"{len(frames)} frames at {config.fps} fps < {config.clip_frames}")]
     stride = config.stride_frames_by_source.get(source["source_set"], config.default_stride_frames)
+    runs = (0,) if retiming is None else retiming.run_starts
+    starts = run_window_starts(runs, len(frames), config.clip_frames, stride,
+                               config.max_clips_per_file)
     rows, clips, rejects = [], [], []
-    for start in window_starts(len(frames), config.clip_frames, stride, config.max_clips_per_file):
+    if retiming is not None:
+        rejects += _note_retiming(source, retiming, len(frames), config.clip_frames, starts)
+        if not starts:
+            return [], [], rejects
+    for start in starts:
         clip = frames[start : start + config.clip_frames]  # (T, H, W, 3)
         motion = motion_score(clip)
         if motion < config.min_motion:
@@ -192,6 +212,46 @@ def cut_clips_from_file(source: pd.Series, probe: pd.Series, config: CurationCon
     if not rows:
         rejects.append(_reject(source, "static", "every window is below the motion threshold"))
     return rows, clips, rejects
+
+
+def _note_retiming(source: pd.Series, retiming: Retiming, num_frames: int, clip_frames: int,
+                   starts: list[int]) -> list[dict]:
+    """Logs how a file was retimed; returns the one row saying which of its frames gave no clip
+    (runs between gaps shorter than a clip): at file level where none of them gave one."""
+    name = f"{source['source_set']}/{source['file']}"
+    if retiming.late_start_s >= 0.01:
+        logger.info("%s: its video starts %.2f s into the file: decoded from its first frame, "
+                    "not led by copies of it", name, retiming.late_start_s)
+    if not retiming.gaps:
+        return []
+    longest = max(retiming.gaps, key=lambda gap: gap[1] - gap[0])
+    gaps = (f"closed {len(retiming.gaps)} gap(s) of more than {retiming.max_hold_s:g} s between "
+            f"frames (the longest, {_span(longest[1] - longest[0])}, after the frame at "
+            f"{longest[0]:.3f} s)")
+    logger.warning("%s: %s: %d frames decoded, no clip spans a gap", name, gaps, num_frames)
+    short = [(first, end) for first, end in run_bounds(retiming.run_starts, num_frames)
+             if 0 < end - first < clip_frames]
+    if not starts:
+        return [_reject(source, "too_short", f"{gaps}; no run of frames between them is as long "
+                                             f"as one clip ({clip_frames} frames)")]
+    if not short:
+        return []
+    runs = ", ".join(f"{first}-{end - 1}" for first, end in short[:5])
+    more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+    return [_reject(source, "timestamp_gap",
+                    f"{gaps}; {len(short)} run(s) between them shorter than one clip "
+                    f"({clip_frames} frames) give no clip: frames {runs}{more}",
+                    level="clip", clip_start=short[0][0])]
+
+
+def _span(seconds: float) -> str:
+    """A duration as a person reads it: 4.5 s, 3 min 20 s, 2 h 0 min."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min {int(seconds % 60)} s"
+    return f"{minutes // 60} h {minutes % 60} min"
 
 
 def plan_cuts(index: pd.DataFrame, probes: pd.DataFrame

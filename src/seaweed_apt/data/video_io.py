@@ -151,18 +151,139 @@ def _stream_fps(stream: dict) -> float:
     return 0.0
 
 
+@dataclass(frozen=True)
+class FrameTimes:
+    """When the first video stream's frames are shown, read by demuxing it (no decoding)."""
+
+    pts: np.ndarray  # (N,) int64 presentation timestamps in `time_base` units, ascending
+    time_base: Fraction
+    last_duration: int  # how long the last frame is shown, in `time_base` units (0: not said)
+    late_start_s: float  # from the file's start (its earliest stream) to this stream's first frame
+
+
+def read_frame_times(path: str | os.PathLike) -> FrameTimes | None:
+    """The first video stream's frame timestamps, by demuxing its packets with PyAV in this
+    process (no decoding: work in proportion to the packets); those of a damaged tail are the
+    ones read before it. None where PyAV opens no video stream in the file."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return None
+    with container:
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        times: dict[int, int] = {}  # pts -> duration
+        try:
+            for packet in container.demux(stream):
+                if packet.pts is not None and not packet.is_discard:
+                    times[packet.pts] = packet.duration or 0
+        except av.FFmpegError:
+            pass
+        file_start = (container.start_time or 0) / 1_000_000  # AV_TIME_BASE units
+        time_base = stream.time_base
+    if not times:
+        return None
+    pts = np.array(sorted(times), dtype=np.int64)
+    return FrameTimes(pts=pts, time_base=Fraction(time_base),
+                      last_duration=int(times[int(pts[-1])]),
+                      late_start_s=max(0.0, float(pts[0] * time_base) - file_start))
+
+
+@dataclass(frozen=True)
+class Retiming:
+    """What `decode_video(..., max_hold_s=...)` gives for a file: its frames from the video's own
+    first frame, each hold longer than `max_hold_s` (a gap between two frames, a last frame shown
+    for hours) cut to one output frame. The decode then holds `num_frames` frames at most
+    `max_hold_s * fps + 1` per frame of the file, in runs without a gap starting at
+    `run_starts`."""
+
+    max_hold_s: float
+    run_starts: tuple[int, ...]  # output frame each run starts at; 0 first
+    num_frames: float  # frames the decode gives, within one
+    gaps: tuple[tuple[float, float], ...]  # each closed hold: (its frame's time, the next
+    # frame's or the stream's end), seconds from the video's first frame
+    late_start_s: float
+
+
+def plan_retiming(times: FrameTimes | None, fps: float, max_hold_s: float) -> Retiming | None:
+    """How the decode must retime a file (see `Retiming`), or None where it needs none: the
+    video starts with the file and never holds a frame longer than `max_hold_s`, which is every
+    constant-rate file from 0 s (the default data). Follows the arithmetic of
+    `_RETIME_EXPRESSION` in ffmpeg's `setpts` and `fps` filters, in the stream's units."""
+    if times is None:
+        return None
+    hold = Fraction(max_hold_s) / times.time_base  # in time_base units
+    steps = np.diff(times.pts)
+    # A start later than half an output frame is where ffmpeg leads with copies of the first.
+    late = times.late_start_s * fps >= 0.5
+    if not late and not (steps > hold).any() and times.last_duration <= hold:
+        return None
+    ticks_per_unit = times.time_base * Fraction(fps)
+
+    def after_tick(out: int) -> tuple[int, int]:
+        """The output frame after the one showing a frame at `out`, and its `out` time."""
+        tick = _round_half_away(out * ticks_per_unit) + 1
+        return tick, int(tick / ticks_per_unit)
+
+    out, starts, gaps = 0, [0], []
+    for index, step in enumerate(steps.tolist()):
+        before = float((times.pts[index] - times.pts[0]) * times.time_base)
+        if step > hold:
+            tick, out = after_tick(out)
+            starts.append(tick)
+            gaps.append((before, before + float(step * times.time_base)))
+        else:
+            out += step
+    if times.last_duration > hold:
+        last = float((times.pts[-1] - times.pts[0]) * times.time_base)
+        gaps.append((last, last + float(times.last_duration * times.time_base)))
+        end_tick, _ = after_tick(out)
+    else:
+        end_tick = float((out + times.last_duration) * ticks_per_unit)
+    return Retiming(max_hold_s=max_hold_s, run_starts=tuple(starts), num_frames=float(end_tick),
+                    gaps=tuple(gaps), late_start_s=times.late_start_s)
+
+
+def _round_half_away(value: Fraction) -> int:
+    """C's round() (and ffmpeg's AV_ROUND_NEAR_INF): halves away from zero."""
+    whole = int(abs(value) + Fraction(1, 2))
+    return whole if value >= 0 else -whole
+
+
+# setpts: the first frame at 0; a frame more than HOLD seconds after the one before goes to the
+# output frame after that one's (fps filter's tick, rounded as it rounds); any other frame keeps
+# its distance to the one before. ffmpeg evaluates it at the end of the stream too, so a last
+# frame held for hours is cut the same way (without it the fps filter fills up to the end).
+_RETIME_EXPRESSION = (
+    "if(eq(N,0),0,if(gt(PTS-PREV_INPTS,{hold}/TB),"
+    "(round(PREV_OUTPTS*TB*{fps})+1)/({fps}*TB),PREV_OUTPTS+PTS-PREV_INPTS))"
+)
+
+
 def decode_video(
-    path: str | os.PathLike, fps: float, width: int, height: int, cpuflags: str | None = None
+    path: str | os.PathLike, fps: float, width: int, height: int, cpuflags: str | None = None,
+    max_hold_s: float | None = None,
 ) -> tuple[np.ndarray, str]:
     """Decode to `fps`, scale to cover `width x height` and centre-crop, bit-exactly (the same
     pixels on any x86 CPU). `cpuflags` restricts ffmpeg's CPU features ("0": C code only), for
-    checking exactly that.
+    checking exactly that. With `max_hold_s`, the frames are retimed first (`plan_retiming`
+    says when that is needed): from the video's own first frame, where a video stream starting
+    after the file's audio was led by copies of its first frame, and with each hold longer than
+    `max_hold_s` cut to one frame, where a gap of hours between two frames was filled with
+    copies (fps x seconds of them, whatever the file's size).
 
     Returns:
         frames (N, H, W, 3) uint8 and ffmpeg's warnings (empty when the decode was clean).
     """
+    stream = ffmpeg.input(str(path))
+    if max_hold_s is not None:
+        stream = stream.filter("setpts", _RETIME_EXPRESSION.format(hold=float(max_hold_s),
+                                                                  fps=float(fps)))
     stream = (
-        ffmpeg.input(str(path))
+        stream
         .filter("fps", fps=fps)
         .filter("scale", width, height, force_original_aspect_ratio="increase",
                 flags=SWS_FLAGS)
