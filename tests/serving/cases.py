@@ -36,4 +36,12 @@ BAD_BODIES: list[tuple[str, bytes, int]] = [
     ("display_size over the limit", b'{"prompt": "a bag", "display_size": 5000}', 422),
     ("display_size with npy", b'{"prompt": "a bag", "format": "npy", "display_size": 64}', 422),
     ("body over the size limit", b'{"prompt": "a bag", "pad": "' + b"x" * 5000 + b'"}', 413),
+    # Nesting under the size limit reached Python's recursion limit in json.loads: a 500.
+    ("prompt nested 2,000 deep (4,012 bytes)", b'{"prompt": ' + b"[" * 2000 + b"]" * 2000 + b"}",
+     400),
+    ("array nested 2,000 deep", b"[" * 2000 + b"]" * 2000, 400),
+    ("objects nested 600 deep", b'{"a":' * 600 + b"1" + b"}" * 600, 400),
+    ("unclosed nesting", b"[" * 4000, 400),
+    ("nested one past max_json_depth", b'{"prompt": [[[[[[[["a"]]]]]]]]}', 400),
+    ("nested at max_json_depth, wrong type", b'{"prompt": [[[[[[["a"]]]]]]]}', 422),
 ]

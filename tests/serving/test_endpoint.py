@@ -31,7 +31,13 @@ LINEAGE = {"data": {"hash": "d1"}, "code": {"commit": "c1", "dirty": False}, "pa
 def endpoint(ray_local, tmp_path_factory):
     from ray import serve
 
-    from seaweed_apt.serving.app import AppArgs, VideoGenerator, build_app, deployment_options
+    from seaweed_apt.serving.app import (
+        AppArgs,
+        VideoGenerator,
+        build_app,
+        deployment_options,
+        http_options,
+    )
 
     folder = tmp_path_factory.mktemp("registry")
     registry = ModelRegistry(open_store(str(folder)))
@@ -43,7 +49,7 @@ def endpoint(ray_local, tmp_path_factory):
     # The key reaches the replica's process through its runtime environment.
     options["ray_actor_options"]["runtime_env"] = {"env_vars": {limits.api_key_env: KEY}}
     app = VideoGenerator.options(**options).bind(AppArgs(registry_uri=str(folder), serve=limits))
-    serve.start(http_options={"host": "127.0.0.1", "port": PORT})
+    serve.start(http_options=http_options(limits))
     serve.run(app, name=APP, route_prefix="/")
     # A model registered with the wrong text width: it loads, and every generation fails.
     broken = ModelRegistry(open_store(str(folder / "broken")))

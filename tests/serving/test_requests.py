@@ -3,7 +3,14 @@
 import pytest
 
 from seaweed_apt.config.deployment import ServeConfig
-from seaweed_apt.serving.requests import BadRequest, check_api_key, parse_generate_request
+from seaweed_apt.serving.requests import (
+    BadRequest,
+    StageBound,
+    check_api_key,
+    nesting_depth,
+    parse_generate_request,
+    read_body,
+)
 from tests.helpers import base_config
 from tests.serving.cases import BAD_BODIES
 
@@ -25,6 +32,95 @@ def test_valid_body_gets_consecutive_seeds_and_defaults():
     assert spaced.prompt == "a bag"  # invisible characters and whitespace runs are not the prompt
     drawn = parse_generate_request(b'{"prompt": "a bag"}', LIMITS)
     assert len(drawn.seeds) == 1 and 0 <= drawn.seeds[0] < 2**31
+
+
+def test_nesting_is_counted_outside_strings_only():
+    assert nesting_depth('{"prompt": "a bag"}', 8) == 1
+    assert nesting_depth('{"prompt": "[[[{{{ \\" ]]] [[["}', 8) == 1  # brackets in a string
+    assert nesting_depth('[[1], [[2]]]', 8) == 3
+    assert nesting_depth("]]]]" + "[" * 5, 8) == 5  # stray closers do not hide depth
+    assert nesting_depth("[" * 4000, 8) == 9  # stops once past the bound
+
+
+def test_any_mangled_body_is_a_bad_request_never_another_error():
+    """Every truncation and 3,000 random byte edits of a valid body: the parser refuses each
+    with a BadRequest (4xx) or accepts it; nothing else escapes (a 500 at the endpoint)."""
+    import random
+
+    valid = b'{"prompt": "a bag \\u00e9 bouncing", "seed": 7, "num_videos": 2, "format": "gif"}'
+    rng = random.Random(36)
+    bodies = [valid[:cut] for cut in range(len(valid))]
+    for _ in range(3000):
+        body = bytearray(valid)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(body) + 1)
+            edit = rng.choice(["insert", "replace", "delete", "repeat"])
+            piece = bytes([rng.choice(b'[]{}",:\\0123456789e-.nutrfalse \xff\x00')])
+            if edit == "insert":
+                body[at:at] = piece
+            elif edit == "replace" and at < len(body):
+                body[at] = piece[0]
+            elif edit == "delete":
+                del body[at:at + 1]
+            else:
+                body[at:at] = piece * rng.randint(50, 3000)
+        bodies.append(bytes(body))
+    for body in bodies:
+        try:
+            parse_generate_request(body, LIMITS)
+        except BadRequest as refused:
+            assert 400 <= refused.status < 500, (body[:80], refused.message)
+
+
+def test_a_number_past_pythons_digit_limit_is_a_400():
+    """json.loads raises a bare ValueError for an integer over 4,300 digits (a larger body
+    limit lets one through)."""
+    limits = LIMITS.model_copy(update={"max_body_bytes": 8192})
+    with pytest.raises(BadRequest) as refused:
+        parse_generate_request(b'{"prompt": "a bag", "seed": ' + b"7" * 5000 + b"}", limits)
+    assert refused.value.status == 400 and "not valid JSON" in refused.value.message
+
+
+def test_a_body_is_read_within_its_deadline_and_its_size_bound():
+    import asyncio
+    import time
+
+    async def chunks(parts, every_s=0.0):
+        for part in parts:
+            await asyncio.sleep(every_s)
+            yield part
+
+    assert asyncio.run(read_body(chunks([b'{"prompt"', b': "a"}']), 64, 1.0)) == \
+        b'{"prompt": "a"}'
+    started = time.perf_counter()
+    with pytest.raises(BadRequest) as refused:  # a byte every 0.1 s: cut off at 0.3 s
+        asyncio.run(read_body(chunks([b"x"] * 100, every_s=0.1), 4096, 0.3))
+    assert refused.value.status == 408 and "body_timeout_s" in refused.value.message
+    assert time.perf_counter() - started < 1.0
+    with pytest.raises(BadRequest) as refused:  # chunked: no declared size, counted as it comes
+        asyncio.run(read_body(chunks([b"x" * 40] * 1000), 64, 1.0))
+    assert refused.value.status == 413
+
+
+def test_a_full_stage_refuses_at_once_and_counts_out_whatever_ends_a_request():
+    bound = StageBound(2, "max_body_reads", "sending their bodies to")
+    with bound.admit(), bound.admit():
+        with pytest.raises(BadRequest) as refused, bound.admit():
+            pass
+        assert refused.value.status == 503 and refused.value.retry_after_s == 1
+        assert "deployment.serve.max_body_reads" in refused.value.message
+    with pytest.raises(BadRequest), bound.admit():
+        raise BadRequest(408, "too slow")
+    assert bound.count == 0
+
+
+def test_limits_that_cannot_work_together_are_refused():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="request_timeout_s 5.0 <= body_timeout_s 10.0"):
+        base_config(ServeConfig, "deployment.serve", request_timeout_s=5, body_timeout_s=10)
+    with pytest.raises(ValidationError, match="max_ongoing_requests 4 < max_batch_size 8"):
+        base_config(ServeConfig, "deployment.serve", max_ongoing_requests=4, max_batch_size=8)
 
 
 def test_api_key_when_configured():

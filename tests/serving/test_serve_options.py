@@ -18,6 +18,25 @@ def test_fixed_replicas_and_the_queue_bound_by_default():
     assert "num_gpus" not in options["ray_actor_options"]
 
 
+def test_request_slots_hold_every_bounded_stage_and_the_proxy_has_deadlines():
+    """Serve's slots per replica are bodies arriving + generation + reserved, so that full
+    stages leave the reserved slots to /healthz; the proxy ends any request after
+    request_timeout_s and idle connections after keep_alive_timeout_s, in both ways the app
+    is started (deploy_app's serve.start and the serve config file)."""
+    from seaweed_apt.serving.app import AppArgs, build_serve_config, http_options
+
+    limits = base_config(ServeConfig, "deployment.serve")
+    assert deployment_options(limits)["max_ongoing_requests"] == (
+        limits.max_body_reads + limits.max_ongoing_requests + limits.reserved_requests)
+    proxy = http_options(limits)
+    assert proxy == {"host": "127.0.0.1", "port": limits.port,
+                     "request_timeout_s": limits.request_timeout_s,
+                     "keep_alive_timeout_s": limits.keep_alive_timeout_s}
+    assert limits.body_timeout_s < limits.request_timeout_s
+    args = AppArgs(registry_uri="data/09_registry", serve=limits)
+    assert build_serve_config(args)["http_options"] == proxy
+
+
 def test_autoscaling_replaces_the_fixed_count():
     limits = base_config(ServeConfig, "deployment.serve", autoscaling={
         "enabled": True, "min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 8})

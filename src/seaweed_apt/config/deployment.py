@@ -64,9 +64,26 @@ class ServeConfig(StrictConfig):
     gpus_per_replica: float = Field(ge=0.0)
     max_batch_size: int = Field(ge=1)
     batch_wait_timeout_s: float = Field(ge=0.0)
-    max_ongoing_requests: int = Field(ge=1)
+    max_ongoing_requests: int = Field(
+        ge=1, description="requests a replica generates or holds for their batch (at least "
+                          "max_batch_size); beyond it an immediate 503")
+    max_body_reads: int = Field(
+        ge=1, description="requests a replica waits for the body of at once; beyond it an "
+                          "immediate 503, so slow senders cannot take every request slot")
+    reserved_requests: int = Field(
+        ge=1, description="request slots per replica beyond those two, for /healthz, /model, "
+                          "/stats, /docs (Serve's max_ongoing_requests is the sum of the three)")
+    body_timeout_s: float = Field(gt=0.0, description="a request's whole body must arrive "
+                                                      "within this; after it a 408")
+    request_timeout_s: float = Field(
+        gt=0.0, description="Serve's http_options.request_timeout_s: the proxy's end-to-end "
+                            "bound on a request (a 408 in Serve's own words after it)")
+    keep_alive_timeout_s: int = Field(ge=1, description="Serve's http_options: an idle "
+                                                        "connection is closed after this")
     max_prompt_chars: int = Field(ge=1)
     max_body_bytes: int = Field(ge=64)
+    max_json_depth: int = Field(ge=1, description="arrays/objects nested deeper: a 400 before "
+                                                  "the body is parsed")
     max_num_videos: int = Field(ge=1)
     display_size: int = Field(ge=1, description="mp4/GIF height in pixels when a request names "
                                                 "none: the frames upscaled by a whole factor, "
@@ -78,6 +95,17 @@ class ServeConfig(StrictConfig):
         description="x264's speed against size for mp4 answers")
     api_key_env: str = Field(description="set it to require this key")
     threads: int = Field(ge=1, description="torch threads per replica on CPU")
+
+    @model_validator(mode="after")
+    def _consistent_bounds(self) -> ServeConfig:
+        if self.max_ongoing_requests < self.max_batch_size:
+            raise ValueError(f"max_ongoing_requests {self.max_ongoing_requests} < max_batch_size "
+                             f"{self.max_batch_size}: batches could never fill")
+        if self.request_timeout_s <= self.body_timeout_s:
+            raise ValueError(f"request_timeout_s {self.request_timeout_s} <= body_timeout_s "
+                             f"{self.body_timeout_s}: the proxy would cut a slow body off "
+                             "before the endpoint answers it")
+        return self
 
 
 class DeploymentConfig(StrictConfig):

@@ -56,9 +56,11 @@ def request_id(request: Request) -> str:
     return request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
 
 
-def error_response(request: Request, status: int, message: str) -> JSONResponse:
+def error_response(request: Request, status: int, message: str,
+                   retry_after_s: int | None = None) -> JSONResponse:
+    headers = {"retry-after": str(retry_after_s)} if retry_after_s is not None else None
     return JSONResponse({"error": message, "request_id": request_id(request)},
-                        status_code=status)
+                        status_code=status, headers=headers)
 
 
 api = FastAPIOffline(
@@ -72,7 +74,7 @@ api = FastAPIOffline(
 
 @api.exception_handler(BadRequest)
 async def _bad_request(request: Request, error: BadRequest) -> JSONResponse:
-    return error_response(request, error.status, error.message)
+    return error_response(request, error.status, error.message, error.retry_after_s)
 
 
 @api.exception_handler(HTTPException)
@@ -106,15 +108,22 @@ GENERATE_ROUTE = {
               "content": {media: _BINARY for media in FORMATS.values()},
               "headers": {name: {"description": text, "schema": {"type": "string"}}
                           for name, text in _HEADERS.items()}},
-        400: {"model": ErrorBody, "description": "the body is not JSON"},
+        400: {"model": ErrorBody, "description": "the body is not JSON, or nests deeper than "
+                                                 "deployment.serve.max_json_depth"},
         401: {"model": ErrorBody, "description": "an API key is configured and the request "
                                                  "lacks it (`Authorization: Bearer <key>`)"},
+        408: {"model": ErrorBody, "description": "the body did not arrive within "
+                                                 "deployment.serve.body_timeout_s"},
         413: {"model": ErrorBody, "description": "the body is over deployment.serve."
                                                  "max_body_bytes (checked before parsing)"},
         422: {"model": ErrorBody, "description": "a field is missing, of the wrong type or "
                                                  "out of its bounds; the error names it"},
         500: {"model": ErrorBody, "description": "generation failed; the log has the request id"},
-        503: {"description": "more requests waiting than deployment.serve.max_queued_requests"},
+        503: {"model": ErrorBody, "description": "this replica already waits for "
+                                                 "max_body_reads bodies or generates "
+                                                 "max_ongoing_requests requests (Retry-After); "
+                                                 "or, every slot taken, more requests queued "
+                                                 "than max_queued_requests (Serve's own text)"},
     },
     # The body is read as bytes and its size checked before it is parsed, so FastAPI does not
     # parse it: its schema is declared here, from the same model that validates it.

@@ -34,7 +34,15 @@ from seaweed_apt.serving.api import (
     error_response,
     request_id,
 )
-from seaweed_apt.serving.requests import FORMATS, BadRequest, check_api_key, parse_generate_request
+from seaweed_apt.serving.requests import (
+    FORMATS,
+    BadRequest,
+    GenerateRequest,
+    StageBound,
+    check_api_key,
+    parse_generate_request,
+    read_body,
+)
 
 logger = logging.getLogger("ray.serve")
 
@@ -76,6 +84,13 @@ class VideoGenerator:
         self.generator = OneStepGenerator(registry, args.version)
         self.manifest = self.generator.model_version.manifest
         self.batch_sizes: list[int] = []  # requests per batch formed, last 1,000 (GET /stats)
+        # Serve holds a request slot from the headers on: a body that trickles in keeps it, so
+        # the bodies waited for are bounded (each also by body_timeout_s), as is generation, and
+        # the reserved_requests slots stay free for /healthz whatever slow senders do.
+        self.body_reads = StageBound(args.serve.max_body_reads, "max_body_reads",
+                                     "sending their bodies to")
+        self.generations = StageBound(args.serve.max_ongoing_requests, "max_ongoing_requests",
+                                      "being generated on")
 
     def reconfigure(self, user_config: dict) -> None:
         """Batching knobs from `user_config`, changed in place without a restart."""
@@ -117,12 +132,27 @@ class VideoGenerator:
 
     async def _generate(self, request: Request) -> Response:
         check_api_key(self.api_key, dict(request.headers))
+        limits = self.limits
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+        if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
             raise BadRequest(413, f"body is {declared} bytes; the limit is "
-                                  f"{self.limits.max_body_bytes}")
-        job = parse_generate_request(await request.body(), self.limits,
-                                     height=self.generator.geometry[1])
+                                  f"{limits.max_body_bytes}")
+        with self.body_reads.admit():
+            try:
+                raw = await read_body(request.stream(), limits.max_body_bytes,
+                                      limits.body_timeout_s)
+            except BadRequest:
+                raise
+            except Exception as error:  # the client hung up mid-body (TaskCancelledError)
+                logger.info("request %s: the body could not be read (%s)", request_id(request),
+                            type(error).__name__)  # a line, not a traceback per dropped client
+                raise BadRequest(400, "the connection closed before the body was complete"
+                                 ) from None
+        job = parse_generate_request(raw, limits, height=self.generator.geometry[1])
+        with self.generations.admit():
+            return await self._generate_job(request, job)
+
+    async def _generate_job(self, request: Request, job: GenerateRequest) -> Response:
         started = time.perf_counter()
         videos = await self._generate_batch((job.prompt, job.seeds))
         if isinstance(videos, Exception):
@@ -153,7 +183,9 @@ class VideoGenerator:
 
 def deployment_options(limits: ServeConfig) -> dict:
     """`serve.deployment` options from `deployment.serve`: replicas (fixed, or Serve's
-    autoscaling), CPUs and GPUs per replica, the queue bound and the batching `user_config`."""
+    autoscaling), CPUs and GPUs per replica, request slots and the queue bound, and the batching
+    `user_config`. A replica's slots are those of its three stages (bodies arriving, generation,
+    the rest), each bounded in the replica."""
     actor = {"num_cpus": limits.cpus_per_replica}
     if limits.gpus_per_replica:
         actor["num_gpus"] = limits.gpus_per_replica
@@ -161,7 +193,8 @@ def deployment_options(limits: ServeConfig) -> dict:
     replicas = ({"autoscaling_config": scaling.model_dump(exclude={"enabled"})}
                 if scaling.enabled else {"num_replicas": limits.num_replicas})
     return {**replicas,
-            "max_ongoing_requests": max(limits.max_ongoing_requests, limits.max_batch_size),
+            "max_ongoing_requests": (limits.max_body_reads + limits.max_ongoing_requests
+                                     + limits.reserved_requests),
             "max_queued_requests": limits.max_queued_requests,
             "ray_actor_options": actor,
             "user_config": {"max_batch_size": limits.max_batch_size,
@@ -176,12 +209,19 @@ def build_app(args: AppArgs | dict) -> Application:
     return VideoGenerator.options(**deployment_options(args.serve)).bind(args)
 
 
+def http_options(limits: ServeConfig) -> dict:
+    """Serve's `http_options` (the proxies', cluster-wide, read when Serve starts)."""
+    return {"host": limits.host, "port": limits.port,
+            "request_timeout_s": limits.request_timeout_s,
+            "keep_alive_timeout_s": limits.keep_alive_timeout_s}
+
+
 def build_serve_config(args: AppArgs) -> dict:
     """The `serve deploy` / `serve run` config file for the same application."""
     limits = args.serve
     return {
         "proxy_location": "EveryNode",
-        "http_options": {"host": limits.host, "port": limits.port},
+        "http_options": http_options(limits),
         "applications": [{
             "name": limits.app_name, "route_prefix": limits.route_prefix,
             "import_path": "seaweed_apt.serving.app:build_app",

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from seaweed_apt.ray_runtime import LOOPBACK_ENV
-from seaweed_apt.serving.app import AppArgs, build_app
+from seaweed_apt.serving.app import AppArgs, build_app, http_options
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def deploy_app(args: AppArgs, address: str | None = None, dashboard: bool = True
     limits = args.serve
     connected = connect(address, dashboard)
     try:
-        serve.start(http_options={"host": limits.host, "port": limits.port})
+        serve.start(http_options=http_options(limits))
         serve.run(build_app(args), name=limits.app_name, route_prefix=limits.route_prefix)
     finally:
         if connected:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,9 +20,11 @@ MAX_SEED = 2**31 - 1
 
 
 class BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """A request refused with `status` (4xx, or 503 when a bound of the replica is full)."""
+
+    def __init__(self, status: int, message: str, retry_after_s: int | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.retry_after_s = status, message, retry_after_s
 
 
 class GenerateBody(BaseModel):
@@ -78,6 +83,73 @@ def display_scale(height: int, display_size: int) -> int:
     return max(1, round(display_size / height))
 
 
+def nesting_depth(text: str, stop_above: int) -> int:
+    """How deep JSON `text` nests arrays and objects (strings skipped), counted without parsing:
+    json.loads recurses once per level, so a few kB of `[` reach Python's recursion limit
+    (RecursionError, a 500). Stops counting once past `stop_above`. On text that is not JSON the
+    count is an upper bound of what the parser would reach before failing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > stop_above:
+                break
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+class StageBound:
+    """At most `limit` requests at once in one stage of a replica (its event loop is one thread,
+    so a plain count): one more is refused at once with a 503 naming `setting`."""
+
+    def __init__(self, limit: int, setting: str, doing: str) -> None:
+        self.limit, self.setting, self.doing = limit, setting, doing
+        self.count = 0
+
+    @contextmanager
+    def admit(self) -> Iterator[None]:
+        if self.count >= self.limit:
+            raise BadRequest(503, f"{self.count} requests are {self.doing} this replica "
+                                  f"(deployment.serve.{self.setting}); retry shortly",
+                             retry_after_s=1)
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+
+
+async def read_body(chunks: AsyncIterator[bytes], max_bytes: int, timeout_s: float) -> bytes:
+    """The body from `chunks` (Starlette's `request.stream()`), all of it within `timeout_s`
+    seconds and at most `max_bytes` (counted as it arrives: a chunked body declares no size).
+    Raises BadRequest 408 or 413 naming the limit."""
+    body = bytearray()
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in chunks:
+                body += chunk
+                if len(body) > max_bytes:
+                    raise BadRequest(413, f"body is over {max_bytes} bytes, the limit "
+                                          "(deployment.serve.max_body_bytes)")
+    except TimeoutError:
+        raise BadRequest(408, f"the body did not arrive within {timeout_s:g} s "
+                              f"(deployment.serve.body_timeout_s): {len(body)} bytes came; "
+                              "send it whole") from None
+    return bytes(body)
+
+
 def parse_generate_request(raw: bytes, limits: ServeConfig, height: int | None = None
                            ) -> GenerateRequest:
     """Raw body -> a checked request, or BadRequest(400/413/422) naming the field. The body's
@@ -86,9 +158,16 @@ def parse_generate_request(raw: bytes, limits: ServeConfig, height: int | None =
     if len(raw) > limits.max_body_bytes:
         raise BadRequest(413, f"body is {len(raw)} bytes; the limit is {limits.max_body_bytes}")
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise BadRequest(400, f"body is not valid JSON: {error}") from None
+        # json's own detection (UTF-8, with or without BOM; UTF-16/32), then the text's depth.
+        text = raw.decode(json.detect_encoding(raw))
+        depth = nesting_depth(text, limits.max_json_depth)
+        if depth > limits.max_json_depth:
+            raise BadRequest(400, f"body nests arrays/objects more than {limits.max_json_depth} "
+                                  "deep (deployment.serve.max_json_depth); the request is one "
+                                  "flat JSON object")
+        body = json.loads(text)
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, an int over 4,300 digits
+        raise BadRequest(400, f"body is not valid JSON: {error}"[:300]) from None
     if not isinstance(body, dict):
         raise BadRequest(422, f"body must be a JSON object, got {type(body).__name__}")
     try:
