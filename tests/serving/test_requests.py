@@ -10,6 +10,7 @@ from seaweed_apt.serving.requests import (
     nesting_depth,
     parse_generate_request,
     read_body,
+    require_key_beyond_loopback,
 )
 from tests.helpers import base_config
 from tests.serving.cases import BAD_BODIES
@@ -121,6 +122,15 @@ def test_limits_that_cannot_work_together_are_refused():
         base_config(ServeConfig, "deployment.serve", request_timeout_s=5, body_timeout_s=10)
     with pytest.raises(ValidationError, match="max_ongoing_requests 4 < max_batch_size 8"):
         base_config(ServeConfig, "deployment.serve", max_ongoing_requests=4, max_batch_size=8)
+
+
+def test_an_endpoint_beyond_loopback_refuses_to_start_without_a_key():
+    for host in ("127.0.0.1", "::1", "localhost"):
+        require_key_beyond_loopback(host, None, "SEAWEED_APT_API_KEY")
+    require_key_beyond_loopback("0.0.0.0", "k3y", "SEAWEED_APT_API_KEY")
+    for host in ("0.0.0.0", "::", "10.0.0.5", "serving.internal"):
+        with pytest.raises(ValueError, match="SEAWEED_APT_API_KEY is not set"):
+            require_key_beyond_loopback(host, None, "SEAWEED_APT_API_KEY")
 
 
 def test_api_key_when_configured():

@@ -42,6 +42,7 @@ from seaweed_apt.serving.requests import (
     check_api_key,
     parse_generate_request,
     read_body,
+    require_key_beyond_loopback,
 )
 
 logger = logging.getLogger("ray.serve")
@@ -78,6 +79,7 @@ class VideoGenerator:
         self.args = args
         self.limits = args.serve
         self.api_key = os.environ.get(args.serve.api_key_env) or None
+        require_key_beyond_loopback(args.serve.host, self.api_key, args.serve.api_key_env)
         if not torch.cuda.is_available():
             torch.set_num_threads(args.serve.threads)
         registry = ModelRegistry(open_store(args.registry_uri, args.endpoint_url))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -209,3 +210,17 @@ def check_api_key(expected: str | None, headers: dict[str, str]) -> None:
     given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
     if not secrets.compare_digest(given.encode(), expected.encode()):
         raise BadRequest(401, "missing or wrong API key (send 'Authorization: Bearer <key>')")
+
+
+def require_key_beyond_loopback(host: str, api_key: str | None, key_env: str) -> None:
+    """Fail closed: an endpoint that listens beyond loopback must require an API key.
+    Raises ValueError naming the fix."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name
+        loopback = host == "localhost"
+    if api_key or loopback:
+        return
+    raise ValueError(f"deployment.serve.host is {host!r}, beyond loopback, and {key_env} is not "
+                     f"set: anyone who reaches it could generate. Set {key_env} (the key "
+                     "/generate then requires) where Ray runs, or serve on 127.0.0.1")
