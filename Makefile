@@ -45,7 +45,9 @@ setup: system-deps $(BIN)/.installed
 
 demo: setup
 	@[ -d .dvc ] || $(BIN)/dvc init -q
-	$(BIN)/dvc repro
+	@# dvc gets SIGTERM when make ends, however it ends ($$PPID: make), and each stage ends with
+	@# its dvc: a killed `make demo` leaves nothing running (seaweed_apt/lifetime.py).
+	$(BIN)/python -m seaweed_apt.lifetime --parent $$PPID -- $(BIN)/dvc repro
 	@# The endpoint as the deployment stage left it (a no-op when it is already up; after a reboot
 	@# it comes back), then one video through HTTP.
 	$(BIN)/seaweed-apt serve

@@ -2,10 +2,16 @@
 
 from kedro.config import OmegaConfigLoader
 
-from pipelines.hooks import PreflightHook, QuietLocalDefaultsHook, RayLifecycleHook
+from pipelines.hooks import (
+    PreflightHook,
+    QuietLocalDefaultsHook,
+    RayLifecycleHook,
+    RunLifetimeHook,
+)
 
-# pluggy calls the last registered first: preflight runs before Ray starts.
-HOOKS = (QuietLocalDefaultsHook(), RayLifecycleHook(), PreflightHook())
+# pluggy calls the last registered first: the run lock is taken first, then preflight runs,
+# then Ray starts.
+HOOKS = (QuietLocalDefaultsHook(), RayLifecycleHook(), PreflightHook(), RunLifetimeHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -1,20 +1,21 @@
 """Scheduled retraining: new or changed raw data -> `dvc repro` of what changed (the deployment
 stage at its end gates and redeploys). Nothing changed: nothing runs. A lock file keeps two runs
-from overlapping."""
+from overlapping, and every `dvc` it starts dies with it (`seaweed_apt.lifetime`): a killed
+retrain leaves no repro running, and its stages end with their dvc."""
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import json
 import logging
-import os
 import re
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from seaweed_apt.lifetime import LockBusy, ProcessLock, child_command
 
 logger = logging.getLogger(__name__)
 
@@ -27,22 +28,20 @@ class RetrainBusy(RuntimeError):
 
 @contextmanager
 def exclusive_lock(path: Path):
-    """An flock held for the duration; the kernel releases it if the holder dies."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            raise RetrainBusy(f"another retrain holds {path} ({handle.read().strip()})") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """An flock held for the duration; the kernel releases it if the holder dies.
+
+    Raises:
+        RetrainBusy: another live retrain holds it (named by pid and command).
+    """
+    lock = ProcessLock(path)
+    try:
+        lock.acquire()
+    except LockBusy as busy:
+        raise RetrainBusy(f"another retrain holds {path} ({busy.holder_text})") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def dvc_command(dvc: str | None = None) -> str:
@@ -55,7 +54,9 @@ def dvc_command(dvc: str | None = None) -> str:
 
 
 def _run_dvc(project: Path, *args: str, capture: bool = True, dvc: str | None = None) -> str:
-    done = subprocess.run([dvc_command(dvc), *args], cwd=project, text=True,
+    # Through the launcher: the kernel sends this dvc SIGTERM when this process ends, however it
+    # ends (its stages then end with it: pipelines/hooks.py).
+    done = subprocess.run(child_command([dvc_command(dvc), *args]), cwd=project, text=True,
                           capture_output=capture)
     if done.returncode != 0:
         detail = (done.stderr or "")[-2000:] if capture else "see the output above"
