@@ -23,7 +23,11 @@ def fetch_data(args: argparse.Namespace) -> int:
     from seaweed_apt.data.curation import worker_count
     from seaweed_apt.data.moving_fashion import compose_moving_fashion
     from seaweed_apt.data.real_clips import fetch_real_clips
+    from seaweed_apt.lifetime import die_with, dvc_runner
 
+    runner = dvc_runner()  # under `dvc repro` (the fetch_raw stage): die with that dvc
+    if runner:
+        die_with(runner)
     raw = load_parameters(Path(args.conf_dir), args.env, "parameters_data_curation.yml", "fetch")
     config = FetchConfig.model_validate(raw)
     out = Path(args.out)
