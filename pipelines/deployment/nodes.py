@@ -99,6 +99,7 @@ def write_serve_config(gate_decision: dict, deployment: DeploymentConfig) -> dic
         return {"applications": []}
     return build_serve_config(AppArgs(registry_uri=deployment.registry.uri,
                                       endpoint_url=deployment.registry.endpoint_url,
+                                      registry_max_attempts=deployment.registry.max_attempts,
                                       version=version, status=status, status_note=note,
                                       serve=deployment.serve))
 

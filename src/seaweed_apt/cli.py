@@ -120,7 +120,8 @@ def serve_production(config: DeploymentConfig, version: str | None) -> str:
     from seaweed_apt.serving.deploy import deploy_app
 
     app = AppArgs(registry_uri=config.registry.uri, endpoint_url=config.registry.endpoint_url,
-                  version=version, serve=config.serve)
+                  registry_max_attempts=config.registry.max_attempts, version=version,
+                  serve=config.serve)
     return deploy_app(app, config.ray_address, config.dashboard)
 
 

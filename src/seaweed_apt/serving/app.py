@@ -55,6 +55,7 @@ class AppArgs(BaseModel):
 
     registry_uri: str  # conf: deployment.registry.uri
     endpoint_url: str | None = None
+    registry_max_attempts: int | None = None  # conf: deployment.registry.max_attempts
     version: str | None = None  # None: whatever production points at when a replica starts
     status: str = "production"  # or "preview": a version the promotion gate did not promote
     status_note: str = ""
@@ -82,7 +83,8 @@ class VideoGenerator:
         require_key_beyond_loopback(args.serve.host, self.api_key, args.serve.api_key_env)
         if not torch.cuda.is_available():
             torch.set_num_threads(args.serve.threads)
-        registry = ModelRegistry(open_store(args.registry_uri, args.endpoint_url))
+        registry = ModelRegistry(open_store(args.registry_uri, args.endpoint_url,
+                                            args.registry_max_attempts))
         self.generator = OneStepGenerator(registry, args.version)
         self.manifest = self.generator.model_version.manifest
         self.batch_sizes: list[int] = []  # requests per batch formed, last 1,000 (GET /stats)
