@@ -149,11 +149,32 @@ def serve_up(args: argparse.Namespace) -> int:
     applications = yaml.safe_load(path.read_text())["applications"]
     if not applications:
         raise RuntimeError(f"{path} has no application: nothing was promoted and preview is off")
-    app = AppArgs.model_validate(applications[0]["args"])
+    app_args = applications[0]["args"]
+    if args.registry:  # the same version, from another copy of the registry
+        app_args = {**app_args, "registry_uri": args.registry}
+    app = AppArgs.model_validate(app_args)
     config = deployment_config(args)
     url = deploy_app(app, config.ray_address, config.dashboard)
-    print(f"endpoint {url} serves {app.version} ({app.status})")
+    print(f"endpoint {url} serves {app.version} ({app.status}) from {app.registry_uri}; "
+          f"{key_requirement(url, app.serve.api_key_env)}")
     return 0
+
+
+def key_requirement(url: str, key_env: str) -> str:
+    """Whether the running replicas ask for an API key, as their /healthz says: they read
+    `key_env` where they started (a Ray head started before it was exported never sees it)."""
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as answer:
+            required = json.loads(answer.read()).get("api_key_required")
+    except (OSError, ValueError) as error:
+        return f"GET /healthz did not answer ({error})"
+    if required:
+        return f"POST /generate requires the key in ${key_env}"
+    return (f"POST /generate requires no key (${key_env} was unset where Ray started its "
+            "replicas: `seaweed-apt stop`, export it, serve again)")
 
 
 def generate(args: argparse.Namespace) -> int:

@@ -174,6 +174,8 @@ def test_auth_routes_and_health_after_bad_input(endpoint):
     assert request("/nowhere")[0] == 404
     status, _, body = request("/healthz")
     assert status == 200 and json.loads(body)["model_version"] == "v0001"
+    assert json.loads(body)["api_key_required"] is True  # the operator can see it is on
+    assert json.loads(request("/broken/healthz", key=None)[2])["api_key_required"] is False
     card = json.loads(request("/model")[2])
     assert card["lineage"] == LINEAGE and card["metrics"]["fd_efflite0_apt1"] == 400.0
     assert card["files_sha256"]["model.safetensors"]

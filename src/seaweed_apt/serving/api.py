@@ -33,6 +33,9 @@ class Health(BaseModel):
     model_version: str = Field(examples=["v0003"])
     model_status: str = Field(description="production, or preview: a version the promotion "
                                           "gate did not promote")
+    api_key_required: bool = Field(description="POST /generate asks for the key of "
+                                               "deployment.serve.api_key_env (set where the "
+                                               "replica started)")
 
 
 class ModelCard(BaseModel):

@@ -113,7 +113,7 @@ class VideoGenerator:
     @api.get("/healthz", summary="Liveness, and which model answers")
     def healthz(self) -> Health:
         return Health(status="ok", model_version=self.generator.version,
-                      model_status=self.args.status)
+                      model_status=self.args.status, api_key_required=self.api_key is not None)
 
     @api.get("/model", summary="The served model's card: lineage, metrics, generation settings")
     def model(self) -> ModelCard:
@@ -139,7 +139,8 @@ class VideoGenerator:
         limits = self.limits
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
-            raise BadRequest(413, f"body is {declared} bytes; the limit is "
+            raise BadRequest(413, f"body is {declared} bytes; the limit "
+                                  "(deployment.serve.max_body_bytes) is "
                                   f"{limits.max_body_bytes}")
         with self.body_reads.admit():
             try:

@@ -209,7 +209,9 @@ def check_api_key(expected: str | None, headers: dict[str, str]) -> None:
         return
     given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
     if not secrets.compare_digest(given.encode(), expected.encode()):
-        raise BadRequest(401, "missing or wrong API key (send 'Authorization: Bearer <key>')")
+        raise BadRequest(401, "missing or wrong API key (send 'Authorization: Bearer <key>'; "
+                              "`seaweed-apt generate` sends the variable deployment.serve."
+                              "api_key_env names)")
 
 
 def require_key_beyond_loopback(host: str, api_key: str | None, key_env: str) -> None:
