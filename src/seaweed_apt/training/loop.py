@@ -9,6 +9,7 @@ the non-finite guard, progress, rank-0 checkpoints and the report every rank mak
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import defaultdict
@@ -23,9 +24,11 @@ from torch import nn
 from seaweed_apt.training.checkpoint import restore_training, unwrap, write_checkpoint
 from seaweed_apt.training.data import ClipSet, load_worker_clips
 from seaweed_apt.training.ema import EMA
+from seaweed_apt.training.mfu import counted_flops, device_peak_flops
 from seaweed_apt.training.tracking import LiveMetrics
 from seaweed_apt.training.worker import RayTrainWorker, Worker, progress_bar, step_seed
 
+logger = logging.getLogger(__name__)
 
 @dataclass
 class StepResult:
@@ -34,6 +37,9 @@ class StepResult:
     terms: dict[str, float]  # averaged over the logging window (losses, accuracies)
     samples: int  # clips or frames this worker trained on in the step
     latest: dict[str, float] = field(default_factory=dict)  # logged as of the window's last step
+    # FLOPs of the step on this worker, where the phase's steps differ (pretraining's image and
+    # video steps); None: the loop counts one step and takes it for every step (training.mfu).
+    flops: float | None = None
 
 
 # (networks as the loop prepared them (DDP), this worker's clips, the step's rng, step) -> result
@@ -115,6 +121,27 @@ def _check_finite(phase: str, metrics: dict, keys, step: int) -> None:
                                      f"lower the learning rate")
 
 
+def count_step_flops(build_phase: PhaseBuilder, loop_config: dict, worker: Worker,
+                     clips: ClipSet) -> int:
+    """FLOPs of one optimisation step of the phase on this worker (training.mfu), counted on a
+    throwaway copy of the phase at its step 1 (step 0 may do one-off work: APT's discriminator
+    warm-up). A copy, because counting changes a step's numerics in the last bits (seen: a run
+    resumed from its checkpoint no longer ended on the uninterrupted run's weights when one of
+    its own steps was counted); the global random state is put back, so the run is the run it
+    would be without the count."""
+    saved = torch.get_rng_state()
+    saved_cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    try:
+        probe = build_phase(loop_config, worker)
+        networks = {name: network.to(worker.device) for name, network in probe.networks.items()}
+        rng = torch.Generator().manual_seed(step_seed(probe.schedule.seed, worker.rank, 1))
+        return counted_flops(partial(probe.train_step, networks, clips, rng, 1))[1]
+    finally:
+        torch.set_rng_state(saved)
+        if saved_cuda is not None:
+            torch.cuda.set_rng_state_all(saved_cuda)
+
+
 def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) -> dict | None:
     """Train the phase `build_phase` builds until its last step (or until it asks to end).
 
@@ -123,6 +150,9 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
     window there through DVCLive as it trains. Returns, on rank 0, the steps done and the steps
     it resumed from.
     """
+    clips = load_worker_clips(loop_config["shards_dir"], loop_config["caption_index_by_shard"],
+                              loop_config["captions_path"], worker.rank, worker.world_size)
+    flops_per_step = count_step_flops(build_phase, loop_config, worker, clips)
     phase = build_phase(loop_config, worker)
     checkpointed = {**phase.networks, "ema": phase.ema.model}
 
@@ -136,14 +166,16 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
         live = LiveMetrics(loop_config["live_dir"], history=state["history"])
     phase.ema.model.to(worker.device)
     networks = {name: worker.prepare(network) for name, network in phase.networks.items()}
-    clips = load_worker_clips(loop_config["shards_dir"], loop_config["caption_index_by_shard"],
-                              loop_config["captions_path"], worker.rank, worker.world_size)
 
     def save(folder: Path) -> Path:  # preparing for DDP wraps the same modules, on their device
         return write_checkpoint(folder, checkpointed, phase.optimizers, state,
                                 phase.saved_config)
 
     schedule = phase.schedule
+    peak_flops, peak_source = device_peak_flops(worker.device)
+    if worker.rank == 0:
+        logger.info("%s: MFU against %.3g FLOP/s (%s)", phase.name, peak_flops, peak_source)
+    window_flops, window_flops_known = 0.0, True
     progress = progress_bar(schedule.steps, state["step"], phase.name, worker.rank)
     # Sums and counts per term: a term a step leaves out (no wrong caption in its batch, say)
     # is averaged over the steps that have it.
@@ -153,6 +185,9 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
         step = state["step"]
         rng = torch.Generator().manual_seed(step_seed(schedule.seed, worker.rank, step))
         result = phase.train_step(networks, clips, rng, step)
+        step_flops = result.flops if result.flops is not None else flops_per_step
+        window_flops += step_flops or 0.0
+        window_flops_known &= step_flops is not None
         phase.ema.update(unwrap(networks["model"]), step)
         state["step"] = step = step + 1
         for key, value in result.terms.items():
@@ -172,6 +207,9 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
         samples = window.pop("samples")
         metrics = {"step": step, **{key: value / counts[key] for key, value in window.items()},
                    **latest, "samples_per_s": samples / elapsed, "rank": worker.rank}
+        if window_flops_known:
+            metrics |= {"flop_per_s": window_flops / elapsed,
+                        "mfu": window_flops / elapsed / peak_flops}
         _check_finite(phase.name, metrics, window, step)
         end_now = bool(phase.end_after_window and phase.end_after_window(metrics, step))
         progress.set_postfix({key: f"{metrics[key]:.4f}" for key in phase.progress_keys},
@@ -180,6 +218,7 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
         if live:
             live.log(metrics)
         window, counts = defaultdict(float), defaultdict(int)
+        window_flops, window_flops_known = 0.0, True
         window_start = time.perf_counter()
         # Ray hears of a window only with a checkpoint: each report is a barrier across the
         # workers (every 10 steps it made a distillation-sized step 1.12-1.34x slower, a

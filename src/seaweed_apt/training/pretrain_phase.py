@@ -8,7 +8,7 @@ from torch import nn
 
 from seaweed_apt.config.pretrain import PretrainConfig
 from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TimestepSampler
-from seaweed_apt.models.dit import VideoDiT, build_config
+from seaweed_apt.models.dit import VideoDiT, build_config, flops_per_sample
 from seaweed_apt.training.data import ClipSet
 from seaweed_apt.training.ema import EMA
 from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, single_loss_step
@@ -45,8 +45,11 @@ def build_pretrain_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
             terms = loss_fn(model, x0.to(worker.device), text.to(worker.device), rng)
         lr = learning_rate(step, config.lr, config.warmup_steps, config.steps,
                            config.lr_schedule, config.min_lr_fraction)
-        return single_loss_step(optimizer, terms["loss"], model.parameters(), config.grad_clip,
-                                lr, x0.shape[0])
+        result = single_loss_step(optimizer, terms["loss"], model.parameters(), config.grad_clip,
+                                  lr, x0.shape[0])
+        # Image and video steps differ in FLOPs: forward and backward, 3 forwards per clip.
+        result.flops = 3 * x0.shape[0] * flops_per_sample(model_config, *x0.shape[2:])
+        return result
 
     return TrainingPhase(
         name="pretrain", schedule=LoopSchedule.of(config), networks={"model": model},

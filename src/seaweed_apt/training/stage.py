@@ -40,12 +40,16 @@ class StageOutcome:
 
     def record(self) -> dict:
         """What every stage's metrics file says of its run: name, steps, first and last logged
-        loss (where the phase logs one), time, the steps it resumed from and how many nodes
-        its workers ran on."""
+        loss (where the phase logs one), mean MFU and FLOP/s of rank 0 over its windows, time,
+        the steps it resumed from and how many nodes its workers ran on."""
         first, last = (self.history[0], self.history[-1]) if self.history else ({}, {})
         record = {"run_name": self.run_name, "steps": last.get("step", 0)}
         if "loss" in last:
             record |= {"first_loss": first["loss"], "final_loss": last["loss"]}
+        windows = [window for window in self.history if "mfu" in window]
+        if windows:  # per worker, against its device's peak (training.mfu)
+            record |= {"mfu": sum(w["mfu"] for w in windows) / len(windows),
+                       "flop_per_s": sum(w["flop_per_s"] for w in windows) / len(windows)}
         return record | {"wall_time_s": self.wall_time_s, "train_seconds": self.train_seconds,
                          "resumed_from_steps": self.resumed_from,
                          "nodes": len(set(self.worker_nodes))}
