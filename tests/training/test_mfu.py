@@ -49,3 +49,20 @@ def test_windows_after_the_first_report_mfu_and_the_record_its_mean(curated_root
                                       for w in with_mfu)
     record = StageOutcome({}, history, "run", 1.0, 1.0, [], [], []).record()
     assert record["mfu"] == sum(w["mfu"] for w in with_mfu) / len(with_mfu)
+
+
+def test_counting_the_flops_leaves_the_run_as_it_is_without_the_count(curated_root, tmp_path,
+                                                                      monkeypatch):
+    from safetensors.torch import load_file
+
+    from seaweed_apt.training import loop
+
+    training_loop(build_pretrain_phase, _loop_config(curated_root, steps=3),
+                  LocalWorker.start(tmp_path / "counted", 1))
+    monkeypatch.setattr(loop, "count_step_flops", lambda *args: None)
+    training_loop(build_pretrain_phase, _loop_config(curated_root, steps=3),
+                  LocalWorker.start(tmp_path / "plain", 1))
+    for name in ("model", "ema"):
+        counted = load_file(str(tmp_path / "counted" / "step-00003" / f"{name}.safetensors"))
+        plain = load_file(str(tmp_path / "plain" / "step-00003" / f"{name}.safetensors"))
+        assert all(torch.equal(counted[key], plain[key]) for key in plain), name
