@@ -1,15 +1,17 @@
-"""torch.compile against eager for a training step of the default recipe, side by side in one run.
+"""A training step of the default recipe against a faster variant of it, side by side in one run:
+`torch.compile` of its networks (inductor), or bf16 autocast on the CPU.
 
-    python benchmarks/compile_step.py --data /tmp/demo35/data [--phase pretrain|distill|apt]
-        [--threads 2] [--steps 20] [--rounds 3] [--mode default]
+    python benchmarks/step_variants.py --data /tmp/demo35/data [--variant compile|bf16]
+        [--phase pretrain|distill|apt] [--threads 2] [--steps 20] [--rounds 3] [--static]
 
 Two copies of the phase (`--phase`), built as its stage builds it on a finished run's data in one
-process without Ray: one eager, one whose networks go through `torch.compile` (inductor). Both
+process without Ray: one as the stage runs it (eager, fp32), one as `--variant`. Both
 run the same steps (same seeds, same batches) in interleaved rounds of `--steps` steps (the
 machine's slow spells fall on both), after `--warmup` steps each (compilation happens there and
 is timed on its own). Prints the median step time of each, their ratio, the compile time, and how
-far the compiled copy's losses and weights moved from the eager copy's: compiled kernels fuse and
-reorder floating-point sums, so equal numerics are not expected; the figure says by how much.
+far the variant's losses and weights moved from the stage's: compiled kernels fuse and reorder
+floating-point sums and bf16 rounds every product's inputs, so equal numerics are not expected;
+the figures say by how much (a quality figure needs the seeds benchmark).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--variant", choices=("compile", "bf16"), default="compile")
     parser.add_argument("--mode", default="default", help="torch.compile mode")
     parser.add_argument("--static", action="store_true",
                         help="torch.compile(dynamic=False): one graph per input shape")
@@ -53,10 +56,10 @@ def main() -> None:
     clips = load_worker_clips(loop["shards_dir"], loop["caption_index_by_shard"],
                               loop["captions_path"], 0, 1)
     copies = {}
-    for name in ("eager", "compiled"):
+    for name in ("eager", args.variant):
         phase = BUILDERS[args.phase](loop, worker)
         networks = dict(phase.networks)
-        if name == "compiled":
+        if name == "compile":
             networks = {key: torch.compile(network, mode=args.mode,
                                            dynamic=False if args.static else None)
                         for key, network in networks.items()}
@@ -67,7 +70,8 @@ def main() -> None:
         start = time.perf_counter()
         for _ in range(count):
             rng = torch.Generator().manual_seed(step_seed(phase.schedule.seed, 0, state["step"]))
-            result = phase.train_step(networks, clips, rng, state["step"])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=name == "bf16"):
+                result = phase.train_step(networks, clips, rng, state["step"])
             state["losses"].append(next(iter(result.terms.values())))
             state["step"] += 1
         return time.perf_counter() - start
@@ -78,14 +82,14 @@ def main() -> None:
     for _ in range(args.rounds):
         for name in copies:
             copies[name][2]["seconds"].append(run(name, args.steps) / args.steps)
-    eager, compiled = (statistics.median(copies[name][2]["seconds"]) for name in copies)
+    eager, variant = (statistics.median(copies[name][2]["seconds"]) for name in copies)
     print(f"{args.phase}, {args.threads} threads, {args.rounds} rounds of {args.steps} steps: "
-          f"eager {eager * 1e3:.1f} ms, compiled {compiled * 1e3:.1f} ms per step: "
-          f"{eager / compiled:.2f}x")
+          f"eager {eager * 1e3:.1f} ms, {args.variant} {variant * 1e3:.1f} ms per step: "
+          f"{eager / variant:.2f}x")
     losses = [torch.tensor(copies[name][2]["losses"]) for name in copies]
     print(f"first logged term, largest difference over {len(losses[0])} steps: "
           f"{(losses[0] - losses[1]).abs().max():.3g} (eager's last {losses[0][-1]:.6f}, "
-          f"compiled's {losses[1][-1]:.6f})")
+          f"{args.variant}'s {losses[1][-1]:.6f})")
     weights = [dict(copies[name][0].networks["model"].named_parameters()) for name in copies]
     largest = max(float((weights[0][key] - weights[1][key]).detach().abs().max())
                   for key in weights[0])
