@@ -1,7 +1,8 @@
 """A training step of the default recipe against a faster variant of it, side by side in one run:
-`torch.compile` of its networks (inductor), or bf16 autocast on the CPU.
+`torch.compile` of its networks (inductor), bf16 autocast on the CPU, or the optimisers'
+multi-tensor (foreach) step.
 
-    python benchmarks/step_variants.py --data /tmp/demo35/data [--variant compile|bf16]
+    python benchmarks/step_variants.py --data /tmp/demo35/data [--variant compile|bf16|foreach]
         [--phase pretrain|distill|apt] [--threads 2] [--steps 20] [--rounds 3] [--static]
 
 Two copies of the phase (`--phase`), built as its stage builds it on a finished run's data in one
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--variant", choices=("compile", "bf16"), default="compile")
+    parser.add_argument("--variant", choices=("compile", "bf16", "foreach"), default="compile")
     parser.add_argument("--mode", default="default", help="torch.compile mode")
     parser.add_argument("--static", action="store_true",
                         help="torch.compile(dynamic=False): one graph per input shape")
@@ -59,6 +60,10 @@ def main() -> None:
     for name in ("eager", args.variant):
         phase = BUILDERS[args.phase](loop, worker)
         networks = dict(phase.networks)
+        if name == "foreach":  # the multi-tensor optimiser step (torch's foreach=True)
+            for optimizer in phase.optimizers.values():
+                for group in optimizer.param_groups:
+                    group["foreach"] = True
         if name == "compile":
             networks = {key: torch.compile(network, mode=args.mode,
                                            dynamic=False if args.static else None)
