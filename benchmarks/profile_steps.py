@@ -13,10 +13,11 @@ Two warm-up steps, then `--steps` profiled ones. Operators are grouped into fami
 (`FAMILIES`); a family's share is its self CPU time over the steps' wall time, and what no aten
 operator accounts for (Python, the autograd engine, the loop) is printed as the rest.
 
-FLOP/s: `torch.utils.flop_counter.FlopCounterMode` counts the FLOPs of one step as run (matrix
-products, attention and convolutions, forward and backward: the FLOPs MFU counts, as PaLM's
-appendix B defines it); achieved FLOP/s = that over the median step time. Peak: the best of
-five `torch.mm` of 2048x2048 fp32 (and bf16) matrices on the same threads, measured here.
+FLOP/s: the FLOPs of one step as run, counted as the training loop counts them
+(`training.mfu.counted_flops`: matrix products, attention and convolutions, forward and
+backward, the FLOPs MFU counts, as PaLM's appendix B defines it); achieved FLOP/s = that over the
+median step time. Peak: `training.mfu.measured_matmul_flops` in fp32 (and bf16) on the same
+threads, measured here.
 """
 
 from __future__ import annotations
@@ -26,19 +27,20 @@ import json
 import statistics
 import time
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from torch.profiler import ProfilerActivity, profile
-from torch.utils.flop_counter import FlopCounterMode
 
 from seaweed_apt.apt.apt_phase import build_apt_phase
 from seaweed_apt.apt.distill_phase import build_distill_phase
 from seaweed_apt.config.loading import load_parameters
 from seaweed_apt.training.data import caption_index_by_shard, load_worker_clips
 from seaweed_apt.training.loop import LoopSchedule
+from seaweed_apt.training.mfu import counted_flops, measured_matmul_flops
 from seaweed_apt.training.pretrain_phase import build_pretrain_phase
 from seaweed_apt.training.worker import LocalWorker, step_seed
 
@@ -73,20 +75,6 @@ def family(name: str) -> str:
                for key in keys):
             return label
     return "other"
-
-
-def matmul_peak(threads: int, dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
-    """FLOP/s of the best of `repeats` `size`x`size` matrix products (after one warm-up)."""
-    torch.set_num_threads(threads)
-    a = torch.randn(size, size).to(dtype)
-    b = torch.randn(size, size).to(dtype)
-    torch.mm(a, b)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - start)
-    return 2 * size ** 3 / best
 
 
 def loop_config(data: Path, env: str, stage: str, threads: int) -> tuple[dict, str]:
@@ -125,9 +113,7 @@ def profile_phase(builder, loop: dict, worker: LocalWorker, steps: int) -> dict:
     first = 1
     for index in range(first, first + WARMUP):
         step(index)
-    with FlopCounterMode(display=False) as counter:
-        step(first + WARMUP)
-    flops = counter.get_total_flops()
+    flops = counted_flops(partial(step, first + WARMUP))[1]
     times = []
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for index in range(first + WARMUP + 1, first + WARMUP + 1 + steps):
@@ -163,13 +149,12 @@ def profile_evaluation_batch(data: Path, env: str, steps: int) -> dict:
         return time.perf_counter() - start
 
     one_batch()
-    with FlopCounterMode(display=False) as counter:
-        one_batch()
+    flops = counted_flops(one_batch)[1]
     times = []
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(steps):
             times.append(one_batch())
-    return {"step_s": statistics.median(times), "flops_per_step": counter.get_total_flops(),
+    return {"step_s": statistics.median(times), "flops_per_step": flops,
             **family_shares(prof, sum(times), steps)}
 
 
@@ -194,8 +179,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/profile_steps.json"))
     args = parser.parse_args()
     worker = LocalWorker.start(Path("/tmp/profile-steps-checkpoints"), args.threads)
-    peaks = {"fp32": matmul_peak(args.threads, torch.float32),
-             "bf16": matmul_peak(args.threads, torch.bfloat16)}
+    cpu = torch.device("cpu")
+    peaks = {"fp32": measured_matmul_flops(cpu, torch.float32),
+             "bf16": measured_matmul_flops(cpu, torch.bfloat16)}
     results = {"threads": args.threads, "peak_flops": peaks, "phases": {}}
     for stage, builder in (("pretrain", build_pretrain_phase), ("distill", build_distill_phase),
                            ("apt", build_apt_phase), ("evaluation batch", None)):
