@@ -15,7 +15,7 @@ from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.evaluation.data import load_split_clips
-from seaweed_apt.evaluation.evaluator import evaluator_files, fit_evaluator
+from seaweed_apt.evaluation.evaluator import trained_evaluator
 from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
 from seaweed_apt.evaluation.prompts import reported_prompts, selection_prompts
 from seaweed_apt.evaluation.report import build_report
@@ -25,14 +25,17 @@ from seaweed_apt.evaluation.speed import time_one_step_against_teacher
 from seaweed_apt.evaluation.summary import summarize_evaluation
 from seaweed_apt.evaluation.systems import reported_systems, selection_systems
 from seaweed_apt.reporting.samples import embed_prompts
+from seaweed_apt.result_cache import ResultCache
 from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.data import load_caption_table
 from seaweed_apt.training.stage import clip_geometry
 
 
 def train_evaluator(clip_manifest: pd.DataFrame, clip_shards_dir: str,
-                    evaluation: EvaluationConfig) -> tuple[dict[str, bytes], dict]:
-    """The item classifier on real train clips, frozen, with its accuracy on real test clips.
+                    evaluation_cache_dir: str, evaluation: EvaluationConfig
+                    ) -> tuple[dict[str, bytes], dict]:
+    """The item classifier on real train clips, frozen, with its accuracy on real test clips;
+    from the evaluation cache where the same clips, settings and code trained one before.
 
     Returns:
         evaluator files (weights + config), and its record (accuracy, chance, history).
@@ -41,8 +44,7 @@ def train_evaluator(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     train = load_split_clips(clip_manifest, clip_shards_dir, "train", limit=config.train_clips,
                              seed=config.seed)
     test = load_split_clips(clip_manifest, clip_shards_dir, "test")
-    model, record = fit_evaluator(train, test, config)
-    return evaluator_files(model, train.class_names, record), record
+    return trained_evaluator(train, test, config, ResultCache(evaluation_cache_dir))
 
 
 def _temporal_patch(teacher_model: dict[str, bytes]) -> int:
@@ -52,8 +54,9 @@ def _temporal_patch(teacher_model: dict[str, bytes]) -> int:
 def measure_validation(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                        caption_embeddings_file: str, teacher_model: dict[str, bytes],
                        distilled_model: dict[str, bytes], apt_checkpoints: dict[str, bytes],
-                       evaluator_model: dict[str, bytes], evaluation: EvaluationConfig,
-                       sampling: SamplingConfig, ray: RayConfig) -> pd.DataFrame:
+                       evaluator_model: dict[str, bytes], evaluation_cache_dir: str,
+                       evaluation: EvaluationConfig, sampling: SamplingConfig, ray: RayConfig
+                       ) -> pd.DataFrame:
     """What selection reads: the reference teacher, the distilled student and every kept APT
     checkpoint at one step, on validation captions and seeds against the real validation clips.
 
@@ -69,7 +72,8 @@ def measure_validation(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                       for step in steps}}
     measured, _ = evaluate_systems_on_ray(
         systems, model_files, reference, prompt_sets, None, evaluator_model, evaluation,
-        clip_geometry(clip_manifest), sampling.shift, _temporal_patch(teacher_model), ray)
+        clip_geometry(clip_manifest), sampling.shift, _temporal_patch(teacher_model), ray,
+        ResultCache(evaluation_cache_dir))
     return measured
 
 
@@ -95,8 +99,8 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                     caption_embeddings_file: str, teacher_model: dict[str, bytes],
                     distilled_model: dict[str, bytes], apt_best_model: dict[str, bytes],
                     apt_selection: dict, evaluator_model: dict[str, bytes],
-                    evaluation: EvaluationConfig, sampling: SamplingConfig,
-                    text_encoder: TextEncoderConfig, ray: RayConfig
+                    evaluation_cache_dir: str, evaluation: EvaluationConfig,
+                    sampling: SamplingConfig, text_encoder: TextEncoderConfig, ray: RayConfig
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The test pass, once, for the selected checkpoint and the reference systems: test captions
     of seen (item, motion) compositions, of held-out ones (`unseen`, where the data hold any
@@ -118,7 +122,8 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                    f"apt/{step}": apt_best_model}
     return evaluate_systems_on_ray(systems, model_files, reference, prompt_sets, floors,
                                    evaluator_model, evaluation, clip_geometry(clip_manifest),
-                                   sampling.shift, _temporal_patch(teacher_model), ray)
+                                   sampling.shift, _temporal_patch(teacher_model), ray,
+                                   ResultCache(evaluation_cache_dir))
 
 
 def time_served_against_teacher(clip_manifest: pd.DataFrame, caption_embeddings_file: str,

@@ -9,12 +9,13 @@ from pipelines.evaluation import nodes
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
-        Node(nodes.train_evaluator, ["clip_manifest", "clip_shards_dir", "params:evaluation"],
+        Node(nodes.train_evaluator,
+             ["clip_manifest", "clip_shards_dir", "evaluation_cache_dir", "params:evaluation"],
              ["evaluator_model", "evaluator_record"], name="train_evaluator"),
         Node(nodes.measure_validation,
              ["clip_manifest", "clip_shards_dir", "caption_embeddings_file", "teacher_model",
-              "distilled_model", "apt_checkpoints", "evaluator_model", "params:evaluation",
-              "params:sampling", "params:ray"],
+              "distilled_model", "apt_checkpoints", "evaluator_model", "evaluation_cache_dir",
+              "params:evaluation", "params:sampling", "params:ray"],
              "validation_systems", name="measure_validation", tags=["ray"]),
         Node(nodes.select_apt_checkpoint,
              ["validation_systems", "apt_checkpoints", "params:evaluation"],
@@ -22,7 +23,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         Node(nodes.measure_systems,
              ["clip_manifest", "clip_shards_dir", "caption_embeddings_file", "teacher_model",
               "distilled_model", "apt_best_model", "apt_selection", "evaluator_model",
-              "params:evaluation", "params:sampling", "params:text_encoder", "params:ray"],
+              "evaluation_cache_dir", "params:evaluation", "params:sampling",
+              "params:text_encoder", "params:ray"],
              ["evaluation_systems", "evaluation_clips"], name="measure_systems", tags=["ray"]),
         Node(nodes.time_served_against_teacher,
              ["clip_manifest", "caption_embeddings_file", "teacher_model", "apt_best_model",

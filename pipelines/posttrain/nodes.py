@@ -22,6 +22,7 @@ from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.reporting.figures import frame_table_png, loss_curve_figure
 from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
+from seaweed_apt.result_cache import ResultCache
 from seaweed_apt.timing import timed_passes
 from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.stage import clip_geometry
@@ -38,10 +39,12 @@ def _negative_text(distill: DistillConfig, text_encoder: TextEncoderConfig
 
 def draw_teacher_pairs(clip_manifest: pd.DataFrame, pretrain_metrics: dict,
                        teacher_model_dir: str, caption_embeddings_file: str,
-                       distill: DistillConfig, apt: APTConfig, ray: RayConfig,
-                       text_encoder: TextEncoderConfig) -> tuple[dict[str, np.ndarray], dict]:
+                       teacher_pairs_cache_dir: str, distill: DistillConfig, apt: APTConfig,
+                       ray: RayConfig, text_encoder: TextEncoderConfig
+                       ) -> tuple[dict[str, np.ndarray], dict]:
     """The teacher's (noise seed, caption, sample) pairs that distillation by regression and
-    APT's regression term read, drawn once here in `ray.num_workers` Ray tasks; an empty file when
+    APT's regression term read, drawn once here in `ray.num_workers` Ray tasks (or taken from
+    the cache, keyed by the teacher's weights and the pairs' settings); an empty file when
     neither reads them.
 
     Returns:
@@ -53,7 +56,8 @@ def draw_teacher_pairs(clip_manifest: pd.DataFrame, pretrain_metrics: dict,
         return empty, {"pairs": 0, "why": "distill.objective is consistency and "
                                           "apt.regression_weight is 0: nothing reads them"}
     return make_teacher_pairs(clip_manifest, teacher_model_dir, caption_embeddings_file, distill,
-                              ray, _negative_text(distill, text_encoder))
+                              ray, _negative_text(distill, text_encoder),
+                              ResultCache(teacher_pairs_cache_dir))
 
 
 def distill_generator(clip_manifest: pd.DataFrame, teacher_pairs_record: dict,

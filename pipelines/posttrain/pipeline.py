@@ -9,8 +9,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         Node(nodes.draw_teacher_pairs,
              ["clip_manifest", "pretrain_metrics", "teacher_model_dir", "caption_embeddings_file",
-              "params:posttrain.distill", "params:posttrain.apt", "params:ray",
-              "params:text_encoder"],
+              "teacher_pairs_cache_dir", "params:posttrain.distill", "params:posttrain.apt",
+              "params:ray", "params:text_encoder"],
              ["teacher_pairs", "teacher_pairs_record"], name="draw_teacher_pairs", tags=["ray"]),
         Node(nodes.distill_generator,
              ["clip_manifest", "teacher_pairs_record", "teacher_model_dir", "clip_shards_dir",

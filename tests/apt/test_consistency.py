@@ -260,3 +260,40 @@ def test_apt_warms_the_discriminator_up_and_gives_the_caption_projection_its_own
     # Three updates of D alone, then the usual one with G's one.
     assert {float(s["step"]) for s in d_state["state"].values()} == {4.0}
     assert {float(s["step"]) for s in g_state["state"].values()} == {1.0}
+
+
+def test_teacher_pairs_drawn_once_are_taken_from_the_cache_until_an_input_changes(
+        pretrained_root, tmp_path):
+    """Keyed by the teacher's weights, the captions and the pairs' settings: the same draw
+    again is the cache's (equal arrays, no Ray task); another step count is drawn anew."""
+    import pandas as pd
+
+    from seaweed_apt.apt.posttrain import make_teacher_pairs
+    from seaweed_apt.config.loading import load_config
+    from seaweed_apt.config.posttrain import DistillConfig
+    from seaweed_apt.config.ray import RayConfig
+    from seaweed_apt.result_cache import ResultCache
+    from tests.conftest import PROJECT_ROOT
+    from tests.helpers import base_config
+
+    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
+
+    def draw(steps: int, cache: ResultCache):
+        distill = load_config(DistillConfig, PROJECT_ROOT / "conf", "test",
+                              "parameters_posttrain.yml", "posttrain.distill",
+                              regression_pairs=4, regression_teacher_steps=steps)
+        return make_teacher_pairs(
+            manifest, str(pretrained_root / "06_models" / "teacher"),
+            str(pretrained_root / "04_feature" / "caption_embeddings.safetensors"), distill,
+            base_config(RayConfig, "ray", num_workers=2), cache=cache)
+
+    first, record = draw(2, ResultCache(tmp_path))
+    assert record["cached"] is False
+    cache = ResultCache(tmp_path)
+    again, record = draw(2, cache)
+    assert record["cached"] is True and (cache.hits, cache.misses) == (1, 0)
+    for name in first:
+        np.testing.assert_array_equal(again[name], first[name])
+    other = ResultCache(tmp_path)
+    _, record = draw(1, other)
+    assert record["cached"] is False and other.misses == 1

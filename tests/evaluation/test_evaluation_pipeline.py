@@ -35,8 +35,8 @@ def test_evaluation_selects_on_validation_and_reports_test_once(evaluated_root):
     table = pd.read_csv(out / "systems.csv")
     chosen = selection["system"]  # the test pass measures the selected checkpoint only
     expected = {"real_test", "real_unseen", "real_train", "real_first_frame_repeated",
-                "real_blurred", "trivial_uniform_noise", "trivial_mean_frame", "teacher_1step",
-                "teacher_2step", "distilled_1step", chosen, chosen.replace("_1step", "_2step")}
+                "real_blurred", "trivial_uniform_noise", "trivial_mean_frame",
+                "teacher_2step", "distilled_1step", chosen}
     again = {"teacher_2step", "distilled_1step", chosen}
     expected |= {f"{name}_{prompt_set}" for name in again for prompt_set in ("unseen",
                                                                             "paraphrase")}
@@ -73,16 +73,13 @@ def test_evaluation_selects_on_validation_and_reports_test_once(evaluated_root):
     assert (report / "samples" / "side_by_side.mp4").exists()
 
 
-def test_systems_measured_on_ray_actors_match_one_process(evaluated_root):
-    """The same systems, prompts and seeds through `evaluate_systems` (this process) and
-    `evaluate_systems_on_ray` (two actors, one thread each): the same rows and figures."""
+def _small_test_pass(root):
+    """A small test pass over the evaluated root: (systems, model files, reference clips, prompt
+    sets, floor clips, evaluator files, config, geometry, the APT step)."""
     from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
-    from seaweed_apt.config.ray import RayConfig
     from seaweed_apt.evaluation.data import load_split_clips
-    from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
-    from seaweed_apt.evaluation.run import PromptSet, caption_text, evaluate_systems, prompt_seeds
+    from seaweed_apt.evaluation.run import PromptSet, caption_text, prompt_seeds
     from seaweed_apt.evaluation.systems import reported_systems
-    from seaweed_apt.training.checkpoint import load_model_from_files
     from seaweed_apt.training.data import load_caption_table
     from seaweed_apt.training.stage import clip_geometry
 
@@ -90,7 +87,6 @@ def test_systems_measured_on_ray_actors_match_one_process(evaluated_root):
         return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
                 if p.is_file()}
 
-    root = evaluated_root
     config = base_config(EvaluationConfig, "evaluation", num_samples=8, reference_clips=16,
                          generation_batch_size=8, feature_image_size=32)
     manifest = pd.read_parquet(root / "03_primary" / "clip_manifest.parquet")
@@ -101,15 +97,26 @@ def test_systems_measured_on_ray_actors_match_one_process(evaluated_root):
     apt = files(root / "06_models" / "apt")
     step = kept_checkpoint_steps(apt)[0]
     systems = reported_systems([1], 5.0, step, [1], 1, ())
-
     model_files = {"teacher": files(root / "06_models" / "teacher"),
                    "distilled": files(root / "06_models" / "distilled"),
                    f"apt/{step}": kept_checkpoint_files(apt, step)}
     captions = load_caption_table(root / "04_feature" / "caption_embeddings.safetensors")
-    evaluator = files(root / "06_models" / "evaluator")
-    geometry = clip_geometry(manifest)
     sets = {"test": PromptSet(prompts, caption_text(captions, prompts.caption_index),
                               prompt_seeds(0, "test", len(prompts)))}
+    return (systems, model_files, reference, sets, floors, files(root / "06_models" / "evaluator"),
+            config, clip_geometry(manifest), step)
+
+
+def test_systems_measured_on_ray_actors_match_one_process(evaluated_root):
+    """The same systems, prompts and seeds through `evaluate_systems` (this process) and
+    `evaluate_systems_on_ray` (two actors, one thread each): the same rows and figures."""
+    from seaweed_apt.config.ray import RayConfig
+    from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
+    from seaweed_apt.evaluation.run import evaluate_systems
+    from seaweed_apt.training.checkpoint import load_model_from_files
+
+    (systems, model_files, reference, sets, floors, evaluator, config, geometry,
+     _) = _small_test_pass(evaluated_root)
     here, here_clips = evaluate_systems(
         systems, lambda key: load_model_from_files(model_files[key]), reference, sets, floors,
         evaluator, config, geometry, 1.0, 4)
@@ -125,3 +132,48 @@ def test_systems_measured_on_ray_actors_match_one_process(evaluated_root):
     with pytest.raises(ValueError, match="no model files"):
         evaluate_systems_on_ray(systems, {"teacher": model_files["teacher"]}, reference, sets,
                                 floors, evaluator, config, geometry, 1.0, 4, ray_config)
+
+
+def test_a_rerun_measures_only_the_sets_whose_inputs_changed(evaluated_root, tmp_path, caplog):
+    """The evaluation cache: the same inputs again come back whole and equal, with no set
+    measured; another model for one system measures that system's set alone; an entry cut
+    short is said in the log and measured again."""
+    from seaweed_apt.config.ray import RayConfig
+    from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
+    from seaweed_apt.result_cache import ResultCache
+
+    (systems, model_files, reference, sets, floors, evaluator, config, geometry,
+     step) = _small_test_pass(evaluated_root)
+    ray_config = base_config(RayConfig, "ray", num_workers=2)
+
+    def evaluate(model_files, cache):
+        return evaluate_systems_on_ray(systems, model_files, reference, sets, floors, evaluator,
+                                       config, geometry, 1.0, 4, ray_config, cache)
+
+    units = 1 + 5 + len(systems)  # real_test; three floors, two trivial baselines; systems
+    first = ResultCache(tmp_path / "cache")
+    table, clips = evaluate(model_files, first)
+    assert (first.hits, first.misses) == (0, units)
+    again = ResultCache(tmp_path / "cache")
+    table_again, clips_again = evaluate(model_files, again)
+    assert (again.hits, again.misses) == (units, 0)
+    pd.testing.assert_frame_equal(table_again, table)
+    pd.testing.assert_frame_equal(clips_again, clips)
+
+    other = dict(model_files, distilled=model_files[f"apt/{step}"])
+    changed = ResultCache(tmp_path / "cache")
+    table_other, _ = evaluate(other, changed)
+    assert (changed.hits, changed.misses) == (units - 1, 1)
+    distilled = table_other.set_index("system").loc["distilled_1step"]
+    assert distilled["fd_efflite0"] == pytest.approx(
+        table.set_index("system").loc[f"apt_{step:05d}_1step", "fd_efflite0"], rel=1e-4)
+
+    cut = next((tmp_path / "cache" / "rows").glob("*.parquet"))
+    cut.write_bytes(cut.read_bytes()[:100])
+    torn = ResultCache(tmp_path / "cache")
+    with caplog.at_level("WARNING"):
+        table_torn, _ = evaluate(model_files, torn)
+    assert (torn.hits, torn.misses) == (units - 1, 1)
+    assert "unreadable" in caplog.text and cut.name.removesuffix(".parquet") in caplog.text
+    pd.testing.assert_frame_equal(table_torn.drop(columns="seconds_per_video"),
+                                  table.drop(columns="seconds_per_video"))

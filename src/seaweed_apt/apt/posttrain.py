@@ -19,6 +19,7 @@ from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.ray_map import map_shares, split_evenly
+from seaweed_apt.result_cache import ResultCache, result_key
 from seaweed_apt.training.checkpoint import (
     export_model_files,
     load_model_from_files,
@@ -89,13 +90,16 @@ def _sample_pairs_share(shared: dict, share: tuple[np.ndarray, np.ndarray]) -> n
 
 def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: str,
                        config: DistillConfig, ray_config: RayConfig,
-                       negative_text: tuple[np.ndarray, ...] | None = None
+                       negative_text: tuple[np.ndarray, ...] | None = None,
+                       cache: ResultCache | None = None
                        ) -> tuple[dict[str, np.ndarray], dict]:
     """Draw `config.regression_pairs` teacher pairs (`plan_teacher_pairs`, then
     `sample_teacher_pairs` with `config.regression_teacher_steps` Euler steps and guidance
     `config.cfg_scale`) for captions of training clips, in `ray_config.num_workers` Ray tasks
-    (`map_shares`); the teacher's weights reach them through the object store. Returns the
-    arrays of the pairs file and a record (count, steps, tasks, seconds).
+    (`map_shares`); the teacher's weights reach them through the object store. Pairs drawn
+    before by the same teacher weights, captions, settings, tasks and code come from `cache`
+    instead (`cached: true` in the record). Returns the arrays of the pairs file and a record
+    (count, steps, tasks, seconds).
 
     Raises:
         ValueError: no training clips to take captions from.
@@ -113,6 +117,21 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
               "captions": load_caption_table(captions_path), "clip_shape": clip_geometry(manifest),
               "steps": config.regression_teacher_steps, "cfg_scale": config.cfg_scale,
               "negative": negative}
+    record = {"pairs": config.regression_pairs, "teacher_steps": config.regression_teacher_steps,
+              "cfg_scale": config.cfg_scale, "negative_prompt": config.negative_prompt,
+              "ray_tasks": len(shares)}
+    cache = cache or ResultCache(None)
+    captions = shared["captions"]
+    key = result_key("teacher_pairs", teacher=shared["teacher_files"], seeds=seeds, rows=rows,
+                     captions=[captions.tokens, captions.mask, captions.pooled],
+                     clip_shape=list(shared["clip_shape"]), steps=config.regression_teacher_steps,
+                     cfg_scale=config.cfg_scale, negative_text=list(negative_text or []),
+                     tasks=len(shares), threads=ray_config.threads_per_worker,
+                     use_gpu=ray_config.use_gpu)
+    if (arrays := cache.get_arrays(key)) is not None:
+        logger.info("%d teacher pairs from the cache (same teacher, captions and settings)",
+                    len(arrays["sample"]))
+        return arrays, record | {"seconds": 0.0, "cached": True}
     logger.info("drawing %d teacher samples of %d steps (CFG %.1f) in %d Ray tasks",
                 config.regression_pairs, config.regression_teacher_steps, config.cfg_scale,
                 len(shares))
@@ -121,10 +140,8 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
     seconds = time.perf_counter() - began
     logger.info("drew %d teacher pairs in %.0f s", config.regression_pairs, seconds)
     arrays = {"noise_seed": seeds, "caption_row": rows, "sample": np.concatenate(samples)}
-    return arrays, {"pairs": config.regression_pairs, "teacher_steps":
-                    config.regression_teacher_steps, "cfg_scale": config.cfg_scale,
-                    "negative_prompt": config.negative_prompt, "ray_tasks": len(shares),
-                    "seconds": round(seconds, 1)}
+    cache.put_arrays(key, arrays)
+    return arrays, record | {"seconds": round(seconds, 1), "cached": False}
 
 
 def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,

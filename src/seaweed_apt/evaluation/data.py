@@ -25,6 +25,13 @@ class LabelledClips:
         return len(self.captions)
 
 
+def clips_inputs(clips: LabelledClips) -> dict:
+    """What a result computed from `clips` depends on, for `cache.result_key` (the caption
+    table rows are left out: the captions are in)."""
+    return {"frames": clips.frames, "captions": clips.captions, "labels": clips.labels,
+            "class_names": clips.class_names, "axes": clips.axes}
+
+
 def _metadata(metadata: str) -> dict:
     try:
         meta = json.loads(metadata) if metadata else {}

@@ -5,6 +5,7 @@ It is never a training loss."""
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import torch
@@ -13,6 +14,11 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 from tqdm.auto import tqdm
+
+from seaweed_apt.evaluation.data import clips_inputs
+from seaweed_apt.result_cache import ResultCache, result_key
+
+logger = logging.getLogger(__name__)
 
 
 class ItemClassifier(nn.Module):
@@ -153,3 +159,21 @@ def fit_evaluator(train, test, config) -> tuple[ItemClassifier, dict]:
               "train_clips": len(train), "test_clips": len(test), "classes": classes,
               "history": history}
     return model, record
+
+
+EVALUATOR_RECORD = "record.json"  # in the cache only, beside the evaluator's files
+
+
+def trained_evaluator(train, test, config, cache: ResultCache) -> tuple[dict[str, bytes], dict]:
+    """`fit_evaluator`'s classifier as files (`evaluator_files`) and its record, from `cache`
+    where the same clips (`train`, `test`: LabelledClips), settings, threads and code trained one
+    before; else trained and added to it."""
+    key = result_key("evaluator", train=clips_inputs(train), test=clips_inputs(test),
+                     config=config.model_dump(), threads=torch.get_num_threads())
+    if (files := cache.get_files(key)) is not None and EVALUATOR_RECORD in files:
+        logger.info("the evaluator from the cache (same clips, settings and code)")
+        return files, json.loads(files.pop(EVALUATOR_RECORD))
+    model, record = fit_evaluator(train, test, config)
+    files = evaluator_files(model, train.class_names, record)
+    cache.put_files(key, files | {EVALUATOR_RECORD: json.dumps(record).encode()})
+    return files, record

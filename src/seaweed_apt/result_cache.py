@@ -1,0 +1,159 @@
+"""Results kept by the hash of everything that produced them, so that a rerun computes only
+what changed: after a post-training trial the evaluation's teacher rows (four prompt sets of 25
+guided steps) and its frozen evaluator come back from disk, and so do the teacher pairs (3,072
+guided 12-step samples) while the teacher and their settings stay the same.
+
+A key is the sha256 of the library's source, the torch version and device, and the inputs of
+the result (model files, prompts, seeds, reference clips, configuration), so a result is reused
+only where recomputing it would give the same one. An entry that cannot be read (cut short,
+edited, another format) is logged and measured again; entries are written whole or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+logger = logging.getLogger(__name__)
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """sha256 of every source file of the `seaweed_apt` package, in path order: any change to
+    the library makes every key new (conservative: a refactor measures again)."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_ROOT.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE_ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _feed(digest, value) -> None:
+    """Canonical bytes of nested dicts, lists, arrays, tensors, bytes and scalars."""
+    if isinstance(value, dict):
+        digest.update(b"{")
+        for key in sorted(value, key=str):
+            _feed(digest, str(key))
+            _feed(digest, value[key])
+        digest.update(b"}")
+    elif isinstance(value, list | tuple):
+        digest.update(f"[{len(value)}".encode())
+        for item in value:
+            _feed(digest, item)
+    elif isinstance(value, torch.Tensor):
+        _feed(digest, value.detach().cpu().numpy())
+    elif isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        digest.update(f"nd{array.dtype.str}{array.shape}".encode())
+        digest.update(array.view(np.uint8).tobytes() if array.dtype != object
+                      else json.dumps(array.tolist()).encode())
+    elif isinstance(value, bytes):
+        digest.update(f"b{len(value)}:".encode())
+        digest.update(value)
+    else:
+        digest.update(f"{type(value).__name__}:{value!r};".encode())
+
+
+def result_key(kind: str, **inputs) -> str:
+    """The key of one result: sha256 over `kind`, the library's source, the torch version, the
+    device results are computed on and `inputs` (nested dicts, lists, arrays, tensors, bytes,
+    scalars; dataclasses and configs passed as dicts)."""
+    digest = hashlib.sha256()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    _feed(digest, {"kind": kind, "code": code_fingerprint(), "torch": torch.__version__,
+                   "device": device, "inputs": inputs})
+    return digest.hexdigest()
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class ResultCache:
+    """Results under `root/<kind>/<key>`; `root` None keeps nothing (every lookup misses)."""
+
+    def __init__(self, root: str | Path | None) -> None:
+        self.root = Path(root) if root else None
+        self.hits = self.misses = 0
+
+    def _path(self, kind: str, key: str, suffix: str) -> Path | None:
+        return self.root / kind / f"{key}{suffix}" if self.root else None
+
+    def get_row(self, key: str) -> tuple[dict, pd.DataFrame] | None:
+        """A measured row and its clips, or None (absent or unreadable: logged)."""
+        row_path, clips_path = self._path("rows", key, ".json"), self._path("rows", key,
+                                                                           ".parquet")
+        if row_path is None or not (row_path.exists() and clips_path.exists()):
+            self.misses += 1
+            return None
+        try:
+            row = json.loads(row_path.read_text())
+            clips = pd.read_parquet(clips_path)
+        except (OSError, ValueError) as error:
+            logger.warning("cache entry %s is unreadable (%s): measuring again", row_path,
+                           error)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return row, clips
+
+    def put_row(self, key: str, row: dict, clips: pd.DataFrame) -> None:
+        if self.root is None:
+            return
+        buffer = io.BytesIO()
+        clips.to_parquet(buffer, index=False)
+        _write_whole(self._path("rows", key, ".parquet"), buffer.getvalue())
+        # The row last: a row file is only ever beside its clips.
+        _write_whole(self._path("rows", key, ".json"),
+                     json.dumps(row, default=lambda value: value.item()).encode())
+
+    def get_arrays(self, key: str) -> dict[str, np.ndarray] | None:
+        """Arrays saved by `put_arrays`, or None (absent or unreadable: logged)."""
+        path = self._path("arrays", key, ".npz")
+        if path is None or not path.exists():
+            self.misses += 1
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            logger.warning("cache entry %s is unreadable (%s): computing again", path, error)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return arrays
+
+    def put_arrays(self, key: str, arrays: dict[str, np.ndarray]) -> None:
+        if self.root is None:
+            return
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        _write_whole(self._path("arrays", key, ".npz"), buffer.getvalue())
+
+    def get_files(self, key: str) -> dict[str, bytes] | None:
+        """Files ({name: bytes}, a model's) saved by `put_files`, or None."""
+        arrays = self.get_arrays(key)
+        return None if arrays is None else {name: a.tobytes() for name, a in arrays.items()}
+
+    def put_files(self, key: str, files: dict[str, bytes]) -> None:
+        self.put_arrays(key, {name: np.frombuffer(data, np.uint8) for name, data in files.items()})
