@@ -21,6 +21,7 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -57,8 +58,10 @@ def main() -> None:
     clips = load_worker_clips(loop["shards_dir"], loop["caption_index_by_shard"],
                               loop["captions_path"], 0, 1)
     copies = {}
+    # bf16: the pipeline's switch (`ray.cpu_bf16_autocast`), the phase's own autocast regions.
+    bf16_worker = replace(worker, cpu_bf16_autocast=True)
     for name in ("eager", args.variant):
-        phase = BUILDERS[args.phase](loop, worker)
+        phase = BUILDERS[args.phase](loop, bf16_worker if name == "bf16" else worker)
         networks = dict(phase.networks)
         if name == "foreach":  # the multi-tensor optimiser step (torch's foreach=True)
             for optimizer in phase.optimizers.values():
@@ -75,8 +78,7 @@ def main() -> None:
         start = time.perf_counter()
         for _ in range(count):
             rng = torch.Generator().manual_seed(step_seed(phase.schedule.seed, 0, state["step"]))
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=name == "bf16"):
-                result = phase.train_step(networks, clips, rng, state["step"])
+            result = phase.train_step(networks, clips, rng, state["step"])
             state["losses"].append(next(iter(result.terms.values())))
             state["step"] += 1
         return time.perf_counter() - start

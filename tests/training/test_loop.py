@@ -60,3 +60,19 @@ def test_a_non_finite_loss_stops_training_and_names_the_phase_and_the_term(curat
 
     with pytest.raises(FloatingPointError, match="toy: loss is nan at step 4"):
         training_loop(build, _loop_config(curated_root), LocalWorker.start(tmp_path, 1))
+
+
+def test_bf16_on_the_cpu_is_a_switch_and_off_by_default(tmp_path):
+    """`ray.cpu_bf16_autocast`: the phases' autocast regions run bf16 products on the CPU only
+    when it is on; conf/base leaves it off (slower at the default's width)."""
+    import torch
+
+    from seaweed_apt.config.ray import RayConfig
+    from tests.helpers import base_config
+
+    assert base_config(RayConfig, "ray").cpu_bf16_autocast is False
+    a = torch.randn(4, 8)
+    with LocalWorker.start(tmp_path, 1).autocast:
+        assert (a @ a.T).dtype == torch.float32
+    with LocalWorker.start(tmp_path, 1, cpu_bf16_autocast=True).autocast:
+        assert (a @ a.T).dtype == torch.bfloat16

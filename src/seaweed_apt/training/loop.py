@@ -240,7 +240,8 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
 def ray_train_loop(build_phase: PhaseBuilder, loop_config: dict) -> dict | None:
     """`train_loop_per_worker` for Ray Train (bind `build_phase` with `functools.partial`)."""
     return training_loop(build_phase, loop_config,
-                         RayTrainWorker.start(loop_config.get("threads_per_worker", 1)))
+                         RayTrainWorker.start(loop_config.get("threads_per_worker", 1),
+                                              loop_config.get("cpu_bf16_autocast", False)))
 
 
 def train_loop_per_worker(build_phase: PhaseBuilder) -> Callable[[dict], dict | None]:

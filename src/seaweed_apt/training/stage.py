@@ -73,12 +73,17 @@ def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict, last_st
     naming the stage when training fails."""
     storage_path = ray_config.storage_path or storage_path
     shards = caption_index_by_shard(manifest)
-    name = run_name(stage, {**identity, "train_clips": sum(len(v) for v in shards.values())})
+    # bf16 on CPU names its own run (fp32 checkpoints are not its to resume); the default keeps
+    # the names runs had before the switch.
+    precision = {"cpu_bf16_autocast": True} if ray_config.cpu_bf16_autocast else {}
+    name = run_name(stage, {**identity, **precision,
+                            "train_clips": sum(len(v) for v in shards.values())})
     run_uri = storage.join(storage.absolute(storage_path), name)
     loop_config = {
         stage: stage_config, "shards_dir": storage.absolute(shards_dir),
         "captions_path": storage.absolute(captions_path), "caption_index_by_shard": shards,
         "threads_per_worker": ray_config.threads_per_worker,
+        "cpu_bf16_autocast": ray_config.cpu_bf16_autocast,
         "data_info": {"train_clips": sum(len(v) for v in shards.values()),
                       "clip_shape": list(clip_geometry(manifest))},
         **(extra_loop_config or {}),

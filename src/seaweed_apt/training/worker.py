@@ -27,11 +27,14 @@ class Worker:
     world_size: int
     device: torch.device
     node: str = "local"  # the Ray node it runs on
+    cpu_bf16_autocast: bool = False  # `ray.cpu_bf16_autocast`
 
     @property
     def autocast(self):
-        """bf16 autocast on CUDA; a no-op on the CPU."""
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        """bf16 autocast on CUDA; on the CPU only with `cpu_bf16_autocast` (slower at the CPU
+        default's width: docs/benchmarks.md, "bf16 autocast on the CPU")."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16,
+                              enabled=self.device.type == "cuda" or self.cpu_bf16_autocast)
 
     def resume(self, restore: Callable[[str], dict], default: dict) -> dict:
         """The trainer state restored from the latest checkpoint (after a restart or a rerun),
@@ -76,7 +79,7 @@ class RayTrainWorker(Worker):
     rank 0 writes checkpoints, every rank reports."""
 
     @classmethod
-    def start(cls, threads: int) -> RayTrainWorker:
+    def start(cls, threads: int, cpu_bf16_autocast: bool = False) -> RayTrainWorker:
         import ray
         import ray.train
         import ray.train.torch
@@ -84,7 +87,8 @@ class RayTrainWorker(Worker):
         torch.set_num_threads(threads)
         context = ray.train.get_context()
         return cls(context.get_world_rank(), context.get_world_size(),
-                   ray.train.torch.get_device(), ray.get_runtime_context().get_node_id())
+                   ray.train.torch.get_device(), ray.get_runtime_context().get_node_id(),
+                   cpu_bf16_autocast)
 
     def restore_latest(self, restore: Callable[[str], dict]) -> dict | None:
         import ray.train
@@ -118,10 +122,11 @@ class LocalWorker(Worker):
     folder: Path = Path(".")
 
     @classmethod
-    def start(cls, folder: str | Path, threads: int) -> LocalWorker:
+    def start(cls, folder: str | Path, threads: int, cpu_bf16_autocast: bool = False
+              ) -> LocalWorker:
         torch.set_num_threads(threads)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return cls(0, 1, device, folder=Path(folder))
+        return cls(0, 1, device, cpu_bf16_autocast=cpu_bf16_autocast, folder=Path(folder))
 
     def restore_latest(self, restore: Callable[[str], dict]) -> dict | None:
         steps = {json.loads(path.read_text())["step"]: path.parent
