@@ -47,3 +47,16 @@ def test_rows_and_arrays_come_back_equal_and_a_torn_entry_is_measured_again(tmp_
     assert "unreadable" in caplog.text and str(stored) in caplog.text
     assert cache.get_row("absent") is None and ResultCache(None).get_arrays("a") is None
     assert not list(tmp_path.rglob(".*"))  # no temporary file left behind
+
+
+def test_the_arrays_kept_are_the_most_recently_used(tmp_path):
+    import os
+
+    cache = ResultCache(tmp_path, keep_arrays=2)
+    for i, key in enumerate("abc"):
+        cache.put_arrays(key, {"x": np.full(3, i)})
+        os.utime(tmp_path / "arrays" / f"{key}.npz", (i, i))  # a, b, c written in that order
+        if key == "b":
+            assert cache.get_arrays("a") is not None  # a used after b was written
+            os.utime(tmp_path / "arrays" / "a.npz", (1.5, 1.5))
+    assert sorted(p.stem for p in (tmp_path / "arrays").glob("*.npz")) == ["a", "c"]

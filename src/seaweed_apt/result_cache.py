@@ -90,10 +90,15 @@ def _write_whole(path: Path, data: bytes) -> None:
 
 
 class ResultCache:
-    """Results under `root/<kind>/<key>`; `root` None keeps nothing (every lookup misses)."""
+    """Results under `root/<kind>/<key>`; `root` None keeps nothing (every lookup misses).
 
-    def __init__(self, root: str | Path | None) -> None:
+    Rows (a few kB each) are all kept; of the arrays (teacher pairs: 75 MB at the CPU default),
+    the `keep_arrays` most recently used, so that switching between a few teachers or settings
+    costs no recomputation and the folder stays bounded. Deleting the folder is always safe."""
+
+    def __init__(self, root: str | Path | None, keep_arrays: int = 4) -> None:
         self.root = Path(root) if root else None
+        self.keep_arrays = keep_arrays
         self.hits = self.misses = 0
 
     def _path(self, kind: str, key: str, suffix: str) -> Path | None:
@@ -140,6 +145,7 @@ class ResultCache:
             logger.warning("cache entry %s is unreadable (%s): computing again", path, error)
             self.misses += 1
             return None
+        os.utime(path)  # used now: the last to be let go
         self.hits += 1
         return arrays
 
@@ -148,7 +154,13 @@ class ResultCache:
             return
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        _write_whole(self._path("arrays", key, ".npz"), buffer.getvalue())
+        path = self._path("arrays", key, ".npz")
+        _write_whole(path, buffer.getvalue())
+        by_use = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in by_use[self.keep_arrays:]:
+            logger.info("cache: letting %s go (%d most recently used kept)", stale.name,
+                        self.keep_arrays)
+            stale.unlink(missing_ok=True)
 
     def get_files(self, key: str) -> dict[str, bytes] | None:
         """Files ({name: bytes}, a model's) saved by `put_files`, or None."""
