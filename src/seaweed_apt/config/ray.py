@@ -19,5 +19,5 @@ class RayConfig(StrictConfig):
     threads_per_worker: int = Field(ge=1, description="torch intra-op threads per worker")
     storage_path: str | None = Field(None, description="None: the catalog's run folder; or s3://")
     max_failures: int = Field(ge=0)
-    cpu_bf16_autocast: bool = Field(False, description=(
+    cpu_bf16_autocast: bool = Field(description=(
         "training steps under bf16 autocast on CPU workers too (CUDA workers always are)"))
