@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 import zipfile
 from functools import lru_cache
 from importlib import metadata
@@ -25,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+
+from seaweed_apt import storage
 
 logger = logging.getLogger(__name__)
 
@@ -96,18 +97,6 @@ def result_key(kind: str, **inputs) -> str:
     return digest.hexdigest()
 
 
-def _write_whole(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 class ResultCache:
     """Results under `root/<kind>/<key>`; `root` None keeps nothing (every lookup misses).
 
@@ -146,9 +135,9 @@ class ResultCache:
             return
         buffer = io.BytesIO()
         clips.to_parquet(buffer, index=False)
-        _write_whole(self._path("rows", key, ".parquet"), buffer.getvalue())
+        storage.write_bytes(self._path("rows", key, ".parquet"), buffer.getvalue())
         # The row last: a row file is only ever beside its clips.
-        _write_whole(self._path("rows", key, ".json"),
+        storage.write_bytes(self._path("rows", key, ".json"),
                      json.dumps(row, default=lambda value: value.item()).encode())
 
     def get_arrays(self, key: str) -> dict[str, np.ndarray] | None:
@@ -174,7 +163,7 @@ class ResultCache:
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         path = self._path("arrays", key, ".npz")
-        _write_whole(path, buffer.getvalue())
+        storage.write_bytes(path, buffer.getvalue())
         by_use = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
         for stale in by_use[self.keep_arrays:]:
             logger.info("cache: letting %s go (%d most recently used kept)", stale.name,

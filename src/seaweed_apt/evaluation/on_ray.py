@@ -132,10 +132,12 @@ def unit_keys(units: list[tuple], model_files: dict[str, dict[str, bytes]],
     the reference clips, geometry, threads and device) and the unit's own inputs (a real or
     trivial set's videos and clips; a system's spec, model files and prompts with their text
     and seeds). The prompt sets' contents (num_samples, paraphrases) enter through the prompts."""
-    shared = {"config": config.model_dump(exclude=NOT_MEASURED), "evaluator": evaluator_files,
-              "reference": clips_inputs(reference), "geometry": list(geometry),
-              "shift": shift, "temporal_patch": temporal_patch,
-              "threads": ray_config.threads_per_worker, "use_gpu": ray_config.use_gpu}
+    # Hashed once: the reference clips and the evaluator are the largest inputs, and every unit
+    # shares them.
+    shared = result_key("evaluation_shared", config=config.model_dump(exclude=NOT_MEASURED),
+                        evaluator=evaluator_files, reference=clips_inputs(reference),
+                        geometry=list(geometry), shift=shift, temporal_patch=temporal_patch,
+                        threads=ray_config.threads_per_worker, use_gpu=ray_config.use_gpu)
     keys = []
     for unit in units:
         if unit[0] == "reference":
