@@ -122,7 +122,7 @@ def test_base_parameters_parse():
     assert config.moving_fashion.fps == 8
 
 
-@pytest.mark.parametrize("env", ["test", "gpu"])
+@pytest.mark.parametrize("env", ["test", "gpu", "paper"])
 def test_every_training_group_of_an_env_parses(env):
     """A typo in an env's YAML fails here, not hours into a run on the machine it was meant for."""
     for model, file, key in GROUPS:

@@ -14,13 +14,14 @@ from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.config.text import TextEncoderConfig
+from seaweed_apt.evaluation.collapse_alarm import collapse_alarms
 from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.evaluator import trained_evaluator
 from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
 from seaweed_apt.evaluation.prompts import reported_prompts, selection_prompts
 from seaweed_apt.evaluation.report import build_report
 from seaweed_apt.evaluation.run import caption_text, model_loader, prompt_seeds
-from seaweed_apt.evaluation.selection import reference_accuracy, select_checkpoint
+from seaweed_apt.evaluation.selection import reference_row, select_checkpoint
 from seaweed_apt.evaluation.speed import time_one_step_against_teacher
 from seaweed_apt.evaluation.summary import summarize_evaluation
 from seaweed_apt.evaluation.systems import reported_systems, selection_systems
@@ -81,14 +82,18 @@ def select_apt_checkpoint(validation_systems: pd.DataFrame, apt_checkpoints: dic
                           evaluation: EvaluationConfig) -> tuple[dict[str, bytes], dict]:
     """The served APT checkpoint, chosen on the validation prompts only: the lowest one-step
     FD-EffLite0 among the checkpoints that keep `selection_min_accuracy_ratio` of the teacher's
-    conditional accuracy (all, when none does).
+    conditional accuracy (all, when none does), never one that raises the collapse alarm
+    (motion speed, diversity or worst-class accuracy under a share of the teacher's).
 
     Returns:
         its model files with `selection.json` beside them, and the selection record.
     """
     one_step = validation_systems[(validation_systems["family"] == "apt")
                                   & (validation_systems["steps"] == 1)]
-    record = select_checkpoint(one_step, reference_accuracy(validation_systems, evaluation),
+    teacher = reference_row(validation_systems, evaluation)
+    one_step = one_step.assign(collapse_alarm=collapse_alarms(one_step, teacher,
+                                                              evaluation.collapse_alarm))
+    record = select_checkpoint(one_step, float(teacher["conditional_accuracy"]),
                                evaluation.selection_min_accuracy_ratio,
                                evaluation.fd_tie_tolerance)
     files = kept_checkpoint_files(apt_checkpoints, int(record["checkpoint_step"]))

@@ -28,7 +28,11 @@ from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, o
 from seaweed_apt.training.worker import Worker
 
 DISCRIMINATOR_TERMS = ("d_adv", "d_real", "d_fake", "d_accuracy", "r1")
-MISMATCH_TERMS = ("d_mismatch", "d_rejects_mismatch")  # with posttrain.apt.mismatch_weight > 0
+# Logged only when their switch is on (posttrain.apt: mismatch_weight, r2_weight,
+# motion_negative_weight, feature_matching_weight; the regression term).
+OPTIONAL_D_TERMS = ("d_mismatch", "d_rejects_mismatch", "r2", "d_motion_negative",
+                    "d_rejects_motion_negative")
+OPTIONAL_G_TERMS = ("g_adv", "g_feature_matching", "g_regression")
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +92,9 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
     g_optimizer = rmsprop(generator, config.g_lr)
     d_optimizer = rmsprop(discriminator, config.d_lr, projection)
     loss = APTLoss(config.r1_weight, config.r1_sigma, config.timestep_shift, config.use_r1,
-                   config.mismatch_weight)
+                   config.mismatch_weight, config.adversarial_loss, config.r2_weight,
+                   config.motion_negatives, config.motion_negative_weight,
+                   config.feature_matching_weight)
     watch = CollapseWatch(config.collapse_watch)
     pairs = None
     if config.regression_weight > 0:
@@ -139,19 +145,26 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                     # backward would mark its parameters ready twice.
                     rows = torch.randint(len(pairs), (config.batch_size,), generator=rng)
                     pair_noise, pair_text, pair_sample = pairs.batch(rows, worker.device)
+                    if config.image_mode:
+                        # The pairs are clips; in image mode G draws single frames. Their first
+                        # frames are the target: an image the teacher drew for the caption, a
+                        # looser tie than a clip's (its first frame also saw the other frames'
+                        # noise).
+                        pair_noise, pair_sample = pair_noise[:, :, :1], pair_sample[:, :, :1]
                     both = one_step_generate(generator, torch.cat([noise, pair_noise]),
                                              TextBatch.cat([text, pair_text]))
                     fake, pair_fake = both.split([noise.shape[0], pair_noise.shape[0]])
-                g_terms = loss.generator_terms(plain_discriminator, fake.float(), text, rng)
+                g_terms = loss.generator_terms(plain_discriminator, fake.float(), text, rng,
+                                               real)
             g_total = g_terms["g_loss"]
             if pairs is not None:
                 g_terms["g_regression"] = F.mse_loss(pair_fake.float(), pair_sample.float())
                 g_total = g_total + config.regression_weight * g_terms["g_regression"]
             g_total.backward()
         g_optimizer.step()
-        terms = {key: float(d_terms[key].detach()) for key in DISCRIMINATOR_TERMS + MISMATCH_TERMS
-                 if key in d_terms}
-        terms |= {key: float(g_terms[key].detach()) for key in ("g_loss", "g_regression")
+        terms = {key: float(d_terms[key].detach()) for key in DISCRIMINATOR_TERMS
+                 + OPTIONAL_D_TERMS if key in d_terms}
+        terms |= {key: float(g_terms[key].detach()) for key in ("g_loss",) + OPTIONAL_G_TERMS
                   if key in g_terms}
         terms |= {"fake_std": float(fake.detach().float().std()),
                   "diversity": batch_diversity(fake, real)}

@@ -70,8 +70,10 @@ class APTDiscriminator(nn.Module):
     def config(self):
         return self.backbone.config
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, text: TextBatch) -> torch.Tensor:
-        """x (B, C, T, H, W), t (B,) -> logits (B,)."""
+    def forward(self, x: torch.Tensor, t: torch.Tensor, text: TextBatch,
+                return_features: bool = False):
+        """x (B, C, T, H, W), t (B,) -> logits (B,); with `return_features` also the normalised
+        head tokens (B, D * heads) the logit is read from (feature matching reads them)."""
         hidden = self.backbone.hidden_states(x, t, text.tokens, text.mask, text.pooled,
                                              self.head_depths)
         tokens = [head(states) for head, states in zip(self.heads, hidden, strict=True)]
@@ -80,4 +82,4 @@ class APTDiscriminator(nn.Module):
         if self.caption_projection is not None:
             caption = self.caption_projection(text.pooled.to(features.dtype))
             logits = logits + (caption * features).sum(dim=-1)
-        return logits.float()
+        return (logits.float(), features) if return_features else logits.float()

@@ -34,6 +34,15 @@ class MotionReaderConfig(StrictConfig):
     min_speed_px: float = Field(ge=0.0, description="px / frame; slower reads as no axis")
 
 
+class CollapseAlarmConfig(StrictConfig):
+    """A checkpoint under any of these shares of the reference teacher's figure, on the
+    validation prompts, is collapsed and never selected (evaluation/collapse_alarm.py)."""
+
+    min_speed_ratio: float = Field(ge=0.0, description="item speed, px / frame")
+    min_diversity_ratio: float = Field(ge=0.0, description="diversity across seeds")
+    min_worst_class_ratio: float = Field(ge=0.0, description="worst-class accuracy")
+
+
 class EvaluationGoals(StrictConfig):
     """Targets for the CPU default (docs/method.md §5); the report says met or not."""
 
@@ -58,6 +67,7 @@ class EvaluationConfig(StrictConfig):
     generation_batch_size: int = Field(ge=1)
     min_timing_s: float = Field(ge=0.0, description="repeat shorter passes to time them")
     speed_timing: SpeedTimingConfig
+    collapse_alarm: CollapseAlarmConfig
     feature_image_size: int = Field(ge=32)
     feature_batch_size: int = Field(ge=1)
     blur_kernel: int = Field(ge=3, description="the blurred-real floor's box blur, odd")

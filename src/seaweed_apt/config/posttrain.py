@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from seaweed_apt.config.base import Seed, StrictConfig
 
@@ -58,6 +58,16 @@ class APTConfig(StrictConfig):
         min_length=1, description="blocks the heads read, as fractions of the depth")
     mismatch_weight: float = Field(ge=0.0, description="0: the paper's D loss; > 0: real clips "
                                                        "with a wrong caption as negatives")
+    adversarial_loss: Literal["nonsaturating", "relativistic"] = Field(
+        description="nonsaturating: the paper's; relativistic: the pairing loss of SeedVR2/AAPT")
+    r2_weight: float = Field(ge=0.0, description="0: the paper's; > 0: + w * approximated R2 "
+                                                 "(aR1's penalty on generated samples)")
+    feature_matching_weight: float = Field(ge=0.0, description="0: the paper's G loss; > 0: + w "
+                                           "||E h(G(z)) - E h(x)||^2 on D's head features")
+    motion_negatives: tuple[Literal["frozen", "reversed", "transposed"], ...] = Field(
+        description="real clips changed so their motion contradicts their caption")
+    motion_negative_weight: float = Field(ge=0.0, description="0: no motion negatives; > 0: "
+                                          "their weight in D's loss")
     caption_projection: bool = Field(description="add <W c, h> to D's logit, W zero at start")
     caption_projection_lr: float = Field(gt=0.0, description="RMSprop lr of W (with "
                                          "caption_projection); D's other weights use d_lr")
@@ -76,3 +86,10 @@ class APTConfig(StrictConfig):
     log_every: int = Field(ge=1)
     seed: Seed
     collapse_watch: CollapseWatchConfig
+
+    @model_validator(mode="after")
+    def _motion_negatives_need_video(self) -> APTConfig:
+        if self.image_mode and self.motion_negative_weight > 0 and self.motion_negatives:
+            raise ValueError("motion_negatives need clips: image_mode trains on single frames, "
+                             "where a frozen or reversed clip is the clip itself")
+        return self

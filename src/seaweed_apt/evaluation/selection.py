@@ -1,6 +1,7 @@
 """Which APT checkpoint is served: the lowest FD-EffLite0 among the checkpoints that keep the
-teacher's prompt following (conditional accuracy at least a share of the teacher's), all read on
-the validation prompts: the test prompts, which the report and the goals read, never choose."""
+teacher's prompt following (conditional accuracy at least a share of the teacher's) and raise no
+collapse alarm (evaluation/collapse_alarm.py), all read on the validation prompts: the test
+prompts, which the report and the goals read, never choose."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
                       fd_tie_tolerance: float = 0.0) -> dict:
     """`table` has one row per APT system at one step, measured on the validation prompts:
     `system`, `prompt_set` ("val"), `checkpoint_step`, `fd_efflite0`, `conditional_accuracy`;
-    `teacher_accuracy` is the teacher's on the same prompts. The candidates are the rows whose
-    accuracy is at least `min_accuracy_ratio` x `teacher_accuracy`; when none is, every row is,
-    and the record says so (`qualified: false`). Among the candidates, rows within
+    `teacher_accuracy` is the teacher's on the same prompts; with a `collapse_alarm` column
+    (words, '' for none) an alarmed row is never chosen. The candidates are the unalarmed rows
+    whose accuracy is at least `min_accuracy_ratio` x `teacher_accuracy`; when none is, every
+    unalarmed row is, and the record says so (`qualified: false`). Among the candidates, rows within
     `fd_tie_tolerance` of the lowest FD tie; the highest conditional accuracy wins (then the
     lower FD, then the earlier step).
 
@@ -24,7 +26,7 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
 
     Raises:
         ValueError: the table is empty, lacks a column, holds a row of another prompt set than
-            "val", or no candidate has an FD.
+            "val", every row raised the collapse alarm, or no candidate has an FD.
     """
     if table.empty:
         raise ValueError("no APT checkpoint was evaluated: nothing to select")
@@ -35,9 +37,18 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
     if other:
         raise ValueError(f"selection reads validation rows only; the table holds {other} rows "
                          "(the test prompts are reported, never used to choose)")
+    alarms = table["collapse_alarm"].fillna("").astype(str) if "collapse_alarm" in table \
+        else pd.Series("", index=table.index)
+    if (alarms != "").all():
+        named = "; ".join(f"update {int(step)}: {alarm}"
+                          for step, alarm in zip(table["checkpoint_step"], alarms, strict=True))
+        raise ValueError(f"every APT checkpoint raised the collapse alarm, so none is served "
+                         f"({named}); lower posttrain.apt.g_lr or generator_updates, or raise "
+                         "r1_weight (docs/method.md §3)")
+    unalarmed = table[alarms == ""]
     floor = min_accuracy_ratio * teacher_accuracy
-    qualifying = table[table["conditional_accuracy"] >= floor]
-    pool = qualifying if not qualifying.empty else table
+    qualifying = unalarmed[unalarmed["conditional_accuracy"] >= floor]
+    pool = qualifying if not qualifying.empty else unalarmed
     if pool["fd_efflite0"].isna().all():
         raise ValueError(f"no FD-EffLite0 to choose by: every candidate's is NaN "
                          f"({', '.join(pool['system'])})")
@@ -55,18 +66,21 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
     else:
         reason = (f"{len(qualifying)} of {len(table)} checkpoints qualify ({rule}); lowest "
                   f"FD-EffLite0 among them {chosen['fd_efflite0']:.2f} at update {step}")
+    if len(unalarmed) < len(table):
+        collapsed = sorted(int(step) for step in table.loc[alarms != "", "checkpoint_step"])
+        reason += f"; collapsed, never considered: updates {collapsed}"
     if len(tied) > 1:
         reason += (f"; {len(tied)} within {fd_tie_tolerance} of it, the highest conditional "
                    f"accuracy ({chosen['conditional_accuracy']:.3f}) wins")
     record = {key: (value.item() if hasattr(value, "item") else value)
               for key, value in chosen.to_dict().items()}
+    candidates = table[["system", "checkpoint_step", "fd_efflite0", "conditional_accuracy"]]
     return record | {"split": "val", "qualified": not qualifying.empty, "reason": reason,
-                     "candidates": table[["system", "checkpoint_step", "fd_efflite0",
-                                          "conditional_accuracy"]].to_dict("records")}
+                     "candidates": candidates.assign(collapse_alarm=alarms).to_dict("records")}
 
 
-def reference_accuracy(table: pd.DataFrame, config: EvaluationConfig) -> float:
-    """The reference teacher's conditional accuracy in `table` (the rule's yardstick).
+def reference_row(table: pd.DataFrame, config: EvaluationConfig) -> pd.Series:
+    """The reference teacher's row in `table` (the selection rule's and the alarm's yardstick).
 
     Raises:
         ValueError: the table has no row of the reference teacher.
@@ -77,4 +91,9 @@ def reference_accuracy(table: pd.DataFrame, config: EvaluationConfig) -> float:
         raise ValueError(f"no {name} row to compare the checkpoints with (have "
                          f"{sorted(table['system'])}): evaluation.reference_teacher_steps must be "
                          "measured on the validation prompts")
-    return float(rows["conditional_accuracy"].iloc[0])
+    return rows.iloc[0]
+
+
+def reference_accuracy(table: pd.DataFrame, config: EvaluationConfig) -> float:
+    """The reference teacher's conditional accuracy in `table`; raises as `reference_row`."""
+    return float(reference_row(table, config)["conditional_accuracy"])
