@@ -1,7 +1,7 @@
 """Score teacher checkpoints on the evaluation stage's yardsticks, for quick recipe trials.
 
     python benchmarks/teacher_quality.py CHECKPOINT_OR_MODEL_DIR [...] [--samples 80 --steps 25]
-        [--cfg 3 5 7.5 10] [--confusion] [--blur 3 5 9] [--grid FOLDER] [--seed-sets 3]
+        [--cfg 3 5 7.5 10] [--shift 1] [--confusion] [--blur 3 5 9] [--grid FOLDER] [--seed-sets 3]
 
 Each model draws `--samples` videos (25 Euler steps, CFG 5; several `--cfg` values give a row
 each) for the captions of held-out validation clips (`--split val`, the default: a trial chooses,
@@ -49,6 +49,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=80)
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--cfg", type=float, nargs="+", default=[5.0])
+    parser.add_argument("--shift", type=float, default=1.0,
+                        help="the sampler's time shift (sampling.shift)")
     parser.add_argument("--confusion", action="store_true")
     parser.add_argument("--blur", type=int, nargs="*", default=[])
     parser.add_argument("--grid", default=None, help="folder for one PNG per model and cfg")
@@ -90,7 +92,7 @@ def main() -> None:
             rows = []
             for seed_set in range(args.seed_sets):
                 seeds = prompt_seeds(seed_set, args.split, args.samples)
-                videos, _ = run_system(model, system, text, seeds, geometry, 1.0, 32)
+                videos, _ = run_system(model, system, text, seeds, geometry, args.shift, 32)
                 features = extract_set_features(videos, extractor, evaluator, motion)
                 figures = quality_figures(features, prompts.captions, prompts.labels,
                                           prompts.axes, names, ref, reference.captions)

@@ -58,10 +58,12 @@ class ConsistencyDistillationLoss:
 
 def teacher_sample_pairs(teacher: nn.Module, text: TextBatch, seeds: list[int], shape: tuple,
                          steps: int, cfg_scale: float, batch_size: int,
-                         negative: TextBatch | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                         negative: TextBatch | None = None,
+                         shift: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """(noise, sample) pairs of the teacher: z from each seed (drawn on the CPU, as every sample
     of this project), x = the teacher's `steps`-step Euler sample from z with guidance
-    `cfg_scale`. Returns two (B, C, T, H, W) tensors on the teacher's device."""
+    `cfg_scale` on the time grid shifted by `shift`. Returns two (B, C, T, H, W) tensors on
+    the teacher's device."""
     device = next(teacher.parameters()).device
     noises, samples = [], []
     for begin in range(0, len(seeds), batch_size):
@@ -69,7 +71,7 @@ def teacher_sample_pairs(teacher: nn.Module, text: TextBatch, seeds: list[int], 
         z = seeded_noise(seeds[chunk], shape, device)
         part = TextBatch(text.tokens[chunk], text.mask[chunk], text.pooled[chunk]).to(device)
         neg = None if negative is None else negative.repeat(z.shape[0]).to(device)
-        x = euler_sample(teacher, z, part, steps, cfg_scale, negative=neg)
+        x = euler_sample(teacher, z, part, steps, cfg_scale, shift, negative=neg)
         noises.append(z)
         samples.append(x.clamp(-1, 1))
     return torch.cat(noises), torch.cat(samples)

@@ -85,7 +85,7 @@ def _sample_pairs_share(shared: dict, share: tuple[np.ndarray, np.ndarray]) -> n
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
         return sample_teacher_pairs(teacher, shared["captions"], seeds, rows,
                                     shared["clip_shape"], shared["steps"], shared["cfg_scale"],
-                                    PAIRS_BATCH_SIZE, shared["negative"])
+                                    PAIRS_BATCH_SIZE, shared["negative"], shared["shift"])
 
 
 def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: str,
@@ -95,11 +95,11 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
                        ) -> tuple[dict[str, np.ndarray], dict]:
     """Draw `config.regression_pairs` teacher pairs (`plan_teacher_pairs`, then
     `sample_teacher_pairs` with `config.regression_teacher_steps` Euler steps and guidance
-    `config.cfg_scale`) for captions of training clips, in `ray_config.num_workers` Ray tasks
-    (`map_shares`); the teacher's weights reach them through the object store. Pairs drawn
-    before by the same teacher weights, captions, settings, tasks and code come from `cache`
-    instead (`cached: true` in the record). Returns the arrays of the pairs file and a record
-    (count, steps, tasks, seconds).
+    `config.cfg_scale` on the grid shifted by `config.timestep_shift`) for captions of training
+    clips, in `ray_config.num_workers` Ray tasks (`map_shares`); the teacher's weights reach
+    them through the object store. Pairs drawn before by the same teacher weights, captions,
+    settings, tasks and code come from `cache` instead (`cached: true` in the record). Returns
+    the arrays of the pairs file and a record (count, steps, tasks, seconds).
 
     Raises:
         ValueError: no training clips to take captions from.
@@ -116,16 +116,18 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
     shared = {"teacher_files": export_model_files(teacher_dir),  # EMA weights where present
               "captions": load_caption_table(captions_path), "clip_shape": clip_geometry(manifest),
               "steps": config.regression_teacher_steps, "cfg_scale": config.cfg_scale,
-              "negative": negative}
+              "shift": config.timestep_shift, "negative": negative}
     record = {"pairs": config.regression_pairs, "teacher_steps": config.regression_teacher_steps,
-              "cfg_scale": config.cfg_scale, "negative_prompt": config.negative_prompt,
+              "cfg_scale": config.cfg_scale, "shift": config.timestep_shift,
+              "negative_prompt": config.negative_prompt,
               "ray_tasks": len(shares)}
     cache = cache or ResultCache(None)
     captions = shared["captions"]
     key = result_key("teacher_pairs", teacher=shared["teacher_files"], seeds=seeds, rows=rows,
                      captions=[captions.tokens, captions.mask, captions.pooled],
                      clip_shape=list(shared["clip_shape"]), steps=config.regression_teacher_steps,
-                     cfg_scale=config.cfg_scale, negative_text=list(negative_text or []),
+                     cfg_scale=config.cfg_scale, shift=config.timestep_shift,
+                     negative_text=list(negative_text or []),
                      tasks=len(shares), threads=ray_config.threads_per_worker,
                      use_gpu=ray_config.use_gpu)
     if (arrays := cache.get_arrays(key)) is not None:

@@ -41,8 +41,9 @@ def plan_teacher_pairs(caption_rows: np.ndarray, count: int, seed: int
 def sample_teacher_pairs(teacher: nn.Module, captions: TextBatch, noise_seeds: np.ndarray,
                          caption_rows: np.ndarray, clip_shape: tuple[int, int, int], steps: int,
                          cfg_scale: float, batch_size: int = 32,
-                         negative: TextBatch | None = None) -> np.ndarray:
-    """The teacher's `steps`-step Euler sample with guidance `cfg_scale` from each seed's noise
+                         negative: TextBatch | None = None, shift: float = 1.0) -> np.ndarray:
+    """The teacher's `steps`-step Euler sample (time grid shifted by `shift`) with guidance
+    `cfg_scale` from each seed's noise
     for its caption row of `captions`. `clip_shape` is (T, H, W) of a clip. Returns
     (N, T, H, W, 3) uint8. Shares of a plan cut at multiples of `batch_size` run the same
     batches as the whole plan."""
@@ -50,14 +51,16 @@ def sample_teacher_pairs(teacher: nn.Module, captions: TextBatch, noise_seeds: n
     text = TextBatch(captions.tokens[rows].float(), captions.mask[rows].bool(),
                      captions.pooled[rows].float())
     _, sample = teacher_sample_pairs(teacher, text, [int(s) for s in noise_seeds],
-                                     (3, *clip_shape), steps, cfg_scale, batch_size, negative)
+                                     (3, *clip_shape), steps, cfg_scale, batch_size, negative,
+                                     shift)
     return np.ascontiguousarray(to_uint8_video(sample))  # a file writes the buffer
 
 
 def draw_teacher_pairs(teacher: nn.Module, captions: TextBatch, caption_rows: np.ndarray,
                        clip_shape: tuple[int, int, int], count: int, steps: int,
                        cfg_scale: float, seed: int, batch_size: int = 32,
-                       negative: TextBatch | None = None) -> dict[str, np.ndarray]:
+                       negative: TextBatch | None = None,
+                       shift: float = 1.0) -> dict[str, np.ndarray]:
     """`count` pairs in this process: `plan_teacher_pairs`, then `sample_teacher_pairs`.
 
     Returns {"noise_seed": (N,) int64, "caption_row": (N,) int64, "sample": (N, T, H, W, 3)
@@ -69,7 +72,7 @@ def draw_teacher_pairs(teacher: nn.Module, captions: TextBatch, caption_rows: np
     seeds, rows = plan_teacher_pairs(caption_rows, count, seed)
     return {"noise_seed": seeds, "caption_row": rows,
             "sample": sample_teacher_pairs(teacher, captions, seeds, rows, clip_shape, steps,
-                                           cfg_scale, batch_size, negative)}
+                                           cfg_scale, batch_size, negative, shift)}
 
 
 @dataclass

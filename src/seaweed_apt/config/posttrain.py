@@ -25,7 +25,8 @@ class DistillConfig(StrictConfig):
                                                      "all workers together")
     regression_teacher_steps: int = Field(ge=1, description="Euler steps of those samples")
     intervals: int = Field(ge=1, description="N of the consistency time grid")
-    timestep_shift: float = Field(gt=0.0)
+    timestep_shift: float = Field(gt=0.0, description="shift of the time grid: the consistency "
+                                  "grid, or the teacher pairs' Euler steps")
     target_ema_decay: float = Field(ge=0.0, lt=1.0)
     target_ema_warmup: bool = Field(description="min(decay, (1+n)/(10+n)); off: decay^n")
     checkpoint_every: int = Field(ge=1)
