@@ -5,6 +5,7 @@ the report."""
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,8 @@ from seaweed_apt.result_cache import ResultCache
 from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.data import load_caption_table
 from seaweed_apt.training.stage import clip_geometry
+
+logger = logging.getLogger(__name__)
 
 
 def train_evaluator(clip_manifest: pd.DataFrame, clip_shards_dir: str,
@@ -96,6 +99,8 @@ def select_apt_checkpoint(validation_systems: pd.DataFrame, apt_checkpoints: dic
     record = select_checkpoint(one_step, float(teacher["conditional_accuracy"]),
                                evaluation.selection_min_accuracy_ratio,
                                evaluation.fd_tie_tolerance)
+    if record["collapsed"]:
+        logger.warning("selection: %s", record["reason"])
     files = kept_checkpoint_files(apt_checkpoints, int(record["checkpoint_step"]))
     return files | {"selection.json": json.dumps(record, indent=2).encode()}, record
 

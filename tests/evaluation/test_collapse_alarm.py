@@ -86,5 +86,8 @@ def test_selection_never_serves_a_collapsed_checkpoint():
     assert record["checkpoint_step"] == 100  # 150 has the lowest FD but collapsed
     assert "collapsed, never considered: updates [150]" in record["reason"]
     assert [row["collapse_alarm"] for row in record["candidates"]][2].startswith("motion")
-    with pytest.raises(ValueError, match="every APT checkpoint raised the collapse alarm"):
-        select_checkpoint(_checkpoints(["a", "b", "c"]), 0.8, 0.9)
+    assert not record["collapsed"] and record["qualified"]
+    # Every one alarmed: the rule runs over all of them, and the record says so.
+    every = select_checkpoint(_checkpoints(["a", "b", "c"]), 0.8, 0.9)
+    assert every["collapsed"] and not every["qualified"] and every["checkpoint_step"] == 150
+    assert every["reason"].startswith("every checkpoint raised the collapse alarm (update 50: a")

@@ -15,9 +15,13 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
     """`table` has one row per APT system at one step, measured on the validation prompts:
     `system`, `prompt_set` ("val"), `checkpoint_step`, `fd_efflite0`, `conditional_accuracy`;
     `teacher_accuracy` is the teacher's on the same prompts; with a `collapse_alarm` column
-    (words, '' for none) an alarmed row is never chosen. The candidates are the unalarmed rows
-    whose accuracy is at least `min_accuracy_ratio` x `teacher_accuracy`; when none is, every
-    unalarmed row is, and the record says so (`qualified: false`). Among the candidates, rows within
+    (words, '' for none) an alarmed row is not chosen while an unalarmed one exists. The
+    candidates are the unalarmed rows whose accuracy is at least `min_accuracy_ratio` x
+    `teacher_accuracy`; when none is, every unalarmed row is, and the record says so
+    (`qualified: false`). When every row raised the alarm, the same rule runs over all of them so
+    that the run still ends in a report, and the record says `collapsed: true` with each alarm:
+    the chosen checkpoint is a preview for the gate to refuse (its class check reads the same
+    failure on the test prompts), never a silent choice. Among the candidates, rows within
     `fd_tie_tolerance` of the lowest FD tie; the highest conditional accuracy wins (then the
     lower FD, then the earlier step).
 
@@ -26,7 +30,7 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
 
     Raises:
         ValueError: the table is empty, lacks a column, holds a row of another prompt set than
-            "val", every row raised the collapse alarm, or no candidate has an FD.
+            "val", or no candidate has an FD.
     """
     if table.empty:
         raise ValueError("no APT checkpoint was evaluated: nothing to select")
@@ -39,13 +43,8 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
                          "(the test prompts are reported, never used to choose)")
     alarms = table["collapse_alarm"].fillna("").astype(str) if "collapse_alarm" in table \
         else pd.Series("", index=table.index)
-    if (alarms != "").all():
-        named = "; ".join(f"update {int(step)}: {alarm}"
-                          for step, alarm in zip(table["checkpoint_step"], alarms, strict=True))
-        raise ValueError(f"every APT checkpoint raised the collapse alarm, so none is served "
-                         f"({named}); lower posttrain.apt.g_lr or generator_updates, or raise "
-                         "r1_weight (docs/method.md §3)")
-    unalarmed = table[alarms == ""]
+    collapsed = bool((alarms != "").all())
+    unalarmed = table if collapsed else table[alarms == ""]
     floor = min_accuracy_ratio * teacher_accuracy
     qualifying = unalarmed[unalarmed["conditional_accuracy"] >= floor]
     pool = qualifying if not qualifying.empty else unalarmed
@@ -66,16 +65,22 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
     else:
         reason = (f"{len(qualifying)} of {len(table)} checkpoints qualify ({rule}); lowest "
                   f"FD-EffLite0 among them {chosen['fd_efflite0']:.2f} at update {step}")
-    if len(unalarmed) < len(table):
-        collapsed = sorted(int(step) for step in table.loc[alarms != "", "checkpoint_step"])
-        reason += f"; collapsed, never considered: updates {collapsed}"
+    if collapsed:
+        named = "; ".join(f"update {int(step)}: {alarm}"
+                          for step, alarm in zip(table["checkpoint_step"], alarms, strict=True))
+        reason = (f"every checkpoint raised the collapse alarm ({named}), so the rule ran over "
+                  f"all of them: a preview, not a model to promote. {reason}")
+    elif len(unalarmed) < len(table):
+        steps = sorted(int(step) for step in table.loc[alarms != "", "checkpoint_step"])
+        reason += f"; collapsed, never considered: updates {steps}"
     if len(tied) > 1:
         reason += (f"; {len(tied)} within {fd_tie_tolerance} of it, the highest conditional "
                    f"accuracy ({chosen['conditional_accuracy']:.3f}) wins")
     record = {key: (value.item() if hasattr(value, "item") else value)
               for key, value in chosen.to_dict().items()}
     candidates = table[["system", "checkpoint_step", "fd_efflite0", "conditional_accuracy"]]
-    return record | {"split": "val", "qualified": not qualifying.empty, "reason": reason,
+    return record | {"split": "val", "qualified": not qualifying.empty and not collapsed,
+                     "collapsed": collapsed, "reason": reason,
                      "candidates": candidates.assign(collapse_alarm=alarms).to_dict("records")}
 
 
