@@ -96,6 +96,16 @@ def test_teacher_pairs_are_the_teachers_samples_from_seeded_noise():
     assert torch.allclose(sample, (noise - 0.5).clamp(-1, 1), atol=1e-6)
 
 
+def _distill_config():
+    """conf/test's distillation settings: the teacher pairs' guidance and time-grid shift."""
+    from seaweed_apt.config.loading import load_config
+    from seaweed_apt.config.posttrain import DistillConfig
+    from tests.conftest import PROJECT_ROOT
+
+    return load_config(DistillConfig, PROJECT_ROOT / "conf", "test", "parameters_posttrain.yml",
+                       "posttrain.distill")
+
+
 def _pairs_file(pretrained_root, tmp_path, count: int) -> str:
     """A pairs file of the pretrained test teacher, drawn as the posttrain node draws it."""
     import pandas as pd
@@ -156,9 +166,12 @@ def test_a_pairs_file_gives_each_worker_its_share_of_the_teachers_samples(pretra
                                            tuple(noise.shape[1:]), "cpu"))
     table = load_caption_table(config["captions_path"])
     assert torch.equal(text.pooled, table.pooled[arrays["caption_row"][[1, 3]]].float())
-    # The stored sample is the teacher's 2-step guided sample from that noise, to 1/255.
+    # The stored sample is the teacher's 2-step guided sample from that noise (the configured
+    # guidance and time grid), to 1/255.
     teacher = load_model(config["teacher_dir"])
-    expected = euler_sample(teacher, noise, text, 2, 5.0).clamp(-1, 1)
+    distill = _distill_config()
+    expected = euler_sample(teacher, noise, text, 2, distill.cfg_scale,
+                            distill.timestep_shift).clamp(-1, 1)
     assert (sample - expected).abs().max() <= 1.0 / 127.5 + 1e-4
     with pytest.raises(ValueError, match="5 teacher pairs for 8 workers"):
         TeacherPairs.load(path, config["captions_path"], 5, 8)
@@ -182,7 +195,8 @@ def test_pairs_drawn_in_two_ray_tasks_are_the_pairs_drawn_in_one_process(pretrai
     here = draw_teacher_pairs(load_model(config["teacher_dir"]),
                               load_caption_table(config["captions_path"]),
                               train_rows.to_numpy(np.int64), clip_geometry(manifest), 40, 2,
-                              5.0, seed=0)
+                              _distill_config().cfg_scale, seed=0,
+                              shift=_distill_config().timestep_shift)
     assert np.array_equal(arrays["noise_seed"], here["noise_seed"])
     assert np.array_equal(arrays["caption_row"], here["caption_row"])
     # One thread per task against this process's threads: the same to one uint8 level.
