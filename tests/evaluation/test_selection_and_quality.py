@@ -35,11 +35,11 @@ def test_selection_names_what_it_lacks():
     with pytest.raises(ValueError, match=r"lacks columns \['prompt_set'\]"):
         select_checkpoint(table.drop(columns="prompt_set"), 0.5, 0.9)
     from seaweed_apt.config.evaluation import EvaluationConfig
-    from seaweed_apt.evaluation.selection import reference_accuracy
+    from seaweed_apt.evaluation.selection import reference_row
     from tests.helpers import base_config
 
     with pytest.raises(ValueError, match="no teacher_25step row"):
-        reference_accuracy(table, base_config(EvaluationConfig, "evaluation"))
+        reference_row(table, base_config(EvaluationConfig, "evaluation"))
 
 
 def test_the_selection_node_reads_the_validation_pass_only():

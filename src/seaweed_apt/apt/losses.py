@@ -8,15 +8,17 @@ matching-aware loss of GAN-CLS) and real clips whose motion no longer fits their
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seaweed_apt.config.posttrain import AdversarialLoss, MotionNegative
 from seaweed_apt.diffusion.flow import TextBatch, predict_velocity, shift_timesteps
 
-ADVERSARIAL_LOSSES = ("nonsaturating", "relativistic")
-MOTION_NEGATIVES = ("frozen", "reversed", "transposed")
+ADVERSARIAL_LOSSES = get_args(AdversarialLoss)
+MOTION_NEGATIVES = get_args(MotionNegative)
 
 
 def one_step_generate(generator: nn.Module, noise: torch.Tensor, text: TextBatch) -> torch.Tensor:
@@ -183,11 +185,9 @@ class APTLoss:
         else:
             d_fake = discriminator(fake, t, text)
         terms = {"d_fake_for_g": d_fake.mean().detach()}
-        d_real = real_features = None
         if needs_real:
             with torch.no_grad():
-                d_real, real_features = discriminator(real, t, text, return_features=True) \
-                    if self.feature_matching_weight > 0 else (discriminator(real, t, text), None)
+                d_real, real_features = discriminator(real, t, text, return_features=True)
         if self.adversarial == "relativistic":
             g_loss = F.softplus(d_real - d_fake).mean()
         else:

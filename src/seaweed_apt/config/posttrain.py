@@ -8,6 +8,10 @@ from pydantic import Field, model_validator
 
 from seaweed_apt.config.base import Seed, StrictConfig
 
+# APT's loss switches (apt/losses.py reads these names; no torch here, config loads are cheap).
+AdversarialLoss = Literal["nonsaturating", "relativistic"]
+MotionNegative = Literal["frozen", "reversed", "transposed"]
+
 
 class DistillConfig(StrictConfig):
     """Stage B1 (docs/method.md §2): consistency distillation with an MSE loss, CFG baked in."""
@@ -59,13 +63,13 @@ class APTConfig(StrictConfig):
         min_length=1, description="blocks the heads read, as fractions of the depth")
     mismatch_weight: float = Field(ge=0.0, description="0: the paper's D loss; > 0: real clips "
                                                        "with a wrong caption as negatives")
-    adversarial_loss: Literal["nonsaturating", "relativistic"] = Field(
+    adversarial_loss: AdversarialLoss = Field(
         description="nonsaturating: the paper's; relativistic: the pairing loss of SeedVR2/AAPT")
     r2_weight: float = Field(ge=0.0, description="0: the paper's; > 0: + w * approximated R2 "
                                                  "(aR1's penalty on generated samples)")
     feature_matching_weight: float = Field(ge=0.0, description="0: the paper's G loss; > 0: + w "
                                            "||E h(G(z)) - E h(x)||^2 on D's head features")
-    motion_negatives: tuple[Literal["frozen", "reversed", "transposed"], ...] = Field(
+    motion_negatives: tuple[MotionNegative, ...] = Field(
         description="real clips changed so their motion contradicts their caption")
     motion_negative_weight: float = Field(ge=0.0, description="0: no motion negatives; > 0: "
                                           "their weight in D's loss")

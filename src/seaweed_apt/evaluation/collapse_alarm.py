@@ -42,5 +42,4 @@ def collapse_alarms(table: pd.DataFrame, teacher: pd.Series,
                                f"{float(teacher[column]):.3g}")
         return "; ".join(reasons)
 
-    return table.apply(alarm, axis=1).astype(str) if not table.empty else \
-        pd.Series([], dtype=str, index=table.index)
+    return pd.Series([alarm(row) for _, row in table.iterrows()], index=table.index, dtype=str)

@@ -97,8 +97,3 @@ def reference_row(table: pd.DataFrame, config: EvaluationConfig) -> pd.Series:
                          f"{sorted(table['system'])}): evaluation.reference_teacher_steps must be "
                          "measured on the validation prompts")
     return rows.iloc[0]
-
-
-def reference_accuracy(table: pd.DataFrame, config: EvaluationConfig) -> float:
-    """The reference teacher's conditional accuracy in `table`; raises as `reference_row`."""
-    return float(reference_row(table, config)["conditional_accuracy"])
