@@ -71,6 +71,8 @@ def test_evaluation_selects_on_validation_and_reports_test_once(evaluated_root):
         p.name for p in report.iterdir()}
     assert (report / "samples" / f"{chosen}.gif").exists()
     assert (report / "samples" / "side_by_side.mp4").exists()
+    assert (report / "samples" / "class_by_motion.mp4").exists()
+    assert "class_by_motion (rows: " in html
 
 
 def _small_test_pass(root):

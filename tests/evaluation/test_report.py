@@ -1,8 +1,15 @@
 """The report's tables from the per-clip rows: class by motion, confusion, the headline."""
 
+import numpy as np
 import pandas as pd
 
-from seaweed_apt.evaluation.report import class_motion_grid, confusion_matrix, headline_table
+from seaweed_apt.evaluation.report import (
+    class_motion_grid,
+    class_motion_prompts,
+    class_motion_video,
+    confusion_matrix,
+    headline_table,
+)
 
 NAMES = ["t-shirt", "", "bag"]  # "": a class the data lack
 
@@ -22,6 +29,33 @@ def test_class_by_motion_grid_counts_item_and_axis_and_marks_held_out_cells():
     assert grid.loc["t-shirt", "vertical"] == "50% / 50% (2)"
     assert grid.loc["bag", "diagonal"] == "100% / 100% (1)*"  # from the unseen prompt set
     assert grid.loc["bag", "vertical"] == ""  # the teacher's clip is not APT's
+
+
+def test_class_motion_prompts_take_the_real_clips_captions_class_major():
+    rows = [("real_test", 0, "vertical", "a t-shirt bouncing up and down"),
+            ("real_test", 0, "vertical", "a t-shirt moving up and down"),
+            ("real_unseen", 2, "diagonal", "a bag bouncing diagonally"),
+            ("apt_1step", 0, "horizontal", "a t-shirt bouncing left and right")]
+    clips = pd.DataFrame(rows, columns=["system", "label", "axis", "caption"])
+    prompts = class_motion_prompts(clips, NAMES)
+    # t-shirt: horizontal, vertical, diagonal; then bag (the unnamed class has no row); a
+    # generator's row is not a caption, so t-shirt moving horizontally has none
+    assert prompts == [None, "a t-shirt bouncing up and down", None,
+                       None, None, "a bag bouncing diagonally"]
+
+
+def test_class_motion_video_puts_each_class_in_a_row_and_systems_in_blocks_of_axes():
+    # System s draws class c in axis a as a frame of value 10*s + 3*c + a.
+    videos = [np.stack([np.full((1, 2, 2, 3), 10 * s + 3 * c + a, np.uint8)
+                        for c in range(2) for a in range(3)]) for s in range(2)]
+    tiled = class_motion_video(videos, classes=2)
+    step = 2 + 2  # tile plus gap
+    assert tiled.shape == (1, 2 * step, 6 * step, 3)
+    for c in range(2):
+        for s in range(2):
+            for a in range(3):
+                top, left = c * step, (3 * s + a) * step
+                assert tiled[0, top, left, 0] == 10 * s + 3 * c + a
 
 
 def test_confusion_matrix_rows_asked_columns_read():

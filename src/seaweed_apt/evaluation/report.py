@@ -132,6 +132,57 @@ def class_motion_grid(clips: pd.DataFrame, system: str, class_names: list[str]) 
     return grid
 
 
+def class_motion_prompts(clips: pd.DataFrame, class_names: list[str]) -> list[str | None]:
+    """One caption per (item class, motion axis), class-major in `class_names` order and axis
+    order `AXES`, taken from the real test and held-out clips' own captions (so the wording is
+    the data's); None where no real clip has that composition."""
+    real = clips[clips["system"].isin(["real_test", "real_unseen"])]
+    real = real[(real["label"] >= 0) & real["axis"].isin(AXES)]
+    first = real.sort_values("caption").groupby(["label", "axis"])["caption"].first()
+    return [first.get((label, axis)) for label, name in enumerate(class_names) if name
+            for axis in AXES]
+
+
+def class_motion_video(videos: list[np.ndarray], classes: int) -> np.ndarray:
+    """Per-system videos (classes*len(AXES), T, H, W, 3), class-major, -> one tiled video
+    (T, H', W', 3): a row per class, and per system a block of one column per axis."""
+    per_system = [v.reshape(classes, len(AXES), *v.shape[1:]) for v in videos]
+    tiles = np.stack(per_system, axis=1).reshape(-1, *videos[0].shape[1:])
+    return video_grid(tiles, columns=len(videos) * len(AXES))
+
+
+def class_motion_files(headline: list, load_model, clips: pd.DataFrame,
+                       clip_manifest: pd.DataFrame, sampling, text_encoder,
+                       files: dict[str, bytes]) -> dict[str, bytes]:
+    """Every item class in every motion, drawn by each headline system side by side (the first
+    grid seed): adds `samples/class_by_motion.{mp4,gif}` to `files` and returns {caption: gif}
+    for the report, or {} when the data has no item labels (a user's own videos)."""
+    every_name = class_names_of(clip_manifest)
+    class_names = [name for name in every_name if name]
+    compositions = class_motion_prompts(clips, every_name)
+    known = [i for i, caption in enumerate(compositions) if caption is not None]
+    if not known:
+        return {}
+    prompts = embed_prompts([compositions[i] for i in known], text_encoder)
+    one_seed = sampling.model_copy(update={"seeds": sampling.seeds[:1]})
+    geometry = clip_geometry(clip_manifest)
+    videos = []
+    for row in headline:
+        one_step = row.family != "teacher"
+        drawn = grid_videos(load_model(row.checkpoint), prompts, one_seed, geometry,
+                            int(row.steps), 1.0 if one_step else sampling.cfg_scale, one_step)
+        every = np.full((len(compositions), *drawn.shape[1:]), 255, np.uint8)  # none: white
+        every[known] = drawn
+        videos.append(every)
+    tiled = class_motion_video(videos, len(class_names))
+    for kind in ("mp4", "gif"):
+        files[f"samples/class_by_motion.{kind}"] = encode_video_bytes(tiled, sampling.fps, kind)
+    caption = (f"class_by_motion (rows: {', '.join(class_names)}; for each of "
+               f"{', '.join(row.system for row in headline)}, one column per axis: "
+               f"{', '.join(AXES)}; seed {one_seed.seeds[0]})")
+    return {caption: files["samples/class_by_motion.gif"]}
+
+
 def confusion_matrix(clips: pd.DataFrame, system: str, class_names: list[str]) -> pd.DataFrame:
     """Counts of asked class (rows) against the evaluator's reading (columns), test prompts."""
     own = clips[(clips["system"] == system) & (clips["label"] >= 0)]
@@ -277,7 +328,9 @@ def build_report(summary: dict, goals: list[str], table: pd.DataFrame, clips: pd
     for kind in ("mp4", "gif"):
         files[f"samples/side_by_side.{kind}"] = encode_video_bytes(tiled, sampling.fps, kind)
     gifs = {"side_by_side (columns: " + ", ".join(r.system for r in headline) + ")":
-            files["samples/side_by_side.gif"], **gifs}
+            files["samples/side_by_side.gif"],
+            **class_motion_files(headline, load_model, clips, clip_manifest, sampling,
+                                 text_encoder, files), **gifs}
     shown = table.drop(columns=["selected"])
     files["report.md"] = render_markdown(summary, goals, sections, list(charts),
                                          list(gifs)).encode()
