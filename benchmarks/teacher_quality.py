@@ -1,10 +1,11 @@
 """Score teacher checkpoints on the evaluation stage's yardsticks, for quick recipe trials.
 
     python benchmarks/teacher_quality.py CHECKPOINT_OR_MODEL_DIR [...] [--samples 80 --steps 25]
-        [--cfg 3 5 7.5 10] [--shift 1] [--confusion] [--blur 3 5 9] [--grid FOLDER] [--seed-sets 3]
+        [--cfg 3 5 7.5 10] [--shift 6] [--confusion] [--blur 3 5 9] [--grid FOLDER] [--seed-sets 3]
 
-Each model draws `--samples` videos (25 Euler steps, CFG 5; several `--cfg` values give a row
-each) for the captions of held-out validation clips (`--split val`, the default: a trial chooses,
+Each model draws `--samples` videos (`--steps` Euler steps at guidance `--cfg` on a grid shifted
+by `--shift`; all three default to conf's `sampling` block, the sampler the pipeline's grids and
+the evaluation's teacher use; several `--cfg` values give a row each) for the captions of held-out validation clips (`--split val`, the default: a trial chooses,
 so it never reads the test split the stage reports), one seed each from the evaluation stage's
 seed range of that split (the same captions and seeds for every model), and is scored against the
 real clips of that split: FD-EffLite0 (frame level), the share moving along the captioned axis and
@@ -32,6 +33,7 @@ from PIL import Image
 
 from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.loading import load_config
+from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.evaluator import classify_videos, load_evaluator
 from seaweed_apt.evaluation.features import EffLite0Features
@@ -47,10 +49,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
     parser.add_argument("--samples", type=int, default=80)
-    parser.add_argument("--steps", type=int, default=25)
-    parser.add_argument("--cfg", type=float, nargs="+", default=[5.0])
-    parser.add_argument("--shift", type=float, default=1.0,
-                        help="the sampler's time shift (sampling.shift)")
+    sampling = load_config(SamplingConfig, "conf", "local", "parameters_pretrain.yml", "sampling")
+    parser.add_argument("--steps", type=int, default=sampling.steps)
+    parser.add_argument("--cfg", type=float, nargs="+", default=[sampling.cfg_scale])
+    parser.add_argument("--shift", type=float, default=sampling.shift,
+                        help="the sampler's time shift (default: sampling.shift)")
     parser.add_argument("--confusion", action="store_true")
     parser.add_argument("--blur", type=int, nargs="*", default=[])
     parser.add_argument("--grid", default=None, help="folder for one PNG per model and cfg")
