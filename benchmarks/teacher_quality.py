@@ -5,8 +5,9 @@
 
 Each model draws `--samples` videos (`--steps` Euler steps at guidance `--cfg` on a grid shifted
 by `--shift`; all three default to conf's `sampling` block, the sampler the pipeline's grids and
-the evaluation's teacher use; several `--cfg` values give a row each) for the captions of held-out validation clips (`--split val`, the default: a trial chooses,
-so it never reads the test split the stage reports), one seed each from the evaluation stage's
+the evaluation's teacher use; several `--cfg` values give a row each) for the captions of
+held-out validation clips (`--split val`, the default: a trial chooses, so it never reads the test
+split the stage reports), one seed each from the evaluation stage's
 seed range of that split (the same captions and seeds for every model), and is scored against the
 real clips of that split: FD-EffLite0 (frame level), the share moving along the captioned axis and
 the frozen evaluator's conditional accuracy (`data/06_models/evaluator`, trained by the
