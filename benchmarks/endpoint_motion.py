@@ -4,12 +4,12 @@
         [--out benchmarks/results/endpoint_motion.json]
 
 Asks a running endpoint (`seaweed-apt serve`; `make demo` leaves one up) for `--videos` videos of
-each prompt below, as raw frames (`format: npy`, the (N, T, H, W, 3) uint8 frames the model made),
-and reads each video's axis with the evaluation's own motion reader (`evaluation/motion.py`,
-thresholds from conf's `evaluation.motion`). The prompts are worded unlike every training caption
-("... bouncing left and right / up and down / diagonally" and their paraphrases): they are the six
-of issue 38's first endpoint check, kept so runs compare. Prints, per prompt, the axes read and
-how many follow the asked one, and the total.
+each prompt below (seeds `--seed`, `--seed` + 1, ...), as raw frames (`format: npy`, the (N, T, H,
+W, 3) uint8 frames the model made), and reads each video's axis with the evaluation's own motion
+reader (`evaluation/motion.py`, thresholds from conf's `evaluation.motion`). The prompts are worded
+unlike every training caption ("... bouncing left and right / up and down / diagonally" and their
+paraphrases): they are the six of issue 38's first endpoint check, kept so runs compare. Prints, per
+prompt, the axes read and how many follow the asked one, and the total.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ PROMPTS = {  # prompt -> the axis it asks for (evaluation/motion.py AXES)
     "a coat drifting from corner to corner": "diagonal",
     "a coat going up and down": "vertical",
 }
+MAX_PER_REQUEST = 4  # deployment.serve.max_num_videos's default; seeds run on across requests
 
 
 def main() -> None:
@@ -48,12 +49,16 @@ def main() -> None:
                          "evaluation").motion
     rows, followed, version = [], 0, None
     for prompt, asked in PROMPTS.items():
-        status, headers, body = post_generate(args.url, {
-            "prompt": prompt, "seed": args.seed, "num_videos": args.videos, "format": "npy"})
-        if status != 200:
-            raise SystemExit(f"POST {args.url}/generate {prompt!r}: {status} {body[:300]!r}")
-        version = {k.lower(): v for k, v in headers.items()}.get("x-model-version", version)
-        videos = np.load(io.BytesIO(body))  # (N, T, H, W, 3) uint8
+        parts = []
+        for first in range(0, args.videos, MAX_PER_REQUEST):
+            status, headers, body = post_generate(args.url, {
+                "prompt": prompt, "seed": args.seed + first, "format": "npy",
+                "num_videos": min(MAX_PER_REQUEST, args.videos - first)})
+            if status != 200:
+                raise SystemExit(f"POST {args.url}/generate {prompt!r}: {status} {body[:300]!r}")
+            version = {k.lower(): v for k, v in headers.items()}.get("x-model-version", version)
+            parts.append(np.load(io.BytesIO(body)))  # (N, T, H, W, 3) uint8
+        videos = np.concatenate(parts)
         # temporal_patch 0: only the axis is read here, not the patch-boundary jump.
         axes = read_motion(videos, motion.item_threshold, motion.min_speed_px, 0).axis.tolist()
         hits = sum(axis == asked for axis in axes)

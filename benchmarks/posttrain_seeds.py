@@ -33,6 +33,10 @@ import numpy as np
 # What the stage reads of a finished run: curated clips, caption embeddings, the teacher and its
 # history (the report draws its curves).
 INPUTS = ("03_primary", "04_feature", "06_models/teacher", "08_reporting/pretrain")
+# Copied where the run has it: results keyed by the hash of their inputs, so a seed reads back
+# only what no seed changes (the evaluator, the teacher's and the real clips' rows) and measures
+# its own student and APT afresh.
+CACHES = ("07_model_output/evaluation_cache",)
 FIGURES = ("conditional_accuracy_teacher", "conditional_accuracy_apt1",
            "accuracy_ratio_apt1_over_teacher", "fd_efflite0_teacher", "fd_efflite0_apt1",
            "fd_ratio_apt1_over_teacher", "gap_closure", "motion_axis_accuracy_teacher",
@@ -50,6 +54,9 @@ def run_seed(data: Path, seed: int, env: str, work: Path) -> dict:
     root = work / f"seed-{seed}" / "data"
     for part in INPUTS:
         shutil.copytree(data / part, root / part)
+    for part in CACHES:
+        if (data / part).is_dir():
+            shutil.copytree(data / part, root / part)
     params = f"data_root={root},posttrain.distill.seed={seed},posttrain.apt.seed={seed}"
     command = [str(Path(sys.executable).parent / "kedro"), "run", "--pipelines",
                "posttrain,evaluation", "--params", params]
