@@ -19,6 +19,7 @@ resumes at the next seed.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -86,10 +87,14 @@ def main() -> None:
     args = parser.parse_args()
     runs: dict[int, dict] = {}
     # Each finished seed's metrics are kept beside --out, so a stopped benchmark resumes where it
-    # stopped (a seed costs ~25 min); kept only for the same DATA and environment.
+    # stopped (a seed costs ~25-35 min); kept only for the same DATA, teacher and environment.
     finished = args.out.parent / f"{args.out.stem}_runs"
     finished.mkdir(parents=True, exist_ok=True)
-    source = {"data": str(args.data.resolve()), "env": args.env,
+    # The teacher's weights name the run: another run written to the same folder (a new fresh
+    # clone at the same path) must not reuse this one's seeds.
+    teacher = hashlib.sha256(
+        (args.data / "06_models" / "teacher" / "model.safetensors").read_bytes()).hexdigest()
+    source = {"data": str(args.data.resolve()), "env": args.env, "teacher": teacher,
               "cpu": os.environ.get("ATEN_CPU_CAPABILITY", "default")}
     # Kept when a seed fails, so its log can be read; removed once every seed has run.
     work = Path(tempfile.mkdtemp(prefix="posttrain-seeds-"))
