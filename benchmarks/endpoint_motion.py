@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from seaweed_apt.config.deployment import DeploymentConfig
 from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.loading import load_config
-from seaweed_apt.evaluation.motion import read_motion
+from seaweed_apt.evaluation.motion import item_paths, read_axes
 from seaweed_apt.serving.deploy import post_generate
 
 PROMPTS = {  # prompt -> the axis it asks for (evaluation/motion.py AXES)
@@ -35,7 +36,6 @@ PROMPTS = {  # prompt -> the axis it asks for (evaluation/motion.py AXES)
     "a coat drifting from corner to corner": "diagonal",
     "a coat going up and down": "vertical",
 }
-MAX_PER_REQUEST = 4  # deployment.serve.max_num_videos's default; seeds run on across requests
 
 
 def main() -> None:
@@ -47,20 +47,23 @@ def main() -> None:
     args = parser.parse_args()
     motion = load_config(EvaluationConfig, "conf", "local", "parameters_evaluation.yml",
                          "evaluation").motion
+    # The endpoint's bound on videos per request; seeds run on across requests.
+    per_request = load_config(DeploymentConfig, "conf", "local", "parameters_deployment.yml",
+                              "deployment").serve.max_num_videos
     rows, followed, version = [], 0, None
     for prompt, asked in PROMPTS.items():
         parts = []
-        for first in range(0, args.videos, MAX_PER_REQUEST):
+        for first in range(0, args.videos, per_request):
             status, headers, body = post_generate(args.url, {
                 "prompt": prompt, "seed": args.seed + first, "format": "npy",
-                "num_videos": min(MAX_PER_REQUEST, args.videos - first)})
+                "num_videos": min(per_request, args.videos - first)})
             if status != 200:
                 raise SystemExit(f"POST {args.url}/generate {prompt!r}: {status} {body[:300]!r}")
             version = {k.lower(): v for k, v in headers.items()}.get("x-model-version", version)
             parts.append(np.load(io.BytesIO(body)))  # (N, T, H, W, 3) uint8
         videos = np.concatenate(parts)
-        # temporal_patch 0: only the axis is read here, not the patch-boundary jump.
-        axes = read_motion(videos, motion.item_threshold, motion.min_speed_px, 0).axis.tolist()
+        axes = read_axes(item_paths(videos, motion.item_threshold),
+                         motion.min_speed_px)[0].tolist()
         hits = sum(axis == asked for axis in axes)
         followed += hits
         rows.append({"prompt": prompt, "asked": asked, "read": axes, "followed": hits})

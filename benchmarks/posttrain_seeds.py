@@ -19,7 +19,6 @@ resumes at the next seed.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from seaweed_apt import storage
 
 # What the stage reads of a finished run: curated clips, caption embeddings, the teacher and its
 # history (the report draws its curves).
@@ -92,8 +93,7 @@ def main() -> None:
     finished.mkdir(parents=True, exist_ok=True)
     # The teacher's weights name the run: another run written to the same folder (a new fresh
     # clone at the same path) must not reuse this one's seeds.
-    teacher = hashlib.sha256(
-        (args.data / "06_models" / "teacher" / "model.safetensors").read_bytes()).hexdigest()
+    teacher = storage.sha256(args.data / "06_models" / "teacher" / "model.safetensors")
     source = {"data": str(args.data.resolve()), "env": args.env, "teacher": teacher,
               "cpu": os.environ.get("ATEN_CPU_CAPABILITY", "default")}
     # Kept when a seed fails, so its log can be read; removed once every seed has run.
