@@ -3,6 +3,8 @@
 G starts from the distilled student and always sees t = 1; D is the teacher's backbone with query
 heads at several depths. Alternating D and G updates with RMSProp (alpha 0.9), no weight decay,
 no clipping; the approximated R1 on every D step; EMA of G, checkpointed every K G updates.
+With `image_phase.updates` > 0, the paper's schedule: single frames first with the image
+settings, then G restarts from their EMA and D from its initial weights for the video updates.
 """
 
 from __future__ import annotations
@@ -70,7 +72,13 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
     torch.manual_seed(config.seed)
     generator, discriminator = build_players(config, loop_config["teacher_dir"],
                                              loop_config["distilled_dir"])
-    ema = EMA(generator, config.ema_decay if config.use_ema else 0.0, config.ema_warmup)
+    image_updates = config.image_phase.updates
+    ema = EMA(generator, config.ema_decay if config.use_ema else 0.0, config.ema_warmup,
+              warmup_restarts=(image_updates,) if image_updates else ())
+    # D's weights before any update: the video phase restarts D from them (the paper resets D to
+    # the diffusion weights for video).
+    discriminator_start = {key: value.detach().clone() for key, value in
+                           discriminator.state_dict().items()} if image_updates else None
 
     def rmsprop(module: nn.Module, lr: float,
                 lr_of: dict[nn.Module, float] | None = None) -> torch.optim.RMSprop:
@@ -91,24 +99,54 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
         if discriminator.caption_projection is not None else None
     g_optimizer = rmsprop(generator, config.g_lr)
     d_optimizer = rmsprop(discriminator, config.d_lr, projection)
-    loss = APTLoss(config.r1_weight, config.r1_sigma, config.timestep_shift, config.use_r1,
-                   config.mismatch_weight, config.adversarial_loss, config.r2_weight,
-                   config.motion_negatives, config.motion_negative_weight,
-                   config.feature_matching_weight)
+    video_loss = APTLoss(config.r1_weight, config.r1_sigma, config.timestep_shift, config.use_r1,
+                         config.mismatch_weight, config.adversarial_loss, config.r2_weight,
+                         config.motion_negatives, config.motion_negative_weight,
+                         config.feature_matching_weight)
+    # The image phase: its own shift and aR1 sigma (paper: 1 and 0.01); no motion on a frame.
+    image_loss = APTLoss(config.r1_weight, config.image_phase.r1_sigma,
+                         config.image_phase.timestep_shift, config.use_r1,
+                         config.mismatch_weight, config.adversarial_loss, config.r2_weight,
+                         (), 0.0, config.feature_matching_weight)
+    projection_ids = {id(p) for p in discriminator.caption_projection.parameters()} \
+        if discriminator.caption_projection is not None else set()
+
+    def on_images(step: int) -> bool:
+        return config.image_mode or step < image_updates
+
+    def set_learning_rates(images: bool) -> None:
+        """Each phase's lrs (W of the caption projection keeps its own)."""
+        for group in g_optimizer.param_groups:
+            group["lr"] = config.image_phase.g_lr if images else config.g_lr
+        for group in d_optimizer.param_groups:
+            if id(group["params"][0]) not in projection_ids:
+                group["lr"] = config.image_phase.d_lr if images else config.d_lr
+
+    def start_video_phase(generator: nn.Module, discriminator: nn.Module) -> None:
+        """G from the image updates' EMA, D from its initial weights, both optimisers afresh
+        (APT §3: "video starts G from the image EMA checkpoint and resets D")."""
+        logger.info("apt: %d image updates done: G restarts from their EMA, D from its initial "
+                    "weights, for the video updates", image_updates)
+        unwrap(generator).load_state_dict(ema.model.state_dict())
+        unwrap(discriminator).load_state_dict(discriminator_start)
+        g_optimizer.state.clear()
+        d_optimizer.state.clear()
     watch = CollapseWatch(config.collapse_watch)
     pairs = None
     if config.regression_weight > 0:
         pairs = TeacherPairs.load(loop_config["teacher_pairs_path"], loop_config["captions_path"],
                                   worker.rank, worker.world_size)
 
-    def real_batch(clips: ClipSet, rng: torch.Generator) -> tuple[torch.Tensor, TextBatch]:
+    def real_batch(clips: ClipSet, rng: torch.Generator, images: bool
+                   ) -> tuple[torch.Tensor, TextBatch]:
         real, text = clips.batch(torch.randint(len(clips), (config.batch_size,), generator=rng))
-        if config.image_mode:
+        if images:
             real = real[:, :, :1]
         return real.to(worker.device), text.to(worker.device)
 
-    def discriminator_step(generator: nn.Module, discriminator: nn.Module, real: torch.Tensor,
-                           text: TextBatch, rng: torch.Generator) -> dict[str, torch.Tensor]:
+    def discriminator_step(generator: nn.Module, discriminator: nn.Module, loss: APTLoss,
+                           real: torch.Tensor, text: TextBatch, rng: torch.Generator
+                           ) -> dict[str, torch.Tensor]:
         """One D update: real vs. a fresh fake; G is not differentiated."""
         with torch.no_grad(), worker.autocast:
             fake = one_step_generate(generator, torch.randn(real.shape, generator=rng)
@@ -121,6 +159,11 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
     def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
                    step: int) -> StepResult:
         generator, discriminator = networks["model"], networks["discriminator"]
+        if image_updates and step == image_updates:
+            start_video_phase(generator, discriminator)
+        images = on_images(step)
+        loss = image_loss if images else video_loss
+        set_learning_rates(images)
         if step == 0 and config.discriminator_warmup_updates:
             # Before G moves, D learns to tell the student's samples from real ones (and, with
             # the matching-aware term, a clip's own caption from a wrong one). A resumed run
@@ -128,9 +171,10 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
             logger.info("apt: %d discriminator updates before the first generator update",
                         config.discriminator_warmup_updates)
             for _ in range(config.discriminator_warmup_updates):
-                discriminator_step(generator, discriminator, *real_batch(clips, rng), rng)
-        real, text = real_batch(clips, rng)
-        d_terms = discriminator_step(generator, discriminator, real, text, rng)
+                discriminator_step(generator, discriminator, loss,
+                                   *real_batch(clips, rng, images), rng)
+        real, text = real_batch(clips, rng, images)
+        d_terms = discriminator_step(generator, discriminator, loss, real, text, rng)
 
         # G step: gradients pass through D to G. D runs outside DDP with its weights frozen:
         # its weight gradients would be all-reduced and then thrown away.
@@ -145,8 +189,8 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                     # backward would mark its parameters ready twice.
                     rows = torch.randint(len(pairs), (config.batch_size,), generator=rng)
                     pair_noise, pair_text, pair_sample = pairs.batch(rows, worker.device)
-                    if config.image_mode:
-                        # The pairs are clips; in image mode G draws single frames. Their first
+                    if images:
+                        # The pairs are clips; on images G draws single frames. Their first
                         # frames are the target: an image the teacher drew for the caption, a
                         # looser tie than a clip's (its first frame also saw the other frames'
                         # noise).

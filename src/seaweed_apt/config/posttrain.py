@@ -47,6 +47,19 @@ class CollapseWatchConfig(StrictConfig):
     stop: bool
 
 
+class ImagePhaseConfig(StrictConfig):
+    """The paper's image-then-video schedule (APT §3, docs/method.md §3): the first `updates`
+    generator updates train on single frames with these settings; then G restarts from their
+    EMA, D from its initial weights, both optimisers and the EMA's warm-up afresh, and the
+    remaining updates train on clips with the video settings."""
+
+    updates: int = Field(ge=0, description="image updates first; 0: video from the first update")
+    g_lr: float = Field(gt=0.0)
+    d_lr: float = Field(gt=0.0)
+    r1_sigma: float = Field(gt=0.0)
+    timestep_shift: float = Field(gt=0.0)
+
+
 class APTConfig(StrictConfig):
     """Stage B2 (docs/method.md §3): adversarial post-training of the one-step generator."""
 
@@ -85,7 +98,8 @@ class APTConfig(StrictConfig):
     ema_decay: float = Field(ge=0.0, lt=1.0)
     ema_warmup: bool = Field(description="min(decay, (1+n)/(10+n)); off: decay^n")
     discriminator_init: str = Field(pattern="^(teacher|distilled)$")
-    image_mode: bool = Field(description="train on single frames (images)")
+    image_mode: bool = Field(description="train on single frames (images) throughout")
+    image_phase: ImagePhaseConfig
     checkpoint_every: int = Field(ge=1)
     keep_checkpoints: int = Field(ge=1)
     log_every: int = Field(ge=1)
@@ -97,4 +111,10 @@ class APTConfig(StrictConfig):
         if self.image_mode and self.motion_negative_weight > 0 and self.motion_negatives:
             raise ValueError("motion_negatives need clips: image_mode trains on single frames, "
                              "where a frozen or reversed clip is the clip itself")
+        if self.image_phase.updates and (self.image_mode
+                                         or self.image_phase.updates >= self.generator_updates):
+            raise ValueError(
+                f"image_phase.updates {self.image_phase.updates} needs video updates after it: "
+                f"set it below generator_updates ({self.generator_updates}) with image_mode "
+                "false (image_mode alone trains on single frames throughout)")
         return self
