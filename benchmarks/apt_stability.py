@@ -27,16 +27,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
-import yaml
+from posttrain_seeds import run_posttrain_evaluation
+
+from seaweed_apt.config.evaluation import EvaluationConfig
+from seaweed_apt.config.loading import load_config
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -111,23 +110,13 @@ def main() -> None:
         params = (f"data_root={root},posttrain.apt.generator_updates={args.updates},"
                   f"posttrain.apt.checkpoint_every={args.every},"
                   f"posttrain.apt.keep_checkpoints={args.updates // args.every}")
-        log = args.work / "kedro.log"
-        began = time.perf_counter()
-        with log.open("w") as out:
-            code = subprocess.run(
-                [str(Path(sys.executable).parent / "kedro"), "run", "--pipelines",
-                 "posttrain,evaluation", "--params", params], stdout=out,
-                stderr=subprocess.STDOUT,
-                env=dict(os.environ, KEDRO_DISABLE_TELEMETRY="1")).returncode
-        if code != 0:
-            raise SystemExit(f"kedro exited {code}; see {log}")
-        print(f"posttrain + evaluation in {time.perf_counter() - began:.0f} s", flush=True)
+        run_posttrain_evaluation(params, "base", args.work / "kedro.log", "apt stability")
     table = pd.read_csv(root / "08_reporting" / "evaluation" / "validation_systems.csv")
     checkpoints = (table[table["family"] == "apt"].sort_values("checkpoint_step")
                    .reset_index(drop=True))
     teacher = table[table["family"] == "teacher"].iloc[0]
-    n = yaml.safe_load(Path("conf/base/parameters_evaluation.yml").read_text())[
-        "evaluation"]["num_samples"]
+    n = load_config(EvaluationConfig, "conf", "local", "parameters_evaluation.yml",
+                    "evaluation").num_samples
     figures = verdict(checkpoints, n)
     columns = ["checkpoint_step", *(c for c, _, _ in FIGURES)]
     print(checkpoints[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -142,8 +131,7 @@ def main() -> None:
     args.out.write_text(json.dumps({
         "data": str(args.data.resolve()), "updates": args.updates, "every": args.every,
         "validation_samples": n, "figures": figures,
-        "checkpoints": checkpoints[[*columns, "collapse_alarm"] if "collapse_alarm" in
-                                   checkpoints else columns].to_dict("records"),
+        "checkpoints": checkpoints[columns].to_dict("records"),
         "teacher": {c: float(teacher[c]) for c, _, _ in FIGURES},
         "selected": selection.get("system"), "selection_reason": selection.get("reason"),
         "stable": not any(r["falls_off"] for r in figures.values())}, indent=2) + "\n")

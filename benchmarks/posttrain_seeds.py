@@ -52,6 +52,22 @@ FIGURES = ("conditional_accuracy_teacher", "conditional_accuracy_apt1",
            "conditional_accuracy_apt1_paraphrase", "speedup")
 
 
+def run_posttrain_evaluation(params: str, env: str, log: Path, name: str) -> None:
+    """`kedro run --pipelines posttrain,evaluation --params PARAMS [--env ENV]`, its output in
+    LOG; prints its seconds under NAME. Raises SystemExit naming LOG when kedro fails."""
+    command = [str(Path(sys.executable).parent / "kedro"), "run", "--pipelines",
+               "posttrain,evaluation", "--params", params]
+    if env != "base":
+        command += ["--env", env]
+    began = time.perf_counter()
+    with log.open("w") as out:
+        code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT,
+                              env=dict(os.environ, KEDRO_DISABLE_TELEMETRY="1")).returncode
+    if code != 0:
+        raise SystemExit(f"{name}: kedro exited {code}; see {log}")
+    print(f"{name}: posttrain + evaluation in {time.perf_counter() - began:.0f} s", flush=True)
+
+
 def run_seed(data: Path, seed: int, env: str, work: Path) -> dict:
     """posttrain + evaluation on a copy of `data`'s inputs under `seed`; returns metrics.json."""
     root = work / f"seed-{seed}" / "data"
@@ -60,20 +76,9 @@ def run_seed(data: Path, seed: int, env: str, work: Path) -> dict:
     for part in CACHES:
         if (data / part).is_dir():
             shutil.copytree(data / part, root / part)
-    params = f"data_root={root},posttrain.distill.seed={seed},posttrain.apt.seed={seed}"
-    command = [str(Path(sys.executable).parent / "kedro"), "run", "--pipelines",
-               "posttrain,evaluation", "--params", params]
-    if env != "base":
-        command += ["--env", env]
-    began = time.perf_counter()
-    log = work / f"seed-{seed}.log"
-    with log.open("w") as out:
-        code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT,
-                              env=dict(os.environ, KEDRO_DISABLE_TELEMETRY="1")).returncode
-    if code != 0:
-        raise SystemExit(f"seed {seed}: kedro exited {code}; see {log}")
-    print(f"seed {seed}: posttrain + evaluation in {time.perf_counter() - began:.0f} s",
-          flush=True)
+    run_posttrain_evaluation(
+        f"data_root={root},posttrain.distill.seed={seed},posttrain.apt.seed={seed}", env,
+        work / f"seed-{seed}.log", f"seed {seed}")
     return json.loads((root / "08_reporting" / "evaluation" / "metrics.json").read_text())
 
 

@@ -1,11 +1,14 @@
 """benchmarks/apt_stability.py's verdict: a figure that falls off after its best is named."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-PATH = Path(__file__).parents[2] / "benchmarks" / "apt_stability.py"
+BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))  # as when run as a script: it imports posttrain_seeds
+PATH = BENCHMARKS / "apt_stability.py"
 spec = importlib.util.spec_from_file_location("apt_stability", PATH)
 apt_stability = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(apt_stability)
