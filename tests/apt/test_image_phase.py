@@ -63,7 +63,7 @@ def test_the_ema_warm_up_starts_again_at_a_restart():
     from seaweed_apt.training.ema import EMA
 
     model = torch.nn.Linear(1, 1, bias=False)
-    ema = EMA(model, 0.995, warmup=True, warmup_restarts=(5,))
+    ema = EMA(model, 0.995, warmup=True, warmup_restart=5)
     with torch.no_grad():
         model.weight.fill_(1.0)
         ema.model.weight.fill_(0.0)

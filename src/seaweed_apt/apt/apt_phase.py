@@ -74,7 +74,7 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                                              loop_config["distilled_dir"])
     image_updates = config.image_phase.updates
     ema = EMA(generator, config.ema_decay if config.use_ema else 0.0, config.ema_warmup,
-              warmup_restarts=(image_updates,) if image_updates else ())
+              warmup_restart=image_updates)
     # D's weights before any update: the video phase restarts D from them (the paper resets D to
     # the diffusion weights for video).
     discriminator_start = {key: value.detach().clone() for key, value in
@@ -85,13 +85,14 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
         """RMSprop over `module`'s trainable weights at `lr`, the submodules in `lr_of` at
         their own."""
         own = {id(p): lr for sub, lr in (lr_of or {}).items() for p in sub.parameters()}
-        groups: dict[float, list] = {}
+        groups: dict[tuple[bool, float], list] = {}
         for p in module.parameters():
             if p.requires_grad:
-                groups.setdefault(own.get(id(p), lr), []).append(p)
-        return torch.optim.RMSprop([{"params": ps, "lr": group_lr} for group_lr, ps in
-                                    groups.items()], lr=lr, alpha=config.rmsprop_alpha,
-                                   weight_decay=0.0)
+                groups.setdefault((id(p) in own, own.get(id(p), lr)), []).append(p)
+        # "own_lr" marks the groups whose lr no phase changes (set_learning_rates).
+        return torch.optim.RMSprop([{"params": ps, "lr": group_lr, "own_lr": own_lr}
+                                    for (own_lr, group_lr), ps in groups.items()],
+                                   lr=lr, alpha=config.rmsprop_alpha, weight_decay=0.0)
 
     # RMSprop moves each weight by about lr per update, so a zero-started W at D's 2e-5 reads
     # the caption only after hundreds of updates (docs/apt_trials.md, trial 15): W gets its own.
@@ -108,19 +109,14 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                          config.image_phase.timestep_shift, config.use_r1,
                          config.mismatch_weight, config.adversarial_loss, config.r2_weight,
                          (), 0.0, config.feature_matching_weight)
-    projection_ids = {id(p) for p in discriminator.caption_projection.parameters()} \
-        if discriminator.caption_projection is not None else set()
 
-    def on_images(step: int) -> bool:
-        return config.image_mode or step < image_updates
-
-    def set_learning_rates(images: bool) -> None:
+    def set_learning_rates(image_phase: bool) -> None:
         """Each phase's lrs (W of the caption projection keeps its own)."""
-        for group in g_optimizer.param_groups:
-            group["lr"] = config.image_phase.g_lr if images else config.g_lr
-        for group in d_optimizer.param_groups:
-            if id(group["params"][0]) not in projection_ids:
-                group["lr"] = config.image_phase.d_lr if images else config.d_lr
+        for optimizer, image_lr, video_lr in ((g_optimizer, config.image_phase.g_lr, config.g_lr),
+                                              (d_optimizer, config.image_phase.d_lr, config.d_lr)):
+            for group in optimizer.param_groups:
+                if not group.get("own_lr"):
+                    group["lr"] = image_lr if image_phase else video_lr
 
     def start_video_phase(generator: nn.Module, discriminator: nn.Module) -> None:
         """G from the image updates' EMA, D from its initial weights, both optimisers afresh
@@ -161,9 +157,12 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
         generator, discriminator = networks["model"], networks["discriminator"]
         if image_updates and step == image_updates:
             start_video_phase(generator, discriminator)
-        images = on_images(step)
-        loss = image_loss if images else video_loss
-        set_learning_rates(images)
+        # The image phase's settings apply to its updates only; image_mode alone keeps the video
+        # settings on single frames.
+        image_phase = step < image_updates
+        images = config.image_mode or image_phase
+        loss = image_loss if image_phase else video_loss
+        set_learning_rates(image_phase)
         if step == 0 and config.discriminator_warmup_updates:
             # Before G moves, D learns to tell the student's samples from real ones (and, with
             # the matching-aware term, a clip's own caption from a wrong one). A resumed run

@@ -26,19 +26,19 @@ class EMA:
     """
 
     def __init__(self, model: nn.Module, decay: float, warmup: bool,
-                 warmup_restarts: tuple[int, ...] = ()) -> None:
-        """`warmup_restarts`: updates at which the warm-up counts from 0 again (APT's switch
-        from images to video, where G restarts from this average)."""
+                 warmup_restart: int = 0) -> None:
+        """`warmup_restart`: the update from which the warm-up counts from 0 again (APT's switch
+        from images to video, where G restarts from this average); 0: none."""
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"EMA decay must be in [0, 1), got {decay}")
         self.decay = decay
         self.warmup = warmup
-        self.warmup_restarts = tuple(sorted(warmup_restarts))
+        self.warmup_restart = warmup_restart
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
 
     @torch.no_grad()
     def update(self, model: nn.Module, step: int) -> None:
-        since = step - max((r for r in self.warmup_restarts if r <= step), default=0)
+        since = step - self.warmup_restart if step >= self.warmup_restart else step
         decay = warmup_decay(self.decay, since) if self.warmup else self.decay
         for average, current in zip(self.model.parameters(), model.parameters(), strict=True):
             average.lerp_(current.detach().to(average.dtype), 1 - decay)
