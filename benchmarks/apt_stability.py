@@ -1,11 +1,13 @@
 """APT held for many updates: does any validation figure fall off after its best?
 
     python benchmarks/apt_stability.py --data data --work /tmp/apt-stability \
-        [--updates 1000] [--every 100] [--out benchmarks/results/apt_stability.json]
+        [--updates 1000] [--every 100] [--params KEY=VALUE,...]
+        [--out benchmarks/results/apt_stability.json]
 
 Copies a finished run's data (never written) to WORK/data and runs `kedro run --pipelines
 posttrain,evaluation` there with posttrain.apt.generator_updates=UPDATES,
-checkpoint_every=EVERY and keep_checkpoints=UPDATES/EVERY, so every checkpoint is kept and
+checkpoint_every=EVERY and keep_checkpoints=UPDATES/EVERY (and PARAMS, a switch under trial such
+as posttrain.apt.lr_schedule=cosine), so every checkpoint is kept and
 measured on the validation prompts (a fresh APT run: the three values are in its identity;
 the teacher pairs, the distilled student and the evaluation cache are read back). Then, per
 figure of `validation_systems.csv`, the best checkpoint and the last; a figure *falls off*
@@ -101,6 +103,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--updates", type=int, default=1000)
     parser.add_argument("--every", type=int, default=100)
+    parser.add_argument("--params", default="",
+                        help="more Kedro --params, e.g. posttrain.apt.lr_schedule=cosine")
     parser.add_argument("--out", type=Path,
                         default=Path("benchmarks/results/apt_stability.json"))
     args = parser.parse_args()
@@ -109,7 +113,8 @@ def main() -> None:
         copy_run(args.data.resolve(), root)
         params = (f"data_root={root},posttrain.apt.generator_updates={args.updates},"
                   f"posttrain.apt.checkpoint_every={args.every},"
-                  f"posttrain.apt.keep_checkpoints={args.updates // args.every}")
+                  f"posttrain.apt.keep_checkpoints={args.updates // args.every}"
+                  + (f",{args.params}" if args.params else ""))
         run_posttrain_evaluation(params, "base", args.work / "kedro.log", "apt stability")
     table = pd.read_csv(root / "08_reporting" / "evaluation" / "validation_systems.csv")
     checkpoints = (table[table["family"] == "apt"].sort_values("checkpoint_step")
@@ -130,6 +135,7 @@ def main() -> None:
     plot(checkpoints, teacher, args.out.with_suffix(".png"))
     args.out.write_text(json.dumps({
         "data": str(args.data.resolve()), "updates": args.updates, "every": args.every,
+        "params": args.params,
         "validation_samples": n, "figures": figures,
         "checkpoints": checkpoints[columns].to_dict("records"),
         "teacher": {c: float(teacher[c]) for c, _, _ in FIGURES},

@@ -27,6 +27,7 @@ from seaweed_apt.training.checkpoint import load_model, read_config, unwrap
 from seaweed_apt.training.data import ClipSet
 from seaweed_apt.training.ema import EMA
 from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, optimize
+from seaweed_apt.training.schedule import learning_rate
 from seaweed_apt.training.worker import Worker
 
 DISCRIMINATOR_TERMS = ("d_adv", "d_real", "d_fake", "d_accuracy", "r1")
@@ -110,13 +111,18 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                          config.mismatch_weight, config.adversarial_loss, config.r2_weight,
                          (), 0.0, config.feature_matching_weight)
 
-    def set_learning_rates(image_phase: bool) -> None:
-        """Each phase's lrs (W of the caption projection keeps its own)."""
+    def set_learning_rates(step: int) -> None:
+        """The lrs of 0-based generator update `step`: the image phase's, or the video lrs on
+        `lr_schedule` over the video updates (W of the caption projection keeps its own)."""
+        video_step = step - image_updates
+        factor = 1.0 if video_step < 0 else learning_rate(
+            video_step, 1.0, 0, config.generator_updates - image_updates, config.lr_schedule,
+            config.min_lr_fraction)
         for optimizer, image_lr, video_lr in ((g_optimizer, config.image_phase.g_lr, config.g_lr),
                                               (d_optimizer, config.image_phase.d_lr, config.d_lr)):
             for group in optimizer.param_groups:
                 if not group.get("own_lr"):
-                    group["lr"] = image_lr if image_phase else video_lr
+                    group["lr"] = image_lr if video_step < 0 else video_lr * factor
 
     def start_video_phase(generator: nn.Module, discriminator: nn.Module) -> None:
         """G from the image updates' EMA, D from its initial weights, both optimisers afresh
@@ -162,7 +168,7 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
         image_phase = step < image_updates
         images = config.image_mode or image_phase
         loss = image_loss if image_phase else video_loss
-        set_learning_rates(image_phase)
+        set_learning_rates(step)
         if step == 0 and config.discriminator_warmup_updates:
             # Before G moves, D learns to tell the student's samples from real ones (and, with
             # the matching-aware term, a clip's own caption from a wrong one). A resumed run

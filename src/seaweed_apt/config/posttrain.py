@@ -67,6 +67,10 @@ class APTConfig(StrictConfig):
     batch_size: int = Field(ge=1, description="per worker")
     g_lr: float = Field(gt=0.0)
     d_lr: float = Field(gt=0.0)
+    lr_schedule: Literal["constant", "cosine"] = Field(
+        description="constant: the paper's; cosine: G's and D's video lrs fall to lr x "
+                    "min_lr_fraction at the last update (R3GAN decays its lrs so)")
+    min_lr_fraction: float = Field(ge=0.0, le=1.0)
     rmsprop_alpha: float = Field(gt=0.0, lt=1.0)
     use_r1: bool
     r1_weight: float = Field(ge=0.0)
