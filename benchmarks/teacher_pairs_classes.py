@@ -12,7 +12,8 @@ its captions got, the share the evaluator reads as that class and the three clas
 most; writes the same to OUT. With `--draw-steps`, the teacher also draws DRAW_COUNT new
 samples for the training captions of DRAW_CLASS at each of those step counts (the pairs' guidance
 and shift, the same noise for every count), read the same way: does the step count of the pairs
-decide what they draw?
+decide what they draw? The first 8 samples of each step count, with what the evaluator reads,
+go to a contact sheet beside OUT (`<out stem>.png`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from seaweed_apt.apt.teacher_pairs import sample_teacher_pairs
 from seaweed_apt.config.loading import load_config
 from seaweed_apt.config.posttrain import DistillConfig
 from seaweed_apt.evaluation.evaluator import classify_videos, load_evaluator
+from seaweed_apt.reporting.figures import contact_sheet_png
 from seaweed_apt.training.checkpoint import load_model
 from seaweed_apt.training.data import load_caption_table
 
@@ -101,11 +103,14 @@ def main() -> None:
         if (labels == label).any():
             rows[name] = reading(predicted[labels == label], label, names)
             show(name, rows[name])
-    drawn = {}
+    drawn, shown, labels_shown = {}, [], []
     for steps in args.draw_steps:
         label = names.index(args.draw_class)
         sample = draw(args.data, manifest, labels_of, label, args.draw_count, steps)
-        drawn[str(steps)] = reading(classify_videos(evaluator, sample)[0], label, names)
+        read = classify_videos(evaluator, sample)[0]
+        drawn[str(steps)] = reading(read, label, names)
+        shown.append(sample[:8])
+        labels_shown += [f"{steps} steps, read {names[k]}" for k in read[:8]]
         show(f"{args.draw_class}, {steps} steps", drawn[str(steps)])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
@@ -113,7 +118,10 @@ def main() -> None:
         "accuracy": float((predicted == labels).mean()), "classes": rows,
         "drawn": {"class": args.draw_class, "by_steps": drawn} if drawn else {}},
         indent=2) + "\n")
-    print(f"written: {args.out}")
+    if shown:
+        args.out.with_suffix(".png").write_bytes(
+            contact_sheet_png(np.concatenate(shown), labels_shown))
+    print(f"written: {args.out}" + (f" and {args.out.with_suffix('.png')}" if shown else ""))
 
 
 def show(name: str, row: dict) -> None:
