@@ -111,18 +111,23 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                          config.mismatch_weight, config.adversarial_loss, config.r2_weight,
                          (), 0.0, config.feature_matching_weight)
 
-    def set_learning_rates(step: int) -> None:
-        """The lrs of 0-based generator update `step`: the image phase's, or the video lrs on
-        `lr_schedule` over the video updates (W of the caption projection keeps its own)."""
+    def set_learning_rates(step: int) -> dict[str, float]:
+        """Sets the lrs of 0-based generator update `step`: the image phase's, or the video lrs
+        on `lr_schedule` over the video updates (W of the caption projection keeps its own).
+        Returns them as {"g_lr", "d_lr"}."""
         video_step = step - image_updates
         factor = 1.0 if video_step < 0 else learning_rate(
             video_step, 1.0, 0, config.generator_updates - image_updates, config.lr_schedule,
             config.min_lr_fraction)
-        for optimizer, image_lr, video_lr in ((g_optimizer, config.image_phase.g_lr, config.g_lr),
-                                              (d_optimizer, config.image_phase.d_lr, config.d_lr)):
+        lrs = {}
+        for key, optimizer, image_lr, video_lr in (
+                ("g_lr", g_optimizer, config.image_phase.g_lr, config.g_lr),
+                ("d_lr", d_optimizer, config.image_phase.d_lr, config.d_lr)):
+            lrs[key] = image_lr if video_step < 0 else video_lr * factor
             for group in optimizer.param_groups:
                 if not group.get("own_lr"):
-                    group["lr"] = image_lr if video_step < 0 else video_lr * factor
+                    group["lr"] = lrs[key]
+        return lrs
 
     def start_video_phase(generator: nn.Module, discriminator: nn.Module) -> None:
         """G from the image updates' EMA, D from its initial weights, both optimisers afresh
@@ -168,7 +173,7 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
         image_phase = step < image_updates
         images = config.image_mode or image_phase
         loss = image_loss if image_phase else video_loss
-        set_learning_rates(step)
+        lrs = set_learning_rates(step)
         if step == 0 and config.discriminator_warmup_updates:
             # Before G moves, D learns to tell the student's samples from real ones (and, with
             # the matching-aware term, a clip's own caption from a wrong one). A resumed run
@@ -217,7 +222,7 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                   if key in g_terms}
         terms |= {"fake_std": float(fake.detach().float().std()),
                   "diversity": batch_diversity(fake, real)}
-        return StepResult(terms, real.shape[0])
+        return StepResult(terms, real.shape[0], lrs)
 
     def end_after_window(metrics: dict, step: int) -> bool:
         metrics["collapse_flag"] = float(watch.update(metrics["d_adv"], step))
