@@ -30,6 +30,7 @@ from seaweed_apt import storage
 from seaweed_apt.apt.teacher_pairs import sample_teacher_pairs
 from seaweed_apt.config.loading import load_config
 from seaweed_apt.config.posttrain import DistillConfig
+from seaweed_apt.evaluation.data import item_label
 from seaweed_apt.evaluation.evaluator import classify_videos, load_evaluator
 from seaweed_apt.reporting.figures import contact_sheet_png
 from seaweed_apt.training.checkpoint import load_model
@@ -41,13 +42,9 @@ DRAW_SEED = 7_000_000
 
 def caption_labels(manifest: pd.DataFrame) -> dict[int, int]:
     """Caption-table row -> the class its clips show, for captions of one labelled item."""
-    labels = {}
-    for row, metadata in zip(manifest["caption_embedding_index"], manifest["metadata"],
-                             strict=True):
-        found = json.loads(metadata).get("labels")
-        if found:
-            labels[int(row)] = int(found[0])
-    return labels
+    return {int(row): found[0] for row, metadata in
+            zip(manifest["caption_embedding_index"], manifest["metadata"], strict=True)
+            if (found := item_label(metadata))}
 
 
 def reading(predicted: np.ndarray, label: int, names: list[str]) -> dict:
@@ -57,22 +54,15 @@ def reading(predicted: np.ndarray, label: int, names: list[str]) -> dict:
             "read_as": {names[j]: int(counts[j]) for j in np.argsort(-counts)[:3] if counts[j]}}
 
 
-def draw(data: Path, manifest: pd.DataFrame, labels_of: dict[int, int], label: int,
+def draw(teacher: torch.nn.Module, captions, manifest: pd.DataFrame, rows: list[int],
          count: int, steps: int) -> np.ndarray:
-    """`count` teacher samples of `steps` Euler steps for the training captions of `label`,
-    cycling through them, at the pairs' guidance and shift. Returns (N, T, H, W, 3) uint8."""
+    """`count` teacher samples of `steps` Euler steps for caption-table `rows`, cycling through
+    them, at the pairs' guidance and shift. Returns (N, T, H, W, 3) uint8."""
     config = load_config(DistillConfig, "conf", "local", "parameters_posttrain.yml",
                          "posttrain.distill")
-    train_rows = set(manifest.loc[manifest["split"] == "train", "caption_embedding_index"])
-    rows = sorted(r for r, found in labels_of.items() if found == label and r in train_rows)
-    if not rows:
-        raise SystemExit(f"no training caption prompts class {label}")
-    teacher = load_model(str(data / "06_models" / "teacher"), use_ema=True)
-    captions = load_caption_table(data / "04_feature" / "caption_embeddings.safetensors")
     shape = (int(manifest["num_frames"].iloc[0]), int(manifest["height"].iloc[0]),
              int(manifest["width"].iloc[0]))
-    return sample_teacher_pairs(teacher.requires_grad_(False), captions,
-                                np.arange(count) + DRAW_SEED,
+    return sample_teacher_pairs(teacher, captions, np.arange(count) + DRAW_SEED,
                                 np.array([rows[i % len(rows)] for i in range(count)]), shape,
                                 steps, config.cfg_scale, shift=config.timestep_shift)
 
@@ -104,9 +94,18 @@ def main() -> None:
             rows[name] = reading(predicted[labels == label], label, names)
             show(name, rows[name])
     drawn, shown, labels_shown = {}, [], []
-    for steps in args.draw_steps:
+    if args.draw_steps:
         label = names.index(args.draw_class)
-        sample = draw(args.data, manifest, labels_of, label, args.draw_count, steps)
+        train_rows = set(manifest.loc[manifest["split"] == "train", "caption_embedding_index"])
+        draw_rows = sorted(r for r, found in labels_of.items()
+                           if found == label and r in train_rows)
+        if not draw_rows:
+            raise SystemExit(f"no training caption prompts {args.draw_class}")
+        teacher = load_model(str(args.data / "06_models" / "teacher"), use_ema=True)
+        captions = load_caption_table(args.data / "04_feature" / "caption_embeddings.safetensors")
+    for steps in args.draw_steps:
+        sample = draw(teacher.requires_grad_(False), captions, manifest, draw_rows,
+                      args.draw_count, steps)
         read = classify_videos(evaluator, sample)[0]
         drawn[str(steps)] = reading(read, label, names)
         shown.append(sample[:8])
