@@ -3,7 +3,7 @@ per prompted class (a diagnosis of the student's worst class, never a selection 
 
     python benchmarks/teacher_pairs_classes.py --data data \
         [--out benchmarks/results/teacher_pairs_classes.json] \
-        [--draw-steps 12 25 --draw-class pullover --draw-count 96]
+        [--draw-steps 12 25 --draw-class pullover --draw-count 96 --draw-cfg 3 5 7.5]
 
 `--data` is a data root after `posttrain` and `evaluation` ran (`05_model_input/
 teacher_pairs.safetensors`, `06_models/evaluator`, the clip manifest). Pairs whose caption names
@@ -13,7 +13,9 @@ most; writes the same to OUT. With `--draw-steps`, the teacher also draws DRAW_C
 samples for the training captions of DRAW_CLASS at each of those step counts (the pairs' guidance
 and shift, the same noise for every count), read the same way: does the step count of the pairs
 decide what they draw? The first 8 samples of each step count, with what the evaluator reads,
-go to a contact sheet beside OUT (`<out stem>.png`).
+go to a contact sheet beside OUT (`<out stem>.png`). `--draw-cfg` draws at each of these guidance
+scales instead of the pairs' own (at the first of `--draw-steps`, 12 if none is given): would the
+pairs draw the class at a stronger guidance?
 """
 
 from __future__ import annotations
@@ -55,16 +57,17 @@ def reading(predicted: np.ndarray, label: int, names: list[str]) -> dict:
 
 
 def draw(teacher: torch.nn.Module, captions, manifest: pd.DataFrame, rows: list[int],
-         count: int, steps: int) -> np.ndarray:
+         count: int, steps: int, cfg_scale: float | None = None) -> np.ndarray:
     """`count` teacher samples of `steps` Euler steps for caption-table `rows`, cycling through
-    them, at the pairs' guidance and shift. Returns (N, T, H, W, 3) uint8."""
+    them, at the pairs' shift and guidance (or `cfg_scale`). Returns (N, T, H, W, 3) uint8."""
     config = load_config(DistillConfig, "conf", "local", "parameters_posttrain.yml",
                          "posttrain.distill")
     shape = (int(manifest["num_frames"].iloc[0]), int(manifest["height"].iloc[0]),
              int(manifest["width"].iloc[0]))
     return sample_teacher_pairs(teacher, captions, np.arange(count) + DRAW_SEED,
                                 np.array([rows[i % len(rows)] for i in range(count)]), shape,
-                                steps, config.cfg_scale, shift=config.timestep_shift)
+                                steps, config.cfg_scale if cfg_scale is None else cfg_scale,
+                                shift=config.timestep_shift)
 
 
 def main() -> None:
@@ -75,6 +78,7 @@ def main() -> None:
     parser.add_argument("--draw-steps", type=int, nargs="*", default=[])
     parser.add_argument("--draw-class", default="pullover")
     parser.add_argument("--draw-count", type=int, default=96)
+    parser.add_argument("--draw-cfg", type=float, nargs="*", default=[])
     args = parser.parse_args()
     evaluator_dir = args.data / "06_models" / "evaluator"
     evaluator, config = load_evaluator({p.name: p.read_bytes() for p in evaluator_dir.iterdir()})
@@ -94,7 +98,9 @@ def main() -> None:
             rows[name] = reading(predicted[labels == label], label, names)
             show(name, rows[name])
     drawn, shown, labels_shown = {}, [], []
-    if args.draw_steps:
+    draws = [(steps, None) for steps in args.draw_steps]
+    draws += [((args.draw_steps or [12])[0], cfg) for cfg in args.draw_cfg]
+    if draws:
         label = names.index(args.draw_class)
         train_rows = set(manifest.loc[manifest["split"] == "train", "caption_embedding_index"])
         draw_rows = sorted(r for r, found in labels_of.items()
@@ -103,14 +109,15 @@ def main() -> None:
             raise SystemExit(f"no training caption prompts {args.draw_class}")
         teacher = load_model(str(args.data / "06_models" / "teacher"), use_ema=True)
         captions = load_caption_table(args.data / "04_feature" / "caption_embeddings.safetensors")
-    for steps in args.draw_steps:
+    for steps, cfg in draws:
         sample = draw(teacher.requires_grad_(False), captions, manifest, draw_rows,
-                      args.draw_count, steps)
+                      args.draw_count, steps, cfg)
         read = classify_videos(evaluator, sample)[0]
-        drawn[str(steps)] = reading(read, label, names)
+        key = f"{steps}" if cfg is None else f"{steps}, cfg {cfg:g}"
+        drawn[key] = reading(read, label, names)
         shown.append(sample[:8])
-        labels_shown += [f"{steps} steps, read {names[k]}" for k in read[:8]]
-        show(f"{args.draw_class}, {steps} steps", drawn[str(steps)])
+        labels_shown += [f"{key}, read {names[k]}" for k in read[:8]]
+        show(f"{args.draw_class}, {key} steps", drawn[key])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "data": str(args.data.resolve()), "pairs": int(labelled.sum()),
