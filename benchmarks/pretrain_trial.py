@@ -9,7 +9,7 @@ OUT_DIR/step-NNNNN (EMA weights as `ema.safetensors`) that `benchmarks/teacher_q
 `benchmarks/caption_reliance.py` score; rerunning resumes from the latest. `--params` overrides
 conf/base's `pretrain` block (e.g. '{"timesteps": {"shift": 3.0}}'), `--overrides` the model
 preset's fields (e.g. '{"patch_t": 8}'). The random streams are those of the pipeline's rank 0;
-docs/pretrain_trials.md trials E-I ran an earlier copy of this loop with other streams.
+docs/lab/pretrain_trials.md trials E-I ran an earlier copy of this loop with other streams.
 """
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                                    lr=lr, alpha=config.rmsprop_alpha, weight_decay=0.0)
 
     # RMSprop moves each weight by about lr per update, so a zero-started W at D's 2e-5 reads
-    # the caption only after hundreds of updates (docs/apt_trials.md, trial 15): W gets its own.
+    # the caption only after hundreds of updates (docs/lab/apt_trials.md, trial 15): W gets its own.
     projection = {discriminator.caption_projection: config.caption_projection_lr} \
         if discriminator.caption_projection is not None else None
     g_optimizer = rmsprop(generator, config.g_lr)

@@ -23,7 +23,7 @@ def time_one_step_against_teacher(teacher: nn.Module, one_step: nn.Module, text:
     falls on both); its range is the lowest and highest round. The network-evaluation bound is
     2 * teacher_steps (CFG doubles the teacher's calls). Issue 19 asks for this: a teacher timed
     in one pass and the student minutes later gave 43.6x where interleaved rounds of the same
-    kind of models gave 50.5x (docs/apt_trials.md, trial 22; docs/benchmarks.md).
+    kind of models gave 50.5x (docs/lab/apt_trials.md, trial 22; docs/benchmarks.md).
 
     Args:
         text: the prompts' embeddings, one row per seed (speed does not depend on the words).

@@ -68,7 +68,7 @@ PRESETS: dict[str, DiTConfig] = {
     # noise floor. Measured on 2 cores: 18 samples/s for `cpu` at 16x32x32.
     "cpu-small": DiTConfig(hidden=128, depth=4, heads=4, patch_t=4, patch_h=4, patch_w=4),
     # x0 output: at 800 steps it drew clean objects on a black ground where the velocity
-    # output drew 4x4 blocks in speckle (FD-EffLite0 858 vs 1,392; docs/pretrain_trials.md,
+    # output drew 4x4 blocks in speckle (FD-EffLite0 858 vs 1,392; docs/lab/pretrain_trials.md,
     # "Network output: x0").
     "cpu": DiTConfig(hidden=192, depth=6, heads=6, patch_t=4, patch_h=4, patch_w=4,
                      output_conv=True, prediction="x0"),
