@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 
 from seaweed_apt import storage
+from seaweed_apt.device import default_device
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def result_key(kind: str, **inputs) -> str:
     `NUMERIC_PACKAGES`, the device results are computed on and `inputs` (nested dicts, lists,
     arrays, tensors, bytes, scalars; dataclasses and configs passed as dicts)."""
     digest = hashlib.sha256()
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = default_device().type
     _feed(digest, {"kind": kind, "code": code_fingerprint(), "packages": package_versions(),
                    "device": device, "inputs": inputs})
     return digest.hexdigest()

@@ -17,6 +17,7 @@ from seaweed_apt.apt.kept import checkpoint_folder
 from seaweed_apt.apt.teacher_pairs import plan_teacher_pairs, sample_teacher_pairs
 from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.device import bf16_autocast, default_device
 from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.ray_map import map_shares, split_evenly
 from seaweed_apt.result_cache import ResultCache, result_key
@@ -79,10 +80,10 @@ def needs_teacher_pairs(distill: DistillConfig, apt: APTConfig) -> bool:
 def _sample_pairs_share(shared: dict, share: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """One Ray task's share of the pairs: the teacher from its files, on CUDA when the task has
     one (bf16 autocast)."""
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = default_device()
     teacher = load_model_from_files(shared["teacher_files"], device=device).requires_grad_(False)
     seeds, rows = share
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+    with bf16_autocast(device):
         return sample_teacher_pairs(teacher, shared["captions"], seeds, rows,
                                     shared["clip_shape"], shared["steps"], shared["cfg_scale"],
                                     PAIRS_BATCH_SIZE, shared["negative"], shared["shift"])

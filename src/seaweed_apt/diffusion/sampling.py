@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seaweed_apt.device import bf16_autocast
 from seaweed_apt.diffusion.flow import TextBatch, null_text, predict_velocity, shift_timesteps
 
 
@@ -71,7 +72,7 @@ def generate_videos(model: nn.Module, text: TextBatch, seeds: list[int], steps: 
     model.eval()
     device = next(model.parameters()).device
     channels = model.config.in_channels
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    autocast = bf16_autocast(device)
     videos = []
     for begin in range(0, len(seeds), batch_size):
         chunk = slice(begin, begin + batch_size)

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.device import default_device
 from seaweed_apt.evaluation.data import LabelledClips, clips_inputs
 from seaweed_apt.evaluation.run import (
     PromptSet,
@@ -52,8 +53,6 @@ class SetMeterActor:
         return ray.get_runtime_context().get_node_id()
 
     def measure(self, order: int, unit: tuple) -> tuple[int, dict, pd.DataFrame]:
-        import torch
-
         from seaweed_apt.training.checkpoint import load_model_from_files
 
         shared = self.shared
@@ -63,7 +62,7 @@ class SetMeterActor:
             return order, reference_row(name, figures, prompt_set), clips
         system: System = unit[1]
         if self.loaded is None or self.loaded[0] != system.checkpoint:
-            device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            device = default_device()
             self.loaded = (system.checkpoint, load_model_from_files(
                 shared["model_files"][system.checkpoint], device=device))
         row, clips = measure_system(self.meter, self.loaded[1], system,

@@ -11,6 +11,7 @@ import torch
 
 from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.data.video_io import encode_video_bytes
+from seaweed_apt.device import default_device
 from seaweed_apt.diffusion.sampling import generate_videos
 from seaweed_apt.registry.registry import ModelRegistry
 from seaweed_apt.reporting.figures import video_grid
@@ -18,10 +19,6 @@ from seaweed_apt.reporting.samples import encode_text
 from seaweed_apt.training.checkpoint import load_model_from_files
 
 logger = logging.getLogger(__name__)
-
-
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 class OneStepGenerator:
@@ -36,7 +33,7 @@ class OneStepGenerator:
         if version is None:
             raise RuntimeError(f"{registry!r} has no production model: run the deployment "
                                "stage (kedro run --pipelines deployment) first")
-        self.device = device or pick_device()
+        self.device = device or default_device()
         self.model_version = registry.get(version)
         files = registry.load_files(version)  # sha256-checked
         self.model = load_model_from_files(files, device=self.device)

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from seaweed_apt.device import bf16_autocast, default_device
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,8 +35,7 @@ class Worker:
     def autocast(self):
         """bf16 autocast on CUDA; on the CPU only with `cpu_bf16_autocast` (slower at the CPU
         default's width: docs/benchmarks.md, "bf16 autocast on the CPU")."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16,
-                              enabled=self.device.type == "cuda" or self.cpu_bf16_autocast)
+        return bf16_autocast(self.device, on_cpu=self.cpu_bf16_autocast)
 
     def resume(self, restore: Callable[[str], dict], default: dict) -> dict:
         """The trainer state restored from the latest checkpoint (after a restart or a rerun),
@@ -125,8 +126,7 @@ class LocalWorker(Worker):
     def start(cls, folder: str | Path, threads: int, cpu_bf16_autocast: bool = False
               ) -> LocalWorker:
         torch.set_num_threads(threads)
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return cls(0, 1, device, cpu_bf16_autocast=cpu_bf16_autocast, folder=Path(folder))
+        return cls(0, 1, default_device(), cpu_bf16_autocast=cpu_bf16_autocast, folder=Path(folder))
 
     def restore_latest(self, restore: Callable[[str], dict]) -> dict | None:
         steps = {json.loads(path.read_text())["step"]: path.parent
