@@ -15,7 +15,8 @@ import argparse
 import pandas as pd
 import torch
 
-from seaweed_apt.diffusion.flow import TextBatch, interpolate, null_text
+from seaweed_apt.diffusion.flow import interpolate, null_text
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.checkpoint import load_model
 from seaweed_apt.training.data import caption_index_by_shard, load_worker_clips
 

@@ -17,9 +17,10 @@ import time
 
 import torch
 
-from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TextBatch, TimestepSampler
+from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TimestepSampler
 from seaweed_apt.diffusion.sampling import generate_videos
 from seaweed_apt.models.dit import VideoDiT, build_config, describe
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.mfu import counted_flops, device_peak_flops
 
 

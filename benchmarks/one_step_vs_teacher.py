@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.diffusion.sampling import generate_videos
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.timing import interleaved_rounds
 from seaweed_apt.training.checkpoint import load_model
 

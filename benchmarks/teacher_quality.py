@@ -35,13 +35,13 @@ from PIL import Image
 from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.loading import load_config
 from seaweed_apt.config.sampling import SamplingConfig
+from seaweed_apt.data.video_io import video_grid
 from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.evaluator import classify_videos, load_evaluator
 from seaweed_apt.evaluation.features import EffLite0Features
 from seaweed_apt.evaluation.quality import MotionReading, extract_set_features, quality_figures
 from seaweed_apt.evaluation.run import blurred, caption_text, prompt_seeds
 from seaweed_apt.evaluation.systems import System, run_system
-from seaweed_apt.reporting.figures import video_grid
 from seaweed_apt.training.checkpoint import load_model
 from seaweed_apt.training.data import load_caption_table
 

@@ -18,8 +18,9 @@ import torch
 
 from seaweed_apt.config.loading import load_config
 from seaweed_apt.config.ray import RayConfig
-from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TextBatch, TimestepSampler
+from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TimestepSampler
 from seaweed_apt.models.dit import VideoDiT, build_config, describe
+from seaweed_apt.text.batch import TextBatch
 
 WARMUP = 5
 

@@ -6,8 +6,8 @@ import socket
 
 import torch
 
-from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.models.dit import VideoDiT, build_config
+from seaweed_apt.text.batch import TextBatch
 
 
 def random_text(batch: int, length: int = 24, dim: int = 384, seed: int = 1) -> TextBatch:

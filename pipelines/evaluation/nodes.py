@@ -26,8 +26,8 @@ from seaweed_apt.evaluation.selection import reference_row, select_checkpoint
 from seaweed_apt.evaluation.speed import time_one_step_against_teacher
 from seaweed_apt.evaluation.summary import summarize_evaluation
 from seaweed_apt.evaluation.systems import reported_systems, selection_systems
-from seaweed_apt.reporting.samples import embed_prompts
 from seaweed_apt.result_cache import ResultCache
+from seaweed_apt.text.encoder import embed_prompts
 from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.data import load_caption_table
 from seaweed_apt.training.stage import clip_geometry

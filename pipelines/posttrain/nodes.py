@@ -21,8 +21,9 @@ from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.reporting.figures import frame_table_png, loss_curve_figure
-from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos
+from seaweed_apt.reporting.samples import grid_files, grid_videos
 from seaweed_apt.result_cache import ResultCache
+from seaweed_apt.text.encoder import embed_prompts
 from seaweed_apt.timing import timed_passes
 from seaweed_apt.training.checkpoint import load_model_from_files
 from seaweed_apt.training.stage import clip_geometry

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from seaweed_apt.apt.discriminator import APTDiscriminator
 from seaweed_apt.apt.losses import APTLoss, discriminator_timesteps, motion_negative
-from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.text.batch import TextBatch
 from tests.helpers import random_text, tiny_model
 
 

@@ -3,13 +3,13 @@ import torch
 
 from seaweed_apt.diffusion.flow import (
     RectifiedFlowLoss,
-    TextBatch,
     TimestepSampler,
     interpolate,
     null_text,
     shift_timesteps,
 )
 from seaweed_apt.diffusion.sampling import generate_videos, guided_velocity
+from seaweed_apt.text.batch import TextBatch
 from tests.helpers import random_text, tiny_model
 
 

@@ -2,7 +2,7 @@
 
 import torch
 
-from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.data import ClipSet
 
 

@@ -22,7 +22,7 @@ from seaweed_apt.apt.distill_phase import freeze_null_caption
 from seaweed_apt.apt.losses import APTLoss, one_step_generate
 from seaweed_apt.apt.teacher_pairs import TeacherPairs
 from seaweed_apt.config.posttrain import APTConfig
-from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.checkpoint import load_model, read_config, unwrap
 from seaweed_apt.training.data import ClipSet
 from seaweed_apt.training.ema import EMA

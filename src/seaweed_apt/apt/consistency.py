@@ -12,8 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seaweed_apt.diffusion.flow import TextBatch, interpolate, predict_velocity, shift_timesteps
+from seaweed_apt.diffusion.flow import interpolate, predict_velocity, shift_timesteps
 from seaweed_apt.diffusion.sampling import euler_sample, guided_velocity, seeded_noise
+from seaweed_apt.text.batch import TextBatch
 
 
 def consistency_output(model: nn.Module, x: torch.Tensor, t: torch.Tensor,
@@ -69,7 +70,7 @@ def teacher_sample_pairs(teacher: nn.Module, text: TextBatch, seeds: list[int], 
     for begin in range(0, len(seeds), batch_size):
         chunk = slice(begin, begin + batch_size)
         z = seeded_noise(seeds[chunk], shape, device)
-        part = TextBatch(text.tokens[chunk], text.mask[chunk], text.pooled[chunk]).to(device)
+        part = text.select(chunk).to(device)
         neg = None if negative is None else negative.repeat(z.shape[0]).to(device)
         x = euler_sample(teacher, z, part, steps, cfg_scale, shift, negative=neg)
         noises.append(z)

@@ -12,9 +12,9 @@ import copy
 import torch
 from torch import nn
 
-from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.models.dit import VideoDiT
 from seaweed_apt.models.layers import Attention
+from seaweed_apt.text.batch import TextBatch
 
 
 def head_depths_from_fractions(fractions: tuple[float, ...], depth: int) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ from seaweed_apt.apt.consistency import (
 )
 from seaweed_apt.apt.teacher_pairs import TeacherPairs
 from seaweed_apt.config.posttrain import DistillConfig
-from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.checkpoint import load_model, read_config
 from seaweed_apt.training.data import ClipSet
 from seaweed_apt.training.ema import EMA
@@ -34,8 +34,7 @@ def negative_caption(loop_config: dict) -> TextBatch | None:
     `loop_config["negative_text"]` ([tokens, mask, pooled] of one prompt as lists), or None."""
     if not loop_config.get("negative_text"):
         return None
-    tokens, mask, pooled = (torch.tensor(v) for v in loop_config["negative_text"])
-    return TextBatch(tokens, mask.bool(), pooled)
+    return TextBatch.from_arrays(*loop_config["negative_text"])
 
 
 def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seaweed_apt.config.posttrain import AdversarialLoss, MotionNegative
-from seaweed_apt.diffusion.flow import TextBatch, predict_velocity, shift_timesteps
+from seaweed_apt.diffusion.flow import predict_velocity, shift_timesteps
+from seaweed_apt.text.batch import TextBatch
 
 ADVERSARIAL_LOSSES = get_args(AdversarialLoss)
 MOTION_NEGATIVES = get_args(MotionNegative)
@@ -49,7 +50,7 @@ def mismatched_captions(text: TextBatch) -> tuple[TextBatch, torch.Tensor]:
     """Each sample's caption swapped for the next sample's (a roll by one), and a mask (B,) of
     the samples whose swapped caption really differs (two clips of one item share a caption)."""
     order = torch.roll(torch.arange(text.pooled.shape[0], device=text.pooled.device), 1)
-    wrong = TextBatch(text.tokens[order], text.mask[order], text.pooled[order])
+    wrong = text.select(order)
     differs = (text.pooled[order] != text.pooled).any(dim=-1)
     return wrong, differs
 
@@ -135,8 +136,7 @@ class APTLoss:
         if self.mismatch_weight > 0:
             wrong, differs = mismatched_captions(text)
             if differs.any():  # else every clip of the batch shares one caption: none is wrong
-                d_mismatch = discriminator(real[differs], t[differs], TextBatch(
-                    wrong.tokens[differs], wrong.mask[differs], wrong.pooled[differs]))
+                d_mismatch = discriminator(real[differs], t[differs], wrong.select(differs))
                 adversarial = adversarial + self.mismatch_weight * self._as_fake(
                     d_mismatch, d_real[differs]).mean()
                 terms["d_mismatch"] = d_mismatch.mean().detach()

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import torch
 
 from seaweed_apt import storage
 from seaweed_apt.apt.apt_phase import build_apt_phase
@@ -18,9 +17,9 @@ from seaweed_apt.apt.teacher_pairs import plan_teacher_pairs, sample_teacher_pai
 from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.device import bf16_autocast, default_device
-from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.ray_map import map_shares, split_evenly
 from seaweed_apt.result_cache import ResultCache, result_key
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.checkpoint import (
     export_model_files,
     load_model_from_files,
@@ -105,10 +104,7 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
     Raises:
         ValueError: no training clips to take captions from.
     """
-    negative = None
-    if negative_text is not None:
-        tokens, mask, pooled = (torch.as_tensor(np.asarray(a)) for a in negative_text)
-        negative = TextBatch(tokens.float(), mask.bool(), pooled.float())
+    negative = None if negative_text is None else TextBatch.from_arrays(*negative_text)
     train_rows = manifest.loc[manifest["split"] == "train", "caption_embedding_index"]
     seeds, rows = plan_teacher_pairs(train_rows.to_numpy(np.int64), config.regression_pairs,
                                      config.seed)

@@ -17,8 +17,8 @@ from torch import nn
 
 from seaweed_apt import storage
 from seaweed_apt.apt.consistency import teacher_sample_pairs
-from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.diffusion.sampling import seeded_noise, to_uint8_video
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.data import load_caption_table
 
 SEED_STRIDE = 1_000_003  # the pair seeds: seed x SEED_STRIDE + 0, 1, ...
@@ -48,8 +48,7 @@ def sample_teacher_pairs(teacher: nn.Module, captions: TextBatch, noise_seeds: n
     (N, T, H, W, 3) uint8. Shares of a plan cut at multiples of `batch_size` run the same
     batches as the whole plan."""
     rows = np.array(caption_rows, np.int64)  # a copy: Ray's arrays are read-only, torch warns
-    text = TextBatch(captions.tokens[rows].float(), captions.mask[rows].bool(),
-                     captions.pooled[rows].float())
+    text = captions.select(rows).float()
     _, sample = teacher_sample_pairs(teacher, text, [int(s) for s in noise_seeds],
                                      (3, *clip_shape), steps, cfg_scale, batch_size, negative,
                                      shift)
@@ -98,8 +97,7 @@ class TeacherPairs:
         rows = torch.from_numpy(arrays["caption_row"][share].copy())
         table = load_caption_table(captions_path)
         return cls(seeds, torch.from_numpy(np.ascontiguousarray(arrays["sample"][share])),
-                   TextBatch(table.tokens[rows].float(), table.mask[rows].bool(),
-                             table.pooled[rows].float()))
+                   table.select(rows).float())
 
     def __len__(self) -> int:
         return self.noise_seed.shape[0]
@@ -109,5 +107,4 @@ class TeacherPairs:
         """(noise (B, C, T, H, W), text, sample (B, C, T, H, W) in [-1, 1]) at `rows`."""
         sample = self.sample[rows].permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
         noise = seeded_noise(self.noise_seed[rows].tolist(), tuple(sample.shape[1:]), device)
-        text = TextBatch(self.text.tokens[rows], self.text.mask[rows], self.text.pooled[rows])
-        return noise, text.to(device), sample.to(device)
+        return noise, self.text.select(rows).to(device), sample.to(device)

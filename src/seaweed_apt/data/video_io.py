@@ -374,3 +374,16 @@ def encode_video_bytes(frames: np.ndarray, fps: float, fmt: str = "mp4",
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         container.mux(stream.encode())  # flush the encoder's delayed frames
     return buffer.getvalue()
+
+
+def video_grid(videos: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
+    """(B, T, H, W, 3) -> (T, rows*(H+gap), columns*(W+gap), 3): videos tiled row-major."""
+    count, frames, height, width, channels = videos.shape
+    rows = -(-count // columns)
+    grid = np.full((frames, rows * (height + gap), columns * (width + gap), channels), 255,
+                   np.uint8)
+    for index in range(count):
+        row, column = divmod(index, columns)
+        top, left = row * (height + gap), column * (width + gap)
+        grid[:, top : top + height, left : left + width] = videos[index]
+    return grid

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seaweed_apt.text.batch import TextBatch
+
 
 def interpolate(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """x_t = (1 - t) x0 + t eps, with t (B,) broadcast over (B, C, T, H, W)."""
@@ -43,37 +45,6 @@ class TimestepSampler:
         else:
             t = torch.sigmoid(self.mean + self.std * torch.randn(batch, generator=rng))
         return shift_timesteps(t, self.shift).to(device)
-
-
-@dataclass(frozen=True)
-class TextBatch:
-    """Caption conditioning for a batch: tokens (B, L, Dt), mask (B, L) bool, pooled (B, Dt)."""
-
-    tokens: torch.Tensor
-    mask: torch.Tensor
-    pooled: torch.Tensor
-
-    def to(self, device) -> TextBatch:
-        return TextBatch(self.tokens.to(device), self.mask.to(device), self.pooled.to(device))
-
-    def where(self, keep: torch.Tensor, other: TextBatch) -> TextBatch:
-        """Per sample: this caption where `keep` (B,) is true, else `other`'s."""
-        k = keep.to(self.tokens.device)
-        other_tokens = other.tokens.to(self.tokens.dtype)
-        return TextBatch(torch.where(k[:, None, None], self.tokens, other_tokens),
-                         torch.where(k[:, None], self.mask, other.mask),
-                         torch.where(k[:, None], self.pooled, other.pooled.to(self.pooled.dtype)))
-
-    def repeat(self, times: int) -> TextBatch:
-        return TextBatch(self.tokens.repeat(times, 1, 1), self.mask.repeat(times, 1),
-                         self.pooled.repeat(times, 1))
-
-    @staticmethod
-    def cat(batches: list[TextBatch]) -> TextBatch:
-        """The batches one after another (all on one device, token lengths equal)."""
-        return TextBatch(torch.cat([b.tokens for b in batches]),
-                         torch.cat([b.mask for b in batches]),
-                         torch.cat([b.pooled for b in batches]))
 
 
 def null_text(model: nn.Module, batch: int) -> TextBatch:

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from seaweed_apt.device import bf16_autocast
-from seaweed_apt.diffusion.flow import TextBatch, null_text, predict_velocity, shift_timesteps
+from seaweed_apt.diffusion.flow import null_text, predict_velocity, shift_timesteps
+from seaweed_apt.text.batch import TextBatch
 
 
 def guided_velocity(model: nn.Module, x: torch.Tensor, t: torch.Tensor, text: TextBatch,
@@ -77,7 +78,7 @@ def generate_videos(model: nn.Module, text: TextBatch, seeds: list[int], steps: 
     for begin in range(0, len(seeds), batch_size):
         chunk = slice(begin, begin + batch_size)
         noise = seeded_noise(seeds[chunk], (channels, num_frames, height, width), device)
-        part = TextBatch(text.tokens[chunk], text.mask[chunk], text.pooled[chunk]).to(device)
+        part = text.select(chunk).to(device)
         with autocast:
             scale = 1.0 if one_step_generator else cfg_scale
             x = euler_sample(model, noise, part, steps, scale, shift)

@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from seaweed_apt.config.evaluation import EvaluationConfig
-from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.evaluation.data import LabelledClips, load_split_clips, unseen_composition_mask
 from seaweed_apt.evaluation.paraphrase import paraphrase_captions
 from seaweed_apt.evaluation.run import PromptSet, caption_text, prompt_seeds
+from seaweed_apt.text.batch import TextBatch
 
 logger = logging.getLogger(__name__)
 

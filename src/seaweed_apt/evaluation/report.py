@@ -14,12 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from seaweed_apt.data.video_io import encode_video_bytes  # noqa: E402
+from seaweed_apt.data.video_io import (
+    encode_video_bytes,  # noqa: E402
+    video_grid,  # noqa: E402
+)
 from seaweed_apt.evaluation.data import class_names_of  # noqa: E402
 from seaweed_apt.evaluation.motion import AXES  # noqa: E402
 from seaweed_apt.evaluation.summary import HEADLINE_FIGURES, SET_FIGURES  # noqa: E402
-from seaweed_apt.reporting.figures import video_grid  # noqa: E402
-from seaweed_apt.reporting.samples import embed_prompts, grid_files, grid_videos  # noqa: E402
+from seaweed_apt.reporting.samples import grid_files, grid_videos  # noqa: E402
+from seaweed_apt.text.encoder import embed_prompts  # noqa: E402
 from seaweed_apt.training.stage import clip_geometry  # noqa: E402
 
 FAMILY_COLOURS = {"teacher": "tab:blue", "distilled": "tab:orange", "apt": "tab:green",

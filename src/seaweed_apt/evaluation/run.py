@@ -17,7 +17,6 @@ from tqdm.auto import tqdm
 
 from seaweed_apt.apt.kept import kept_checkpoint_files
 from seaweed_apt.config.evaluation import EvaluationConfig
-from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.evaluation.data import LabelledClips
 from seaweed_apt.evaluation.evaluator import load_evaluator
 from seaweed_apt.evaluation.features import EffLite0Features
@@ -29,6 +28,7 @@ from seaweed_apt.evaluation.quality import (
     quality_figures,
 )
 from seaweed_apt.evaluation.systems import System, run_system
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.checkpoint import load_model_from_files
 
 logger = logging.getLogger(__name__)
@@ -58,9 +58,7 @@ def mean_frame_repeated(videos: np.ndarray) -> np.ndarray:
 
 
 def caption_text(table: TextBatch, rows: np.ndarray) -> TextBatch:
-    index = torch.as_tensor(np.array(rows, dtype=np.int64))  # a copy: shard arrays are read-only
-    return TextBatch(table.tokens[index].float(), table.mask[index].bool(),
-                     table.pooled[index].float())
+    return table.select(np.asarray(rows, dtype=np.int64)).float()
 
 
 # Evaluation noise seeds live at 2**60 and above: every training and teacher-pair seed is below

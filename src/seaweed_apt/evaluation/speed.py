@@ -6,8 +6,8 @@ import statistics
 
 from torch import nn
 
-from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.diffusion.sampling import generate_videos
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.timing import interleaved_rounds
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from seaweed_apt.diffusion.flow import TextBatch
 from seaweed_apt.diffusion.sampling import generate_videos
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.timing import timed_passes
 
 

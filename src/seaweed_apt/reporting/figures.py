@@ -27,19 +27,6 @@ def loss_curve_figure(history: list[dict], title: str, keys: tuple[str, ...] = (
     return figure
 
 
-def video_grid(videos: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
-    """(B, T, H, W, 3) -> (T, rows*(H+gap), columns*(W+gap), 3): videos tiled row-major."""
-    count, frames, height, width, channels = videos.shape
-    rows = -(-count // columns)
-    grid = np.full((frames, rows * (height + gap), columns * (width + gap), channels), 255,
-                   np.uint8)
-    for index in range(count):
-        row, column = divmod(index, columns)
-        top, left = row * (height + gap), column * (width + gap)
-        grid[:, top : top + height, left : left + width] = videos[index]
-    return grid
-
-
 def contact_sheet_png(videos: np.ndarray, labels: list[str], frames_shown: int = 6) -> bytes:
     """A PNG with one row per video (its label on the left) and evenly spaced frames across."""
     count, frames = videos.shape[:2]

@@ -6,24 +6,10 @@ import numpy as np
 import torch
 
 from seaweed_apt.config.sampling import SamplingConfig
-from seaweed_apt.config.text import TextEncoderConfig
-from seaweed_apt.data.video_io import encode_video_bytes
-from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.data.video_io import encode_video_bytes, video_grid
 from seaweed_apt.diffusion.sampling import generate_videos
-from seaweed_apt.reporting.figures import contact_sheet_png, video_grid
-
-
-def encode_text(encoder, prompts: list[str]) -> TextBatch:
-    """Prompts through a loaded `TextEncoder`, as the network takes them."""
-    out = encoder.encode(prompts)
-    return TextBatch(torch.from_numpy(out.tokens).float(), torch.from_numpy(out.mask).bool(),
-                     torch.from_numpy(out.pooled).float())
-
-
-def embed_prompts(prompts: list[str], encoder_config: TextEncoderConfig) -> TextBatch:
-    from seaweed_apt.text.encoder import TextEncoder
-
-    return encode_text(TextEncoder(encoder_config), prompts)
+from seaweed_apt.reporting.figures import contact_sheet_png
+from seaweed_apt.text.batch import TextBatch
 
 
 def grid_videos(model: torch.nn.Module, prompts: TextBatch, sampling: SamplingConfig,
@@ -32,7 +18,7 @@ def grid_videos(model: torch.nn.Module, prompts: TextBatch, sampling: SamplingCo
     """Videos (P*S, T, H, W, 3) ordered prompt-major: every prompt with every seed."""
     seeds = len(sampling.seeds)
     index = torch.arange(prompts.tokens.shape[0]).repeat_interleave(seeds)
-    text = TextBatch(prompts.tokens[index], prompts.mask[index], prompts.pooled[index])
+    text = prompts.select(index)
     frames, height, width = geometry
     return generate_videos(model, text, sampling.seeds * prompts.tokens.shape[0], steps,
                            cfg_scale, frames, height, width, shift=sampling.shift,

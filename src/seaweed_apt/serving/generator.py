@@ -10,12 +10,10 @@ import numpy as np
 import torch
 
 from seaweed_apt.config.text import TextEncoderConfig
-from seaweed_apt.data.video_io import encode_video_bytes
+from seaweed_apt.data.video_io import encode_video_bytes, video_grid
 from seaweed_apt.device import default_device
 from seaweed_apt.diffusion.sampling import generate_videos
 from seaweed_apt.registry.registry import ModelRegistry
-from seaweed_apt.reporting.figures import video_grid
-from seaweed_apt.reporting.samples import encode_text
 from seaweed_apt.training.checkpoint import load_model_from_files
 
 logger = logging.getLogger(__name__)
@@ -52,7 +50,7 @@ class OneStepGenerator:
 
     def generate(self, prompts: list[str], seeds: list[int]) -> np.ndarray:
         """One video per (prompt, seed): (B, T, H, W, 3) uint8."""
-        text = encode_text(self.text_encoder, prompts)
+        text = self.text_encoder.encode_text(prompts)
         frames, height, width = self.geometry
         return generate_videos(self.model, text, seeds, steps=1, cfg_scale=1.0,
                                num_frames=frames, height=height, width=width,

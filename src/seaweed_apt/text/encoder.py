@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from seaweed_apt.config.text import TextEncoderConfig
+from seaweed_apt.text.batch import TextBatch
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,14 @@ class TextEncoder:
                                      np.zeros((0, width), np.float32))
         return CaptionEmbeddings(np.concatenate(tokens), np.concatenate(masks),
                                  np.concatenate(pooled))
+
+    def encode_text(self, prompts: list[str]) -> TextBatch:
+        """`prompts` as the networks take them: `encode`, then float32 tokens (B, L, Dt), a bool
+        mask (B, L) and float32 pooled vectors (B, Dt)."""
+        out = self.encode(prompts)
+        return TextBatch.from_arrays(out.tokens, out.mask, out.pooled)
+
+
+def embed_prompts(prompts: list[str], config: TextEncoderConfig) -> TextBatch:
+    """`prompts` through a `TextEncoder` loaded for this call (`TextEncoder.encode_text`)."""
+    return TextEncoder(config).encode_text(prompts)

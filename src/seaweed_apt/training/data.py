@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from seaweed_apt import storage
-from seaweed_apt.diffusion.flow import TextBatch
+from seaweed_apt.text.batch import TextBatch
 
 
 @dataclass
@@ -27,8 +27,7 @@ class ClipSet:
         """Clips as (B, C, T, H, W) floats in [-1, 1] and their captions."""
         x = self.frames[indices].permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
         rows = self.caption_index[indices]
-        text = TextBatch(self.captions.tokens[rows].float(), self.captions.mask[rows].bool(),
-                         self.captions.pooled[rows].float())
+        text = self.captions.select(rows).float()
         return x, text
 
     def frame_batch(self, indices: torch.Tensor, rng: torch.Generator | None = None

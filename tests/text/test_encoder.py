@@ -1,4 +1,5 @@
 import numpy as np
+import torch
 
 from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.text.encoder import TextEncoder
@@ -15,3 +16,8 @@ def test_shipped_encoder_embeds_offline_and_separates_meanings():
     similar, different = out.pooled[0] @ out.pooled[1], out.pooled[0] @ out.pooled[2]
     assert similar > different + 0.3
     assert np.all(out.tokens[~out.mask.astype(bool)] == 0)
+
+    text = encoder.encode_text(["a sneaker bouncing left and right"])
+    assert text.tokens.dtype == torch.float32 and text.mask.dtype == torch.bool
+    assert torch.equal(text.tokens[0], torch.from_numpy(out.tokens[0]).float())
+    assert torch.equal(text.pooled[0], torch.from_numpy(out.pooled[0]))
