@@ -24,7 +24,7 @@ TIMES = (0.3, 0.6, 0.8, 0.95)
 
 
 def x0_error(model, x_t: torch.Tensor, t: torch.Tensor, x0: torch.Tensor, text: TextBatch) -> float:
-    velocity = model(x_t, t, text.tokens, text.mask, text.pooled)
+    velocity = model(x_t, t, text)
     return ((x_t - t.view(-1, 1, 1, 1, 1) * velocity - x0) ** 2).mean().item()
 
 

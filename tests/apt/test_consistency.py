@@ -13,6 +13,7 @@ from seaweed_apt.apt.consistency import (
     teacher_sample_pairs,
 )
 from seaweed_apt.diffusion.sampling import euler_sample
+from seaweed_apt.text.batch import TextBatch
 from tests.helpers import random_text, tiny_model
 
 
@@ -27,10 +28,10 @@ class _ConstantVelocity(torch.nn.Module):
         self.null_text_pooled = torch.nn.Parameter(torch.zeros(1, 384))
 
     def null_text(self, batch):
-        return (self.null_text_tokens.expand(batch, -1, -1), torch.ones(batch, 24, dtype=bool),
-                self.null_text_pooled.expand(batch, -1))
+        return TextBatch(self.null_text_tokens.expand(batch, -1, -1),
+                         torch.ones(batch, 24, dtype=bool), self.null_text_pooled.expand(batch, -1))
 
-    def forward(self, x, t, tokens, mask, pooled):
+    def forward(self, x, t, text):
         return self.velocity.expand_as(x)
 
 
@@ -39,7 +40,7 @@ def test_f_is_the_identity_at_t_zero_and_one_euler_step_at_t():
     text = random_text(2)
     assert torch.equal(consistency_output(model, x, torch.zeros(2), text), x)
     t = torch.tensor([0.3, 1.0])
-    v = model(x, t, text.tokens, text.mask, text.pooled)
+    v = model(x, t, text)
     torch.testing.assert_close(consistency_output(model, x, t, text),
                                x - t.view(-1, 1, 1, 1, 1) * v)
 

@@ -26,10 +26,10 @@ def test_interpolation_endpoints_and_shift():
 def test_cfg_scale_one_is_the_conditional_prediction():
     model, text = tiny_model(std=0.05), random_text(2)
     x, t = torch.randn(2, 3, 4, 32, 32), torch.rand(2)
-    conditional = model(x, t, text.tokens, text.mask, text.pooled)
+    conditional = model(x, t, text)
     assert torch.allclose(guided_velocity(model, x, t, text, 1.0), conditional)
     null = null_text(model, 2)
-    unconditional = model(x, t, null.tokens, null.mask, null.pooled)
+    unconditional = model(x, t, null)
     guided = guided_velocity(model, x, t, text, 3.0)
     assert torch.allclose(guided, unconditional + 3.0 * (conditional - unconditional), atol=1e-5)
 

@@ -74,7 +74,7 @@ class APTDiscriminator(nn.Module):
                 return_features: bool = False):
         """x (B, C, T, H, W), t (B,) -> logits (B,); with `return_features` also the normalised
         head tokens (B, D * heads) the logit is read from (feature matching reads them)."""
-        hidden = self.backbone.hidden_states(x, t, text.tokens, text.mask, text.pooled,
+        hidden = self.backbone.hidden_states(x, t, text,
                                              self.head_depths)
         tokens = [head(states) for head, states in zip(self.heads, hidden, strict=True)]
         features = self.out_norm(torch.cat(tokens, dim=-1))  # (B, D * heads)

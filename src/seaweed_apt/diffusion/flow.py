@@ -48,12 +48,12 @@ class TimestepSampler:
 
 
 def null_text(model: nn.Module, batch: int) -> TextBatch:
-    return TextBatch(*model.null_text(batch))
+    return model.null_text(batch)
 
 
 def predict_velocity(model: nn.Module, x: torch.Tensor, t: torch.Tensor, text: TextBatch
                      ) -> torch.Tensor:
-    return model(x, t, text.tokens, text.mask, text.pooled)
+    return model(x, t, text)
 
 
 class RectifiedFlowLoss:

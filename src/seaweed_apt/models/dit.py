@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from seaweed_apt.models.layers import DiTBlock, FinalLayer, TimestepEmbedding, sincos_3d
+from seaweed_apt.text.batch import TextBatch
 
 
 @dataclass(frozen=True)
@@ -115,11 +116,11 @@ class VideoDiT(nn.Module):
             nn.init.zeros_(self.output_conv.weight)  # starts as the identity (residual)
             nn.init.zeros_(self.output_conv.bias)
 
-    def null_text(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def null_text(self, batch: int) -> TextBatch:
         """The learned unconditional caption: tokens (B, L, Dt), mask (B, L), pooled (B, Dt)."""
         tokens = self.null_text_tokens[None].expand(batch, -1, -1)
         mask = torch.ones(batch, tokens.shape[1], dtype=torch.bool, device=tokens.device)
-        return tokens, mask, self.null_text_pooled[None].expand(batch, -1)
+        return TextBatch(tokens, mask, self.null_text_pooled[None].expand(batch, -1))
 
     def _embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int], int]:
         frames = x.shape[2]  # (B, C, T, H, W)
@@ -144,26 +145,25 @@ class VideoDiT(nn.Module):
         out = out.permute(0, 4, 1, 5, 2, 6, 3, 7)  # (B, C, t, pt, h, ph, w, pw)
         return out.reshape(batch, self.config.in_channels, t * pt, h * ph, w * pw)[:, :, :frames]
 
-    def forward_features(self, x, t, text_tokens, text_mask, text_pooled,
+    def forward_features(self, x: torch.Tensor, t: torch.Tensor, text: TextBatch,
                          hidden_at: tuple[int, ...] = ()):
         """Runs the blocks. Returns final tokens (B, N, D), the conditioning vector (B, D), the
         token grid, the frame count, and the hidden states after each block in `hidden_at`
         (1-based depths; the discriminator's heads read them)."""
         tokens, grid, frames = self._embed(x)
-        cond = self.time_embed(t) + self.text_pool_embed(text_pooled.to(tokens.dtype))  # (B, D)
-        text_tokens = text_tokens.to(tokens.dtype)
+        cond = self.time_embed(t) + self.text_pool_embed(text.pooled.to(tokens.dtype))  # (B, D)
+        text_tokens = text.tokens.to(tokens.dtype)
         hidden = []
         for depth, block in enumerate(self.blocks, start=1):
-            tokens = block(tokens, cond, text_tokens, text_mask)
+            tokens = block(tokens, cond, text_tokens, text.mask)
             if depth in hidden_at:
                 hidden.append(tokens)
         return tokens, cond, grid, frames, hidden
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, text_tokens: torch.Tensor,
-                text_mask: torch.Tensor, text_pooled: torch.Tensor) -> torch.Tensor:
-        """x (B, C, T, H, W) in [-1, 1] noised to time t (B,) in [0, 1] -> velocity, same shape."""
-        tokens, cond, grid, frames, _ = self.forward_features(x, t, text_tokens, text_mask,
-                                                              text_pooled)
+    def forward(self, x: torch.Tensor, t: torch.Tensor, text: TextBatch) -> torch.Tensor:
+        """x (B, C, T, H, W) in [-1, 1] noised to time t (B,) in [0, 1], captions `text`
+        (tokens (B, L, Dt), mask (B, L), pooled (B, Dt)) -> velocity, same shape as x."""
+        tokens, cond, grid, frames, _ = self.forward_features(x, t, text)
         out = self._unpatchify(self.final(tokens, cond), grid, frames)
         if self.output_conv is not None:
             out = out + self.output_conv(out)
@@ -172,12 +172,12 @@ class VideoDiT(nn.Module):
         t = t.to(out.dtype).clamp(min=self.config.min_t).view(-1, *([1] * (x.dim() - 1)))
         return (x.to(out.dtype) - out) / t
 
-    def hidden_states(self, x, t, text_tokens, text_mask, text_pooled,
+    def hidden_states(self, x: torch.Tensor, t: torch.Tensor, text: TextBatch,
                       depths: tuple[int, ...]) -> list[torch.Tensor]:
         """Token states (B, N, D) after the blocks at `depths` (1-based), for the discriminator."""
         if any(d < 1 or d > len(self.blocks) for d in depths):
             raise ValueError(f"depths {depths} outside 1..{len(self.blocks)}")
-        return self.forward_features(x, t, text_tokens, text_mask, text_pooled, tuple(depths))[4]
+        return self.forward_features(x, t, text, tuple(depths))[4]
 
 
 def count_parameters(model: nn.Module) -> int:
