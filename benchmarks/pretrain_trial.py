@@ -22,9 +22,9 @@ import pandas as pd
 
 from seaweed_apt.config.loading import load_parameters
 from seaweed_apt.config.pretrain import PretrainConfig
+from seaweed_apt.pretrain.pretrain_phase import build_pretrain_phase
 from seaweed_apt.training.data import caption_index_by_shard
 from seaweed_apt.training.loop import training_loop
-from seaweed_apt.training.pretrain_phase import build_pretrain_phase
 from seaweed_apt.training.worker import LocalWorker
 
 WORKERS = 2  # the CPU default's Ray workers: the global batch is this times the per-worker one

@@ -38,10 +38,10 @@ from torch.profiler import ProfilerActivity, profile
 from seaweed_apt.apt.apt_phase import build_apt_phase
 from seaweed_apt.apt.distill_phase import build_distill_phase
 from seaweed_apt.config.loading import load_parameters
+from seaweed_apt.pretrain.pretrain_phase import build_pretrain_phase
 from seaweed_apt.training.data import caption_index_by_shard, load_worker_clips
 from seaweed_apt.training.loop import LoopSchedule
 from seaweed_apt.training.mfu import counted_flops, measured_matmul_flops
-from seaweed_apt.training.pretrain_phase import build_pretrain_phase
 from seaweed_apt.training.worker import LocalWorker, step_seed
 
 WARMUP = 2

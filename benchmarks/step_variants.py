@@ -31,8 +31,8 @@ from profile_steps import loop_config  # noqa: E402
 
 from seaweed_apt.apt.apt_phase import build_apt_phase  # noqa: E402
 from seaweed_apt.apt.distill_phase import build_distill_phase  # noqa: E402
+from seaweed_apt.pretrain.pretrain_phase import build_pretrain_phase  # noqa: E402
 from seaweed_apt.training.data import load_worker_clips  # noqa: E402
-from seaweed_apt.training.pretrain_phase import build_pretrain_phase  # noqa: E402
 from seaweed_apt.training.worker import LocalWorker, step_seed  # noqa: E402
 
 BUILDERS = {"pretrain": build_pretrain_phase, "distill": build_distill_phase,

@@ -8,11 +8,11 @@ from seaweed_apt.config.pretrain import PretrainConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.config.text import TextEncoderConfig
+from seaweed_apt.pretrain.pretrain import run_pretraining
 from seaweed_apt.reporting.figures import loss_curve_figure
 from seaweed_apt.reporting.samples import grid_files, grid_videos
 from seaweed_apt.text.encoder import embed_prompts
 from seaweed_apt.training.checkpoint import load_model_from_files
-from seaweed_apt.training.pretrain import run_pretraining
 from seaweed_apt.training.stage import clip_geometry
 
 

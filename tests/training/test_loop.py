@@ -6,10 +6,10 @@ from safetensors.torch import load_file
 
 from seaweed_apt.config.loading import load_config
 from seaweed_apt.config.pretrain import PretrainConfig
+from seaweed_apt.pretrain.pretrain_phase import build_pretrain_phase
 from seaweed_apt.training.data import caption_index_by_shard
 from seaweed_apt.training.ema import EMA
 from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, training_loop
-from seaweed_apt.training.pretrain_phase import build_pretrain_phase
 from seaweed_apt.training.worker import LocalWorker
 from tests.conftest import PROJECT_ROOT
 

@@ -6,9 +6,9 @@ from functools import partial
 
 import torch
 
+from seaweed_apt.pretrain.pretrain_phase import build_pretrain_phase
 from seaweed_apt.training.loop import training_loop
 from seaweed_apt.training.mfu import counted_flops, device_peak_flops
-from seaweed_apt.training.pretrain_phase import build_pretrain_phase
 from seaweed_apt.training.stage import StageOutcome
 from seaweed_apt.training.worker import LocalWorker, step_seed
 from tests.training.test_loop import _loop_config

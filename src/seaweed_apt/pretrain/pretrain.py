@@ -9,7 +9,7 @@ import pandas as pd
 from seaweed_apt.config.pretrain import PretrainConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.models.dit import VideoDiT, build_config, count_parameters, flops_per_sample
-from seaweed_apt.training.pretrain_phase import build_pretrain_phase
+from seaweed_apt.pretrain.pretrain_phase import build_pretrain_phase
 from seaweed_apt.training.stage import StageOutcome, clip_geometry, run_stage
 
 logger = logging.getLogger(__name__)

@@ -3,8 +3,8 @@ from dataclasses import replace
 from seaweed_apt.config.loading import load_config
 from seaweed_apt.config.pretrain import PretrainConfig
 from seaweed_apt.models import dit
+from seaweed_apt.pretrain.pretrain import run_identity
 from seaweed_apt.training.launch import run_name
-from seaweed_apt.training.pretrain import run_identity
 from tests.conftest import PROJECT_ROOT
 
 

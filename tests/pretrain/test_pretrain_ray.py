@@ -9,8 +9,8 @@ import pytest
 from seaweed_apt.config.loading import load_config
 from seaweed_apt.config.pretrain import PretrainConfig
 from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.pretrain.pretrain import run_pretraining
 from seaweed_apt.training.checkpoint import load_model_from_files
-from seaweed_apt.training.pretrain import run_pretraining
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.timeout(300)
