@@ -23,6 +23,7 @@ from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.reporting.figures import frame_table_png, loss_curve_figure
 from seaweed_apt.reporting.samples import grid_files, grid_videos
 from seaweed_apt.result_cache import ResultCache
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.text.encoder import embed_prompts
 from seaweed_apt.timing import timed_passes
 from seaweed_apt.training.checkpoint import load_model_from_files
@@ -30,12 +31,11 @@ from seaweed_apt.training.stage import clip_geometry
 
 
 def _negative_text(distill: DistillConfig, text_encoder: TextEncoderConfig
-                   ) -> tuple | None:
-    """(tokens, mask, pooled) of `distill.negative_prompt`, or None for the learned null."""
+                   ) -> TextBatch | None:
+    """`distill.negative_prompt` encoded, or None for the learned null caption."""
     if not distill.negative_prompt:
         return None
-    out = embed_prompts([distill.negative_prompt], text_encoder)
-    return out.tokens.numpy(), out.mask.numpy(), out.pooled.numpy()
+    return embed_prompts([distill.negative_prompt], text_encoder)
 
 
 def draw_teacher_pairs(clip_manifest: pd.DataFrame, pretrain_metrics: dict,

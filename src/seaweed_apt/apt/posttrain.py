@@ -44,10 +44,10 @@ def _weights_id(model_dir: str) -> str:
 
 def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
                      teacher_dir: str, config: DistillConfig, ray_config: RayConfig,
-                     storage_path: str, negative_text: tuple[np.ndarray, ...] | None = None,
+                     storage_path: str, negative: TextBatch | None = None,
                      teacher_pairs_path: str | None = None, live_dir: str | None = None
                      ) -> tuple[StageOutcome, dict]:
-    """Stage B1. `negative_text` (tokens, mask, pooled of one prompt) replaces the learned null
+    """Stage B1. `negative` (one encoded prompt) replaces the learned null
     caption in the teacher's guidance when `config.negative_prompt` is set; `teacher_pairs_path`
     (a file of `make_teacher_pairs`) is read with the regression objective; `live_dir`: where
     rank 0 logs each window as it trains (DVCLive).
@@ -63,8 +63,9 @@ def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str
             raise ValueError("posttrain.distill.objective regression needs the teacher pairs file")
         identity["teacher_pairs"] = storage.sha256(teacher_pairs_path)
         extra["teacher_pairs_path"] = storage.absolute(teacher_pairs_path)
-    if negative_text is not None:
-        extra["negative_text"] = [np.asarray(a).tolist() for a in negative_text]
+    if negative is not None:  # the loop config is JSON: the workers rebuild it (from_arrays)
+        extra["negative_text"] = [a.tolist() for a in (negative.tokens, negative.mask,
+                                                        negative.pooled)]
     outcome = run_stage("distill", build_distill_phase, config.model_dump(), config.steps,
                         identity, manifest, shards_dir, captions_path, ray_config, storage_path,
                         config.keep_checkpoints, extra, live_dir)
@@ -90,7 +91,7 @@ def _sample_pairs_share(shared: dict, share: tuple[np.ndarray, np.ndarray]) -> n
 
 def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: str,
                        config: DistillConfig, ray_config: RayConfig,
-                       negative_text: tuple[np.ndarray, ...] | None = None,
+                       negative: TextBatch | None = None,
                        cache: ResultCache | None = None
                        ) -> tuple[dict[str, np.ndarray], dict]:
     """Draw `config.regression_pairs` teacher pairs (`plan_teacher_pairs`, then
@@ -104,7 +105,6 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
     Raises:
         ValueError: no training clips to take captions from.
     """
-    negative = None if negative_text is None else TextBatch.from_arrays(*negative_text)
     train_rows = manifest.loc[manifest["split"] == "train", "caption_embedding_index"]
     seeds, rows = plan_teacher_pairs(train_rows.to_numpy(np.int64), config.regression_pairs,
                                      config.seed)
@@ -124,7 +124,8 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
                      captions=[captions.tokens, captions.mask, captions.pooled],
                      clip_shape=list(shared["clip_shape"]), steps=config.regression_teacher_steps,
                      cfg_scale=config.cfg_scale, shift=config.timestep_shift,
-                     negative_text=list(negative_text or []),
+                     negative_text=[] if negative is None else [
+                         negative.tokens, negative.mask, negative.pooled],
                      tasks=len(shares), threads=ray_config.threads_per_worker,
                      use_gpu=ray_config.use_gpu)
     if (arrays := cache.get_arrays(key)) is not None:
