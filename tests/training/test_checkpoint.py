@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from seaweed_apt.models.dit import VideoDiT, build_config
+from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.checkpoint import (
     CheckpointError,
     export_model_files,
@@ -19,8 +20,8 @@ from tests.helpers import tiny_model
 def _inputs():
     g = torch.Generator().manual_seed(0)
     return (torch.randn(2, 3, 4, 32, 32, generator=g), torch.rand(2, generator=g),
-            torch.randn(2, 24, 384, generator=g), torch.ones(2, 24, dtype=torch.bool),
-            torch.randn(2, 384, generator=g))
+            TextBatch(torch.randn(2, 24, 384, generator=g), torch.ones(2, 24, dtype=torch.bool),
+                      torch.randn(2, 384, generator=g)))
 
 
 def _trained_model():
