@@ -51,14 +51,16 @@ def test_out_of_range_values_are_refused_with_the_field():
 
 
 def _every_config_model() -> set[type[StrictConfig]]:
-    """Every parameter model of `seaweed_apt.config`, nested ones included."""
+    """Every parameter model of `seaweed_apt.config`, nested ones included; a base that only
+    shares fields (`LoopConfig`) is read through its subclasses, which inherit its fields."""
     for info in pkgutil.iter_modules(seaweed_apt.config.__path__):
         importlib.import_module(f"seaweed_apt.config.{info.name}")
     models, frontier = set(), list(StrictConfig.__subclasses__())
     while frontier:
         model = frontier.pop()
         frontier += model.__subclasses__()
-        models.add(model)
+        if not model.__subclasses__():
+            models.add(model)
     return models
 
 

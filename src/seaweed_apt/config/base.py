@@ -20,3 +20,14 @@ class StrictConfig(BaseModel):
 # per-sample offsets added to it.
 Seed = Annotated[int, Field(ge=0, lt=2**31)]
 PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class LoopConfig(StrictConfig):
+    """The fields every training phase's config shares with the one training loop
+    (`training/loop.py`): its batch, checkpoint cadence, logging window and seed."""
+
+    batch_size: int = Field(ge=1, description="per worker")
+    checkpoint_every: int = Field(ge=1)
+    keep_checkpoints: int = Field(ge=1)
+    log_every: int = Field(ge=1)
+    seed: Seed

@@ -6,18 +6,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from seaweed_apt.config.base import Seed, StrictConfig
+from seaweed_apt.config.base import LoopConfig, StrictConfig
 
 # APT's loss switches (apt/losses.py reads these names; no torch here, config loads are cheap).
 AdversarialLoss = Literal["nonsaturating", "relativistic"]
 MotionNegative = Literal["frozen", "reversed", "transposed"]
 
 
-class DistillConfig(StrictConfig):
+class DistillConfig(LoopConfig):
     """Stage B1 (docs/method.md §2): consistency distillation with an MSE loss, CFG baked in."""
 
     steps: int = Field(ge=1)
-    batch_size: int = Field(ge=1, description="per worker")
     lr: float = Field(gt=0.0)
     warmup_steps: int = Field(ge=0)
     grad_clip: float = Field(gt=0.0)
@@ -33,10 +32,6 @@ class DistillConfig(StrictConfig):
                                   "grid, or the teacher pairs' Euler steps")
     target_ema_decay: float = Field(ge=0.0, lt=1.0)
     target_ema_warmup: bool = Field(description="min(decay, (1+n)/(10+n)); off: decay^n")
-    checkpoint_every: int = Field(ge=1)
-    keep_checkpoints: int = Field(ge=1)
-    log_every: int = Field(ge=1)
-    seed: Seed
 
 
 class CollapseWatchConfig(StrictConfig):
@@ -60,11 +55,10 @@ class ImagePhaseConfig(StrictConfig):
     timestep_shift: float = Field(gt=0.0)
 
 
-class APTConfig(StrictConfig):
+class APTConfig(LoopConfig):
     """Stage B2 (docs/method.md §3): adversarial post-training of the one-step generator."""
 
     generator_updates: int = Field(ge=1)
-    batch_size: int = Field(ge=1, description="per worker")
     g_lr: float = Field(gt=0.0)
     d_lr: float = Field(gt=0.0)
     lr_schedule: Literal["constant", "cosine"] = Field(
@@ -104,10 +98,6 @@ class APTConfig(StrictConfig):
     discriminator_init: str = Field(pattern="^(teacher|distilled)$")
     image_mode: bool = Field(description="train on single frames (images) throughout")
     image_phase: ImagePhaseConfig
-    checkpoint_every: int = Field(ge=1)
-    keep_checkpoints: int = Field(ge=1)
-    log_every: int = Field(ge=1)
-    seed: Seed
     collapse_watch: CollapseWatchConfig
 
     @model_validator(mode="after")

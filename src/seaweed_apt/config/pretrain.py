@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from seaweed_apt.config.base import Seed, StrictConfig
+from seaweed_apt.config.base import LoopConfig, StrictConfig
 
 
 class ModelSpec(StrictConfig):
@@ -56,12 +56,11 @@ class TimestepConfig(StrictConfig):
     shift: float = Field(gt=0.0)
 
 
-class PretrainConfig(StrictConfig):
+class PretrainConfig(LoopConfig):
     """Stage A: the rectified-flow teacher (docs/method.md §1)."""
 
     model: ModelSpec
     steps: int = Field(ge=1)
-    batch_size: int = Field(ge=1, description="per worker")
     lr: float = Field(gt=0.0)
     weight_decay: float = Field(ge=0.0)
     warmup_steps: int = Field(ge=0)
@@ -77,7 +76,3 @@ class PretrainConfig(StrictConfig):
     image_fraction: float = Field(ge=0.0, le=1.0)
     image_batch_size: int = Field(ge=1, description="per worker, on image steps")
     timesteps: TimestepConfig
-    checkpoint_every: int = Field(ge=1)
-    keep_checkpoints: int = Field(ge=1)
-    log_every: int = Field(ge=1)
-    seed: Seed
