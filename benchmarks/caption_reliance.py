@@ -15,7 +15,7 @@ import argparse
 import pandas as pd
 import torch
 
-from seaweed_apt.diffusion.flow import interpolate, null_text
+from seaweed_apt.diffusion.flow import interpolate
 from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.checkpoint import load_model
 from seaweed_apt.training.data import caption_index_by_shard, load_worker_clips
@@ -53,7 +53,7 @@ def main() -> None:
                 t = torch.full((count,), time)
                 x_t = interpolate(x0, noise, t)
                 errors = [x0_error(model, x_t, t, x0, caption)
-                          for caption in (text, shuffled, null_text(model, count))]
+                          for caption in (text, shuffled, model.null_text(count))]
                 print(f"{path[-50:]:<50}{time:>6}" + "".join(f"{e:>10.4f}" for e in errors))
 
 

@@ -107,10 +107,11 @@ def main() -> None:
                            if found == label and r in train_rows)
         if not draw_rows:
             raise SystemExit(f"no training caption prompts {args.draw_class}")
-        teacher = load_model(str(args.data / "06_models" / "teacher"), use_ema=True)
+        teacher = load_model(str(args.data / "06_models" / "teacher"),
+                             use_ema=True).requires_grad_(False)
         captions = load_caption_table(args.data / "04_feature" / "caption_embeddings.safetensors")
     for steps, cfg in draws:
-        sample = draw(teacher.requires_grad_(False), captions, manifest, draw_rows,
+        sample = draw(teacher, captions, manifest, draw_rows,
                       args.draw_count, steps, cfg)
         read = classify_videos(evaluator, sample)[0]
         key = f"{steps}" if cfg is None else f"{steps}, cfg {cfg:g}"

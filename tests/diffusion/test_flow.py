@@ -5,7 +5,6 @@ from seaweed_apt.diffusion.flow import (
     RectifiedFlowLoss,
     TimestepSampler,
     interpolate,
-    null_text,
     shift_timesteps,
 )
 from seaweed_apt.diffusion.sampling import generate_videos, guided_velocity
@@ -28,7 +27,7 @@ def test_cfg_scale_one_is_the_conditional_prediction():
     x, t = torch.randn(2, 3, 4, 32, 32), torch.rand(2)
     conditional = model(x, t, text)
     assert torch.allclose(guided_velocity(model, x, t, text, 1.0), conditional)
-    null = null_text(model, 2)
+    null = model.null_text(2)
     unconditional = model(x, t, null)
     guided = guided_velocity(model, x, t, text, 3.0)
     assert torch.allclose(guided, unconditional + 3.0 * (conditional - unconditional), atol=1e-5)

@@ -47,10 +47,6 @@ class TimestepSampler:
         return shift_timesteps(t, self.shift).to(device)
 
 
-def null_text(model: nn.Module, batch: int) -> TextBatch:
-    return model.null_text(batch)
-
-
 def predict_velocity(model: nn.Module, x: torch.Tensor, t: torch.Tensor, text: TextBatch
                      ) -> torch.Tensor:
     return model(x, t, text)
@@ -73,7 +69,7 @@ class RectifiedFlowLoss:
         t = self.sampler(batch, rng, x0.device)
         keep = torch.rand(batch, generator=rng) >= self.caption_dropout
         core = model.module if hasattr(model, "module") else model  # DDP wraps the network
-        text = text.where(keep, null_text(core, batch))
+        text = text.where(keep, core.null_text(batch))
         prediction = predict_velocity(model, interpolate(x0, noise, t), t, text)
         loss = F.mse_loss(prediction.float(), (noise - x0).float())
         return {"loss": loss, "t_mean": t.mean().detach(),

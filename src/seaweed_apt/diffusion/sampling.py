@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seaweed_apt.device import bf16_autocast
-from seaweed_apt.diffusion.flow import null_text, predict_velocity, shift_timesteps
+from seaweed_apt.diffusion.flow import predict_velocity, shift_timesteps
 from seaweed_apt.text.batch import TextBatch
 
 
@@ -19,7 +19,7 @@ def guided_velocity(model: nn.Module, x: torch.Tensor, t: torch.Tensor, text: Te
     if cfg_scale == 1.0:
         return predict_velocity(model, x, t, text)
     batch = x.shape[0]
-    null = negative if negative is not None else null_text(model, batch)
+    null = negative if negative is not None else model.null_text(batch)
     both = TextBatch(torch.cat([text.tokens, null.tokens.to(text.tokens.dtype)]),
                      torch.cat([text.mask, null.mask]),
                      torch.cat([text.pooled, null.pooled.to(text.pooled.dtype)]))

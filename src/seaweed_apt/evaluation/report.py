@@ -14,10 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from seaweed_apt.data.video_io import (
-    encode_video_bytes,  # noqa: E402
-    video_grid,  # noqa: E402
-)
+from seaweed_apt.data.video_io import encode_video_bytes, video_grid  # noqa: E402
 from seaweed_apt.evaluation.data import class_names_of  # noqa: E402
 from seaweed_apt.evaluation.motion import AXES  # noqa: E402
 from seaweed_apt.evaluation.summary import HEADLINE_FIGURES, SET_FIGURES  # noqa: E402
