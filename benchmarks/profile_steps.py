@@ -127,8 +127,8 @@ def profile_evaluation_batch(data: Path, env: str, steps: int) -> dict:
     evaluation's costliest system. Seconds per batch, FLOPs, and the families."""
     from seaweed_apt.diffusion.sampling import generate_videos
     from seaweed_apt.evaluation.run import caption_text
+    from seaweed_apt.text.caption_table import load_caption_table
     from seaweed_apt.training.checkpoint import load_model
-    from seaweed_apt.training.data import load_caption_table
 
     evaluation = load_parameters("conf", env, "parameters_evaluation.yml", "evaluation")
     sampling = load_parameters("conf", env, "parameters_pretrain.yml", "sampling")

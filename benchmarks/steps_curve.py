@@ -28,9 +28,9 @@ from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
 from seaweed_apt.evaluation.prompts import reported_prompts
 from seaweed_apt.evaluation.systems import reported_systems
 from seaweed_apt.result_cache import ResultCache
+from seaweed_apt.text.caption_table import load_caption_table
 from seaweed_apt.text.encoder import embed_prompts
 from seaweed_apt.training.checkpoint import load_model_from_files
-from seaweed_apt.training.data import load_caption_table
 from seaweed_apt.training.stage import clip_geometry
 
 

@@ -35,8 +35,8 @@ from seaweed_apt.config.posttrain import DistillConfig
 from seaweed_apt.evaluation.data import item_label
 from seaweed_apt.evaluation.evaluator import classify_videos, load_evaluator
 from seaweed_apt.reporting.figures import contact_sheet_png
+from seaweed_apt.text.caption_table import load_caption_table
 from seaweed_apt.training.checkpoint import load_model
-from seaweed_apt.training.data import load_caption_table
 
 # Noise seeds of the drawn samples: far from the pairs' (SEED_STRIDE multiples) and evaluation's.
 DRAW_SEED = 7_000_000

@@ -24,8 +24,8 @@ from seaweed_apt.config.loading import load_config
 from seaweed_apt.config.posttrain import DistillConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.ray_runtime import ensure_ray
+from seaweed_apt.text.caption_table import load_caption_table
 from seaweed_apt.training.checkpoint import load_model
-from seaweed_apt.training.data import load_caption_table
 from seaweed_apt.training.stage import clip_geometry
 
 

@@ -42,8 +42,8 @@ from seaweed_apt.evaluation.features import EffLite0Features
 from seaweed_apt.evaluation.quality import MotionReading, extract_set_features, quality_figures
 from seaweed_apt.evaluation.run import blurred, caption_text, prompt_seeds
 from seaweed_apt.evaluation.systems import System, run_system
+from seaweed_apt.text.caption_table import load_caption_table
 from seaweed_apt.training.checkpoint import load_model
-from seaweed_apt.training.data import load_caption_table
 
 
 def main() -> None:

@@ -6,11 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import pandas as pd
-
 from seaweed_apt.config.deployment import DeploymentConfig
-from seaweed_apt.config.sampling import SamplingConfig
-from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.registry.gate import decide, gate_and_promote
 from seaweed_apt.registry.lineage import (
     dvc_data_version,
@@ -19,7 +15,7 @@ from seaweed_apt.registry.lineage import (
     params_hash,
 )
 from seaweed_apt.registry.registry import open_registry
-from seaweed_apt.training.stage import clip_geometry
+from seaweed_apt.training.checkpoint import generation_of_files
 
 logger = logging.getLogger(__name__)
 
@@ -34,21 +30,19 @@ def _dry_run_experiment(config: DeploymentConfig) -> str | None:
 
 
 def register_candidate(apt_best_model: dict[str, bytes], evaluation_metrics: dict,
-                       clip_manifest: pd.DataFrame, dvc_lock: dict | None, parameters: dict,
-                       deployment: DeploymentConfig, text_encoder: TextEncoderConfig,
-                       sampling: SamplingConfig) -> dict:
-    """The selected APT checkpoint as a registry version with its metrics and lineage (in a DVC
-    experiment, unless `serve_experiments`: not registered, version None).
+                       dvc_lock: dict | None, parameters: dict,
+                       deployment: DeploymentConfig) -> dict:
+    """The selected APT checkpoint as a registry version with its metrics, lineage and
+    generation settings (its files' generation block), or, in a DVC experiment unless
+    `serve_experiments`, not registered (version None).
 
     Returns:
         the candidate's record (version, sha256 of each file, lineage).
     """
-    frames, height, width = clip_geometry(clip_manifest)
     lineage = {"data": dvc_data_version(dvc_lock), "code": git_commit(Path.cwd()),
                "params_hash": params_hash(parameters, ignore=WHERE_NOT_WHAT),
                "selected_system": evaluation_metrics.get("selected_apt_system")}
-    generation = {"num_frames": frames, "height": height, "width": width, "fps": sampling.fps,
-                  "text_encoder": text_encoder.model_dump()}
+    generation = generation_of_files(apt_best_model).model_dump()
     experiment = _dry_run_experiment(deployment)
     if experiment:
         logger.info("DVC experiment %s: the candidate is not registered "

@@ -8,8 +8,8 @@ from pipelines.deployment import nodes
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         Node(nodes.register_candidate,
-             ["apt_best_model", "evaluation_metrics", "clip_manifest", "dvc_lock", "parameters",
-              "params:deployment", "params:text_encoder", "params:sampling"],
+             ["apt_best_model", "evaluation_metrics", "dvc_lock", "parameters",
+              "params:deployment"],
              "deployment_candidate", name="register_candidate"),
         Node(nodes.gate_candidate, ["deployment_candidate", "params:deployment"],
              "gate_decision", name="gate_candidate"),

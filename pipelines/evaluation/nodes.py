@@ -14,7 +14,6 @@ from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
 from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
-from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.evaluation.collapse_alarm import collapse_alarms
 from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.evaluator import trained_evaluator
@@ -27,10 +26,9 @@ from seaweed_apt.evaluation.speed import time_one_step_against_teacher
 from seaweed_apt.evaluation.summary import summarize_evaluation
 from seaweed_apt.evaluation.systems import reported_systems, selection_systems
 from seaweed_apt.result_cache import ResultCache
+from seaweed_apt.text.caption_table import load_caption_table
 from seaweed_apt.text.encoder import embed_prompts
-from seaweed_apt.training.checkpoint import load_model_from_files
-from seaweed_apt.training.data import load_caption_table
-from seaweed_apt.training.stage import clip_geometry
+from seaweed_apt.training.checkpoint import generation_of_files, load_model_from_files
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +57,10 @@ def measure_validation(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                        caption_embeddings_file: str, teacher_model: dict[str, bytes],
                        distilled_model: dict[str, bytes], apt_checkpoints: dict[str, bytes],
                        evaluator_model: dict[str, bytes], evaluation_cache_dir: str,
-                       evaluation: EvaluationConfig, sampling: SamplingConfig, ray: RayConfig
-                       ) -> pd.DataFrame:
+                       evaluation: EvaluationConfig, ray: RayConfig) -> pd.DataFrame:
     """What selection reads: the reference teacher, the distilled student and every kept APT
-    checkpoint at one step, on validation captions and seeds against the real validation clips.
+    checkpoint at one step, on validation captions and seeds against the real validation clips;
+    clip shape, guidance and shift are the teacher files' (its generation block).
 
     Returns:
         one row per system (prompt set "val") and the validation clips' own ceiling row.
@@ -70,13 +68,15 @@ def measure_validation(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     reference, prompt_sets = selection_prompts(
         clip_manifest, clip_shards_dir, load_caption_table(caption_embeddings_file), evaluation)
     steps = kept_checkpoint_steps(apt_checkpoints)
-    systems = selection_systems(evaluation.reference_teacher_steps, sampling.cfg_scale, steps)
+    generation = generation_of_files(teacher_model)
+    systems = selection_systems(evaluation.reference_teacher_steps, generation.guidance_scale,
+                                steps)
     model_files = {"teacher": teacher_model, "distilled": distilled_model,
                    **{f"apt/{step}": kept_checkpoint_files(apt_checkpoints, step)
                       for step in steps}}
     measured, _ = evaluate_systems_on_ray(
         systems, model_files, reference, prompt_sets, None, evaluator_model, evaluation,
-        clip_geometry(clip_manifest), sampling.shift, _temporal_patch(teacher_model), ray,
+        generation.clip_shape, generation.shift, _temporal_patch(teacher_model), ray,
         ResultCache(evaluation_cache_dir))
     return measured
 
@@ -109,39 +109,41 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                     caption_embeddings_file: str, teacher_model: dict[str, bytes],
                     distilled_model: dict[str, bytes], apt_best_model: dict[str, bytes],
                     apt_selection: dict, evaluator_model: dict[str, bytes],
-                    evaluation_cache_dir: str, evaluation: EvaluationConfig,
-                    sampling: SamplingConfig, text_encoder: TextEncoderConfig, ray: RayConfig
+                    evaluation_cache_dir: str, evaluation: EvaluationConfig, ray: RayConfig
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The test pass, once, for the selected checkpoint and the reference systems: test captions
     of seen (item, motion) compositions, of held-out ones (`unseen`, where the data hold any
     out) and the seen ones reworded (`paraphrase`), each with its own test seeds; the
-    ceilings (the prompts' own real clips) and the floors at the same count.
+    ceilings (the prompts' own real clips) and the floors at the same count. Clip shape,
+    guidance, shift and the text encoder of reworded prompts are the teacher files'.
 
     Returns:
         one row per system and real or trivial set, and one row per clip of each.
     """
+    generation = generation_of_files(teacher_model)
     reference, prompt_sets, floors = reported_prompts(
         clip_manifest, clip_shards_dir, load_caption_table(caption_embeddings_file), evaluation,
-        lambda prompts: embed_prompts(prompts, text_encoder))
+        lambda prompts: embed_prompts(prompts, generation.text_encoder))
     step = int(apt_selection["checkpoint_step"])
-    systems = reported_systems(evaluation.teacher_steps, sampling.cfg_scale, step,
+    systems = reported_systems(evaluation.teacher_steps, generation.guidance_scale, step,
                                evaluation.apt_steps, evaluation.reference_teacher_steps,
                                tuple(name for name in ("unseen", "paraphrase")
                                      if name in prompt_sets))
     model_files = {"teacher": teacher_model, "distilled": distilled_model,
                    f"apt/{step}": apt_best_model}
     return evaluate_systems_on_ray(systems, model_files, reference, prompt_sets, floors,
-                                   evaluator_model, evaluation, clip_geometry(clip_manifest),
-                                   sampling.shift, _temporal_patch(teacher_model), ray,
+                                   evaluator_model, evaluation, generation.clip_shape,
+                                   generation.shift, _temporal_patch(teacher_model), ray,
                                    ResultCache(evaluation_cache_dir))
 
 
-def time_served_against_teacher(clip_manifest: pd.DataFrame, caption_embeddings_file: str,
-                                teacher_model: dict[str, bytes], apt_best_model: dict[str, bytes],
-                                evaluation: EvaluationConfig, sampling: SamplingConfig) -> dict:
+def time_served_against_teacher(caption_embeddings_file: str, teacher_model: dict[str, bytes],
+                                apt_best_model: dict[str, bytes], evaluation: EvaluationConfig
+                                ) -> dict:
     """The speed-up goal's figure: the reference teacher (with CFG) and the served one-step
     generator, each making the same `speed_timing.videos` videos in one call, in interleaved
-    rounds. The prompts are the caption table's first rows (speed does not depend on the words).
+    rounds, as the teacher's files say (clip shape, guidance, shift). The prompts are the caption
+    table's first rows (speed does not depend on the words).
 
     Returns:
         the timing record (`time_one_step_against_teacher`), written as speed.json.
@@ -150,10 +152,11 @@ def time_served_against_teacher(clip_manifest: pd.DataFrame, caption_embeddings_
     table = load_caption_table(caption_embeddings_file)
     text = caption_text(table, np.arange(timing.videos) % table.tokens.shape[0])
     seeds = prompt_seeds(evaluation.seed, "test", timing.videos)
+    generation = generation_of_files(teacher_model)
     return time_one_step_against_teacher(
         load_model_from_files(teacher_model), load_model_from_files(apt_best_model), text, seeds,
-        evaluation.reference_teacher_steps, sampling.cfg_scale, clip_geometry(clip_manifest),
-        sampling.shift, timing.rounds)
+        evaluation.reference_teacher_steps, generation.guidance_scale, generation.clip_shape,
+        generation.shift, timing.rounds)
 
 
 def report_evaluation(evaluation_systems: pd.DataFrame, evaluation_clips: pd.DataFrame,
@@ -163,8 +166,8 @@ def report_evaluation(evaluation_systems: pd.DataFrame, evaluation_clips: pd.Dat
                       apt_history: pd.DataFrame,
                       teacher_model: dict[str, bytes], distilled_model: dict[str, bytes],
                       apt_checkpoints: dict[str, bytes], clip_manifest: pd.DataFrame,
-                      evaluation: EvaluationConfig, sampling: SamplingConfig,
-                      text_encoder: TextEncoderConfig) -> tuple[dict, dict[str, bytes]]:
+                      evaluation: EvaluationConfig, sampling: SamplingConfig
+                      ) -> tuple[dict, dict[str, bytes]]:
     """Returns: the headline metrics (DVC metrics) and the report folder (report.md,
     report.html, charts, sample grids)."""
     summary, goals = summarize_evaluation(evaluation_systems, evaluation_clips, apt_selection,
@@ -175,5 +178,6 @@ def report_evaluation(evaluation_systems: pd.DataFrame, evaluation_clips: pd.Dat
     files = build_report(summary, goals, evaluation_systems, evaluation_clips,
                          validation_systems, apt_selection, histories,
                          model_loader(teacher_model, distilled_model, apt_checkpoints),
-                         clip_manifest, evaluation, sampling, text_encoder)
+                         clip_manifest, evaluation, sampling,
+                         generation_of_files(teacher_model))
     return summary, files

@@ -26,8 +26,7 @@ from seaweed_apt.result_cache import ResultCache
 from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.text.encoder import embed_prompts
 from seaweed_apt.timing import timed_passes
-from seaweed_apt.training.checkpoint import load_model_from_files
-from seaweed_apt.training.stage import clip_geometry
+from seaweed_apt.training.checkpoint import generation_of_files, load_model_from_files
 
 
 def _negative_text(distill: DistillConfig, text_encoder: TextEncoderConfig
@@ -98,50 +97,50 @@ def adversarially_post_train(clip_manifest: pd.DataFrame, distill_metrics: dict,
 
 
 def sample_one_step_grids(teacher_model: dict[str, bytes], distilled_model: dict[str, bytes],
-                          apt_checkpoints: dict[str, bytes], clip_manifest: pd.DataFrame,
-                          sampling: SamplingConfig, text_encoder: TextEncoderConfig
+                          apt_checkpoints: dict[str, bytes], sampling: SamplingConfig
                           ) -> tuple[dict[str, bytes], dict]:
     """One-step grids of the distilled and the (latest) APT generator for the teacher grid's
-    prompts and seeds, and the time per video of each against the teacher with CFG; and
-    `apt_by_update.png`: the middle frame of each prompt (first seed) from the distilled
-    student, every kept APT checkpoint and the teacher, because the best APT checkpoint is
-    often not the latest (evaluation picks it).
+    prompts and seeds, and the time per video of each against the teacher with CFG, each made
+    as its files' generation block says; and `apt_by_update.png`: the middle frame of each
+    prompt (first seed) from the distilled student, every kept APT checkpoint and the teacher,
+    because the best APT checkpoint is often not the latest (evaluation picks it).
 
     Returns:
         grid files, and a speed record (seconds per video, network evaluations per video).
     """
     torch.manual_seed(0)
-    prompts = embed_prompts(sampling.prompts, text_encoder)
-    geometry = clip_geometry(clip_manifest)
-    systems = {
-        f"teacher_{sampling.steps}steps": (load_model_from_files(teacher_model), sampling.steps,
-                                           sampling.cfg_scale, False),
-        "distilled_1step": (load_model_from_files(distilled_model), 1, 1.0, True),
-        "apt_1step": (load_model_from_files(kept_checkpoint_files(
-            apt_checkpoints, kept_checkpoint_steps(apt_checkpoints)[-1])), 1, 1.0, True),
-    }
+    teacher_generation = generation_of_files(teacher_model)
+    teacher_name = f"teacher_{teacher_generation.num_inference_steps}steps"
+    prompts = embed_prompts(sampling.prompts, teacher_generation.text_encoder)
+    latest_apt = kept_checkpoint_files(apt_checkpoints,
+                                       kept_checkpoint_steps(apt_checkpoints)[-1])
+    systems = {teacher_name: teacher_model, "distilled_1step": distilled_model,
+               "apt_1step": latest_apt}
     files, speed, first_seed_frames = {}, {}, {}
     videos_per_grid = len(sampling.prompts) * len(sampling.seeds)
-    middle = geometry[0] // 2
-    for name, (model, steps, cfg, one_step) in systems.items():
-        videos, seconds = timed_passes(partial(grid_videos, model, prompts, sampling, geometry,
-                                               steps, cfg, one_step), sampling.min_timing_s)
+    middle = teacher_generation.num_frames // 2
+    for name, model_files in systems.items():
+        model, generation = load_model_from_files(model_files), generation_of_files(model_files)
+        videos, seconds = timed_passes(partial(grid_videos, model, prompts, sampling.seeds,
+                                               generation), sampling.min_timing_s)
         seconds /= videos_per_grid
-        files |= grid_files(videos, sampling.prompts, sampling, name)
-        evaluations = 1 if one_step else steps * (2 if cfg != 1.0 else 1)
+        files |= grid_files(videos, sampling.prompts, sampling.seeds, generation.fps, name)
+        evaluations = generation.num_inference_steps * (
+            2 if generation.guidance_scale != 1.0 else 1)
         speed[name] = {"seconds_per_video": seconds, "network_evaluations": evaluations}
         first_seed_frames[name] = videos[:: len(sampling.seeds), middle]
-    first_seed = sampling.model_copy(update={"seeds": sampling.seeds[:1]})
     rows = {"distilled": first_seed_frames["distilled_1step"]}
     for step in kept_checkpoint_steps(apt_checkpoints):
-        model = load_model_from_files(kept_checkpoint_files(apt_checkpoints, step))
-        rows[f"APT {step}"] = grid_videos(model, prompts, first_seed, geometry, 1, 1.0, True)[
-            :, middle]
-    rows[f"teacher {sampling.steps} steps"] = first_seed_frames[f"teacher_{sampling.steps}steps"]
+        checkpoint = kept_checkpoint_files(apt_checkpoints, step)
+        rows[f"APT {step}"] = grid_videos(load_model_from_files(checkpoint), prompts,
+                                          sampling.seeds[:1], generation_of_files(checkpoint)
+                                          )[:, middle]
+    rows[f"teacher {teacher_generation.num_inference_steps} steps"] = \
+        first_seed_frames[teacher_name]
     files["apt_by_update.png"] = frame_table_png(
         rows, [prompt[:24] for prompt in sampling.prompts],
         f"frame {middle}, seed {sampling.seeds[0]}: one step per APT checkpoint (update)")
-    teacher = speed[f"teacher_{sampling.steps}steps"]["seconds_per_video"]
+    teacher = speed[teacher_name]["seconds_per_video"]
     speed["apt_speedup_over_teacher"] = teacher / speed["apt_1step"]["seconds_per_video"]
     files["speed.json"] = json.dumps(speed, indent=2).encode()
     return files, speed

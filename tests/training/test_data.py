@@ -22,7 +22,7 @@ def test_frame_batch_takes_one_frame_of_each_clip_with_its_caption():
     for row in range(len(indices)):
         frame_values = {float(v) for v in videos[row, 0, :, 0, 0]}
         assert float(images[row, 0, 0, 0, 0]) in frame_values  # a frame of its own clip
-    assert torch.equal(text.pooled, clips.captions.pooled[indices])
+    assert torch.equal(text.pooled, clips.caption_table.pooled[indices])
 
 
 def test_frame_batch_is_reproducible_per_generator():

@@ -66,129 +66,117 @@ def build_players(config: APTConfig, teacher_dir: str, distilled_dir: str
     return generator, discriminator
 
 
-def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
-    """`loop_config`: "apt" (an `APTConfig` as a dict), "teacher_dir", "distilled_dir"; with
-    `regression_weight` > 0 also "teacher_pairs_path" (a file of `draw_teacher_pairs`)."""
-    config = APTConfig.model_validate(loop_config["apt"])
-    torch.manual_seed(config.seed)
-    generator, discriminator = build_players(config, loop_config["teacher_dir"],
-                                             loop_config["distilled_dir"])
-    image_updates = config.image_phase.updates
-    ema = EMA(generator, config.ema_decay if config.use_ema else 0.0, config.ema_warmup,
-              warmup_restart=image_updates)
-    # D's weights before any update: the video phase restarts D from them (the paper resets D to
-    # the diffusion weights for video).
-    discriminator_start = {key: value.detach().clone() for key, value in
-                           discriminator.state_dict().items()} if image_updates else None
+def rmsprop(module: nn.Module, lr: float, alpha: float,
+            lr_of: dict[nn.Module, float] | None = None) -> torch.optim.RMSprop:
+    """RMSprop (smoothing `alpha`, no weight decay) over `module`'s trainable weights at `lr`,
+    the submodules in `lr_of` at their own. Groups marked "own_lr" keep their lr through every
+    schedule (`APTStep.set_learning_rates`)."""
+    own = {id(p): lr for sub, lr in (lr_of or {}).items() for p in sub.parameters()}
+    groups: dict[tuple[bool, float], list] = {}
+    for p in module.parameters():
+        if p.requires_grad:
+            groups.setdefault((id(p) in own, own.get(id(p), lr)), []).append(p)
+    return torch.optim.RMSprop([{"params": ps, "lr": group_lr, "own_lr": own_lr}
+                                for (own_lr, group_lr), ps in groups.items()],
+                               lr=lr, alpha=alpha, weight_decay=0.0)
 
-    def rmsprop(module: nn.Module, lr: float,
-                lr_of: dict[nn.Module, float] | None = None) -> torch.optim.RMSprop:
-        """RMSprop over `module`'s trainable weights at `lr`, the submodules in `lr_of` at
-        their own."""
-        own = {id(p): lr for sub, lr in (lr_of or {}).items() for p in sub.parameters()}
-        groups: dict[tuple[bool, float], list] = {}
-        for p in module.parameters():
-            if p.requires_grad:
-                groups.setdefault((id(p) in own, own.get(id(p), lr)), []).append(p)
-        # "own_lr" marks the groups whose lr no phase changes (set_learning_rates).
-        return torch.optim.RMSprop([{"params": ps, "lr": group_lr, "own_lr": own_lr}
-                                    for (own_lr, group_lr), ps in groups.items()],
-                                   lr=lr, alpha=config.rmsprop_alpha, weight_decay=0.0)
 
-    # RMSprop moves each weight by about lr per update, so a zero-started W at D's 2e-5 reads
-    # the caption only after hundreds of updates (docs/lab/apt_trials.md, trial 15): W gets its own.
-    projection = {discriminator.caption_projection: config.caption_projection_lr} \
-        if discriminator.caption_projection is not None else None
-    g_optimizer = rmsprop(generator, config.g_lr)
-    d_optimizer = rmsprop(discriminator, config.d_lr, projection)
-    video_loss = APTLoss(config.r1_weight, config.r1_sigma, config.timestep_shift, config.use_r1,
-                         config.mismatch_weight, config.adversarial_loss, config.r2_weight,
-                         config.motion_negatives, config.motion_negative_weight,
-                         config.feature_matching_weight)
-    # The image phase: its own shift and aR1 sigma (paper: 1 and 0.01); no motion on a frame.
-    image_loss = APTLoss(config.r1_weight, config.image_phase.r1_sigma,
-                         config.image_phase.timestep_shift, config.use_r1,
-                         config.mismatch_weight, config.adversarial_loss, config.r2_weight,
-                         (), 0.0, config.feature_matching_weight)
+def apt_losses(config: APTConfig) -> tuple[APTLoss, APTLoss]:
+    """The video phase's loss and the image phase's: its own timestep shift and aR1 sigma (paper:
+    1 and 0.01), and no motion negatives on a single frame."""
+    video = APTLoss(config.r1_weight, config.r1_sigma, config.timestep_shift, config.use_r1,
+                    config.mismatch_weight, config.adversarial_loss, config.r2_weight,
+                    config.motion_negatives, config.motion_negative_weight,
+                    config.feature_matching_weight)
+    image = APTLoss(config.r1_weight, config.image_phase.r1_sigma,
+                    config.image_phase.timestep_shift, config.use_r1, config.mismatch_weight,
+                    config.adversarial_loss, config.r2_weight, (), 0.0,
+                    config.feature_matching_weight)
+    return video, image
 
-    def set_learning_rates(step: int) -> dict[str, float]:
+
+class APTStep:
+    """One generator update of APT and what it keeps between updates: the two optimisers, the
+    losses of the image and video phases, D's initial weights (the video phase restarts D from
+    them), the teacher pairs of the regression term, and the collapse watch."""
+
+    def __init__(self, config: APTConfig, generator: nn.Module, discriminator: APTDiscriminator,
+                 ema: EMA, pairs: TeacherPairs | None, worker: Worker) -> None:
+        self.config, self.ema, self.pairs, self.worker = config, ema, pairs, worker
+        self.image_updates = config.image_phase.updates
+        # D's weights before any update: the video phase restarts D from them (the paper resets
+        # D to the diffusion weights for video).
+        self.discriminator_start = {key: value.detach().clone() for key, value in
+                                    discriminator.state_dict().items()} \
+            if self.image_updates else None
+        # RMSprop moves each weight by about lr per update, so a zero-started W at D's 2e-5 reads
+        # the caption only after hundreds of updates (docs/lab/apt_trials.md, trial 15): W gets
+        # its own.
+        projection = {discriminator.caption_projection: config.caption_projection_lr} \
+            if discriminator.caption_projection is not None else None
+        self.g_optimizer = rmsprop(generator, config.g_lr, config.rmsprop_alpha)
+        self.d_optimizer = rmsprop(discriminator, config.d_lr, config.rmsprop_alpha, projection)
+        self.video_loss, self.image_loss = apt_losses(config)
+        self.watch = CollapseWatch(config.collapse_watch)
+
+    def set_learning_rates(self, step: int) -> dict[str, float]:
         """Sets the lrs of 0-based generator update `step`: the image phase's, or the video lrs
         on `lr_schedule` over the video updates (W of the caption projection keeps its own).
         Returns them as {"g_lr", "d_lr"}."""
-        video_step = step - image_updates
+        config = self.config
+        video_step = step - self.image_updates
         factor = 1.0 if video_step < 0 else learning_rate(
-            video_step, 1.0, 0, config.generator_updates - image_updates, config.lr_schedule,
-            config.min_lr_fraction)
+            video_step, 1.0, 0, config.generator_updates - self.image_updates,
+            config.lr_schedule, config.min_lr_fraction)
         lrs = {}
         for key, optimizer, image_lr, video_lr in (
-                ("g_lr", g_optimizer, config.image_phase.g_lr, config.g_lr),
-                ("d_lr", d_optimizer, config.image_phase.d_lr, config.d_lr)):
+                ("g_lr", self.g_optimizer, config.image_phase.g_lr, config.g_lr),
+                ("d_lr", self.d_optimizer, config.image_phase.d_lr, config.d_lr)):
             lrs[key] = image_lr if video_step < 0 else video_lr * factor
             for group in optimizer.param_groups:
                 if not group.get("own_lr"):
                     group["lr"] = lrs[key]
         return lrs
 
-    def start_video_phase(generator: nn.Module, discriminator: nn.Module) -> None:
+    def start_video_phase(self, generator: nn.Module, discriminator: nn.Module) -> None:
         """G from the image updates' EMA, D from its initial weights, both optimisers afresh
         (APT §3: "video starts G from the image EMA checkpoint and resets D")."""
         logger.info("apt: %d image updates done: G restarts from their EMA, D from its initial "
-                    "weights, for the video updates", image_updates)
-        unwrap(generator).load_state_dict(ema.model.state_dict())
-        unwrap(discriminator).load_state_dict(discriminator_start)
-        g_optimizer.state.clear()
-        d_optimizer.state.clear()
-    watch = CollapseWatch(config.collapse_watch)
-    pairs = None
-    if config.regression_weight > 0:
-        pairs = TeacherPairs.load(loop_config["teacher_pairs_path"], loop_config["captions_path"],
-                                  worker.rank, worker.world_size)
+                    "weights, for the video updates", self.image_updates)
+        unwrap(generator).load_state_dict(self.ema.model.state_dict())
+        unwrap(discriminator).load_state_dict(self.discriminator_start)
+        self.g_optimizer.state.clear()
+        self.d_optimizer.state.clear()
 
-    def real_batch(clips: ClipSet, rng: torch.Generator, images: bool
+    def real_batch(self, clips: ClipSet, rng: torch.Generator, images: bool
                    ) -> tuple[torch.Tensor, TextBatch]:
-        real, text = clips.batch(torch.randint(len(clips), (config.batch_size,), generator=rng))
+        real, text = clips.batch(torch.randint(len(clips), (self.config.batch_size,),
+                                               generator=rng))
         if images:
             real = real[:, :, :1]
-        return real.to(worker.device), text.to(worker.device)
+        return real.to(self.worker.device), text.to(self.worker.device)
 
-    def discriminator_step(generator: nn.Module, discriminator: nn.Module, loss: APTLoss,
+    def discriminator_step(self, generator: nn.Module, discriminator: nn.Module, loss: APTLoss,
                            real: torch.Tensor, text: TextBatch, rng: torch.Generator
                            ) -> dict[str, torch.Tensor]:
         """One D update: real vs. a fresh fake; G is not differentiated."""
+        worker = self.worker
         with torch.no_grad(), worker.autocast:
             fake = one_step_generate(generator, torch.randn(real.shape, generator=rng)
                                      .to(worker.device), text)
         with worker.autocast:
             d_terms = loss.discriminator_terms(discriminator, real, fake.float(), text, rng)
-        optimize(d_optimizer, d_terms["d_loss"])
+        optimize(self.d_optimizer, d_terms["d_loss"])
         return d_terms
 
-    def train_step(networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
-                   step: int) -> StepResult:
-        generator, discriminator = networks["model"], networks["discriminator"]
-        if image_updates and step == image_updates:
-            start_video_phase(generator, discriminator)
-        # The image phase's settings apply to its updates only; image_mode alone keeps the video
-        # settings on single frames.
-        image_phase = step < image_updates
-        images = config.image_mode or image_phase
-        loss = image_loss if image_phase else video_loss
-        lrs = set_learning_rates(step)
-        if step == 0 and config.discriminator_warmup_updates:
-            # Before G moves, D learns to tell the student's samples from real ones (and, with
-            # the matching-aware term, a clip's own caption from a wrong one). A resumed run
-            # starts past step 0 with the warmed D in its checkpoint.
-            logger.info("apt: %d discriminator updates before the first generator update",
-                        config.discriminator_warmup_updates)
-            for _ in range(config.discriminator_warmup_updates):
-                discriminator_step(generator, discriminator, loss,
-                                   *real_batch(clips, rng, images), rng)
-        real, text = real_batch(clips, rng, images)
-        d_terms = discriminator_step(generator, discriminator, loss, real, text, rng)
-
-        # G step: gradients pass through D to G. D runs outside DDP with its weights frozen:
-        # its weight gradients would be all-reduced and then thrown away.
-        g_optimizer.zero_grad(set_to_none=True)
+    def generator_step(self, generator: nn.Module, discriminator: nn.Module, loss: APTLoss,
+                       real: torch.Tensor, text: TextBatch, rng: torch.Generator, images: bool
+                       ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """One G update: gradients pass through D to G. D runs outside DDP with its weights
+        frozen: its weight gradients would be all-reduced and then thrown away. Returns G's
+        terms and the fake batch."""
+        worker, pairs = self.worker, self.pairs
+        self.g_optimizer.zero_grad(set_to_none=True)
         noise = torch.randn(real.shape, generator=rng).to(worker.device)
         with frozen(unwrap(discriminator)) as plain_discriminator:
             with worker.autocast:
@@ -197,7 +185,7 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                 else:
                     # One forward for both batches: two forwards of a DDP module before one
                     # backward would mark its parameters ready twice.
-                    rows = torch.randint(len(pairs), (config.batch_size,), generator=rng)
+                    rows = torch.randint(len(pairs), (self.config.batch_size,), generator=rng)
                     pair_noise, pair_text, pair_sample = pairs.batch(rows, worker.device)
                     if images:
                         # The pairs are clips; on images G draws single frames. Their first
@@ -213,9 +201,37 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
             g_total = g_terms["g_loss"]
             if pairs is not None:
                 g_terms["g_regression"] = F.mse_loss(pair_fake.float(), pair_sample.float())
-                g_total = g_total + config.regression_weight * g_terms["g_regression"]
+                g_total = g_total + self.config.regression_weight * g_terms["g_regression"]
             g_total.backward()
-        g_optimizer.step()
+        self.g_optimizer.step()
+        return g_terms, fake
+
+    def __call__(self, networks: dict[str, nn.Module], clips: ClipSet, rng: torch.Generator,
+                 step: int) -> StepResult:
+        """The loop's `train_step`: D update(s), then one G update."""
+        config = self.config
+        generator, discriminator = networks["model"], networks["discriminator"]
+        if self.image_updates and step == self.image_updates:
+            self.start_video_phase(generator, discriminator)
+        # The image phase's settings apply to its updates only; image_mode alone keeps the video
+        # settings on single frames.
+        image_phase = step < self.image_updates
+        images = config.image_mode or image_phase
+        loss = self.image_loss if image_phase else self.video_loss
+        lrs = self.set_learning_rates(step)
+        if step == 0 and config.discriminator_warmup_updates:
+            # Before G moves, D learns to tell the student's samples from real ones (and, with
+            # the matching-aware term, a clip's own caption from a wrong one). A resumed run
+            # starts past step 0 with the warmed D in its checkpoint.
+            logger.info("apt: %d discriminator updates before the first generator update",
+                        config.discriminator_warmup_updates)
+            for _ in range(config.discriminator_warmup_updates):
+                self.discriminator_step(generator, discriminator, loss,
+                                        *self.real_batch(clips, rng, images), rng)
+        real, text = self.real_batch(clips, rng, images)
+        d_terms = self.discriminator_step(generator, discriminator, loss, real, text, rng)
+        g_terms, fake = self.generator_step(generator, discriminator, loss, real, text, rng,
+                                            images)
         terms = {key: float(d_terms[key].detach()) for key in DISCRIMINATOR_TERMS
                  + OPTIONAL_D_TERMS if key in d_terms}
         terms |= {key: float(g_terms[key].detach()) for key in ("g_loss",) + OPTIONAL_G_TERMS
@@ -224,18 +240,34 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                   "diversity": batch_diversity(fake, real)}
         return StepResult(terms, real.shape[0], lrs)
 
-    def end_after_window(metrics: dict, step: int) -> bool:
-        metrics["collapse_flag"] = float(watch.update(metrics["d_adv"], step))
+    def end_after_window(self, metrics: dict, step: int) -> bool:
+        metrics["collapse_flag"] = float(self.watch.update(metrics["d_adv"], step))
         # Ranks see different batches, so they agree on stopping before anyone leaves the loop
         # (a rank that left alone would hang the others in DDP's next all-reduce).
-        return config.collapse_watch.stop and worker.any_rank(metrics["collapse_flag"] > 0)
+        return self.config.collapse_watch.stop and self.worker.any_rank(
+            metrics["collapse_flag"] > 0)
 
+
+def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
+    """`loop_config`: "apt" (an `APTConfig` as a dict), "teacher_dir", "distilled_dir"; with
+    `regression_weight` > 0 also "teacher_pairs_path" (a file of `draw_teacher_pairs`)."""
+    config = APTConfig.model_validate(loop_config["apt"])
+    torch.manual_seed(config.seed)
+    generator, discriminator = build_players(config, loop_config["teacher_dir"],
+                                             loop_config["distilled_dir"])
+    ema = EMA(generator, config.ema_decay if config.use_ema else 0.0, config.ema_warmup,
+              warmup_restart=config.image_phase.updates)
+    pairs = None
+    if config.regression_weight > 0:
+        pairs = TeacherPairs.load(loop_config["teacher_pairs_path"], loop_config["captions_path"],
+                                  worker.rank, worker.world_size)
+    step = APTStep(config, generator, discriminator, ema, pairs, worker)
     return TrainingPhase(
         name="apt", schedule=LoopSchedule.of(config, steps=config.generator_updates),
         networks={"model": generator, "discriminator": discriminator},
-        optimizers={"optimizer": g_optimizer, "discriminator_optimizer": d_optimizer},
-        ema=ema, train_step=train_step, progress_keys=("d_adv", "g_loss", "d_accuracy"),
-        end_after_window=end_after_window,
+        optimizers={"optimizer": step.g_optimizer, "discriminator_optimizer": step.d_optimizer},
+        ema=ema, train_step=step, progress_keys=("d_adv", "g_loss", "d_accuracy"),
+        end_after_window=step.end_after_window,
         saved_config={"model": read_config(loop_config["distilled_dir"])["model"],
                       "stage": "apt", "train": config.model_dump(),
                       "head_depths": list(discriminator.head_depths)})

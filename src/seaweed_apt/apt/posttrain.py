@@ -17,21 +17,19 @@ from seaweed_apt.apt.teacher_pairs import plan_teacher_pairs, sample_teacher_pai
 from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.device import bf16_autocast, default_device
+from seaweed_apt.diffusion.generation import GenerationConfig
 from seaweed_apt.ray_map import map_shares, split_evenly
 from seaweed_apt.result_cache import ResultCache, result_key
 from seaweed_apt.text.batch import TextBatch
+from seaweed_apt.text.caption_table import load_caption_table
 from seaweed_apt.training.checkpoint import (
     export_model_files,
     load_model_from_files,
     read_config,
+    read_generation,
+    with_generation,
 )
-from seaweed_apt.training.data import load_caption_table
-from seaweed_apt.training.stage import (
-    StageOutcome,
-    clip_geometry,
-    export_kept_models,
-    run_stage,
-)
+from seaweed_apt.training.stage import StageOutcome, export_kept_models, run_stage
 
 logger = logging.getLogger(__name__)
 
@@ -42,19 +40,29 @@ def _weights_id(model_dir: str) -> str:
     return read_config(model_dir).get("weights_sha256", storage.absolute(model_dir))
 
 
+def teacher_generation(teacher_dir: str) -> GenerationConfig:
+    """The teacher's generation block (its files at `teacher_dir`, local or a storage URI).
+
+    Raises: CheckpointError when the files have none or an invalid one."""
+    return read_generation(read_config(teacher_dir), str(teacher_dir))
+
+
 def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
                      teacher_dir: str, config: DistillConfig, ray_config: RayConfig,
                      storage_path: str, negative: TextBatch | None = None,
                      teacher_pairs_path: str | None = None, live_dir: str | None = None
                      ) -> tuple[StageOutcome, dict]:
-    """Stage B1. `negative` (one encoded prompt) replaces the learned null
+    """Stage B1. The distilled files carry the teacher's generation block as one step.
+    `negative` (one encoded prompt) replaces the learned null
     caption in the teacher's guidance when `config.negative_prompt` is set; `teacher_pairs_path`
     (a file of `make_teacher_pairs`) is read with the regression objective; `live_dir`: where
     rank 0 logs each window as it trains (DVCLive).
 
     Raises:
         ValueError: the regression objective without `teacher_pairs_path`.
+        CheckpointError: the teacher's files have no generation block.
     """
+    generation = teacher_generation(teacher_dir).as_one_step()
     identity = {"distill": config.model_dump(exclude={"steps"}),
                 "teacher": _weights_id(teacher_dir)}
     extra = {"teacher_dir": storage.absolute(teacher_dir)}
@@ -69,6 +77,7 @@ def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str
     outcome = run_stage("distill", build_distill_phase, config.model_dump(), config.steps,
                         identity, manifest, shards_dir, captions_path, ray_config, storage_path,
                         config.keep_checkpoints, extra, live_dir)
+    outcome.model_files = with_generation(outcome.model_files, generation)
     return outcome, outcome.record()
 
 
@@ -84,7 +93,7 @@ def _sample_pairs_share(shared: dict, share: tuple[np.ndarray, np.ndarray]) -> n
     teacher = load_model_from_files(shared["teacher_files"], device=device).requires_grad_(False)
     seeds, rows = share
     with bf16_autocast(device):
-        return sample_teacher_pairs(teacher, shared["captions"], seeds, rows,
+        return sample_teacher_pairs(teacher, shared["caption_table"], seeds, rows,
                                     shared["clip_shape"], shared["steps"], shared["cfg_scale"],
                                     PAIRS_BATCH_SIZE, shared["negative"], shared["shift"])
 
@@ -111,7 +120,8 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
     shares = [(seeds[part], rows[part]) for part in
               split_evenly(len(seeds), ray_config.num_workers, PAIRS_BATCH_SIZE)]
     shared = {"teacher_files": export_model_files(teacher_dir),  # EMA weights where present
-              "captions": load_caption_table(captions_path), "clip_shape": clip_geometry(manifest),
+              "caption_table": load_caption_table(captions_path),
+              "clip_shape": teacher_generation(teacher_dir).clip_shape,
               "steps": config.regression_teacher_steps, "cfg_scale": config.cfg_scale,
               "shift": config.timestep_shift, "negative": negative}
     record = {"pairs": config.regression_pairs, "teacher_steps": config.regression_teacher_steps,
@@ -119,9 +129,9 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
               "negative_prompt": config.negative_prompt,
               "ray_tasks": len(shares)}
     cache = cache or ResultCache(None)
-    captions = shared["captions"]
+    table = shared["caption_table"]
     key = result_key("teacher_pairs", teacher=shared["teacher_files"], seeds=seeds, rows=rows,
-                     captions=[captions.tokens, captions.mask, captions.pooled],
+                     captions=[table.tokens, table.mask, table.pooled],
                      clip_shape=list(shared["clip_shape"]), steps=config.regression_teacher_steps,
                      cfg_scale=config.cfg_scale, shift=config.timestep_shift,
                      negative_text=[] if negative is None else [
@@ -152,13 +162,16 @@ def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
                                   ) -> tuple[StageOutcome, dict, dict[str, bytes]]:
     """Stage B2. `teacher_pairs_path` (a file of `make_teacher_pairs`) is read only with
     `config.regression_weight` > 0. Returns the outcome, metrics, and every kept EMA checkpoint
-    of G as files `step-NNNNN/{model.safetensors,config.json}` so evaluation can pick the best
-    one. `live_dir`: where rank 0 logs each window (D loss, D(real), D(fake), D accuracy, aR1,
-    G std, diversity, ...) as it trains (DVCLive).
+    of G as files `step-NNNNN/{model.safetensors,config.json}` (with the teacher's generation
+    block as one step) so evaluation can pick the best one. `live_dir`: where rank 0 logs each
+    window (D loss, D(real), D(fake), D accuracy, aR1, G std, diversity, ...) as it trains
+    (DVCLive).
 
     Raises:
         ValueError: `config.regression_weight` > 0 without `teacher_pairs_path`.
+        CheckpointError: the teacher's files have no generation block.
     """
+    generation = teacher_generation(teacher_dir).as_one_step()
     identity = {"apt": config.model_dump(exclude={"generator_updates"}),
                 "teacher": _weights_id(teacher_dir), "distilled": _weights_id(distilled_dir)}
     extra = {"teacher_dir": storage.absolute(teacher_dir),
@@ -173,7 +186,7 @@ def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
                         config.keep_checkpoints, extra, live_dir)
     kept = {f"{checkpoint_folder(step)}/{name}": data
             for step, files in export_kept_models(outcome, config.use_ema).items()
-            for name, data in files.items()}
+            for name, data in with_generation(files, generation).items()}
     history = outcome.history
     last = history[-1] if history else {}
     metrics = {**outcome.record(), "generator_updates": last.get("step", 0),

@@ -19,7 +19,7 @@ from seaweed_apt import storage
 from seaweed_apt.apt.consistency import teacher_sample_pairs
 from seaweed_apt.diffusion.sampling import seeded_noise, to_uint8_video
 from seaweed_apt.text.batch import TextBatch
-from seaweed_apt.training.data import load_caption_table
+from seaweed_apt.text.caption_table import load_caption_table
 
 SEED_STRIDE = 1_000_003  # the pair seeds: seed x SEED_STRIDE + 0, 1, ...
 
@@ -38,24 +38,24 @@ def plan_teacher_pairs(caption_rows: np.ndarray, count: int, seed: int
     return np.arange(count, dtype=np.int64) + seed * SEED_STRIDE, rows
 
 
-def sample_teacher_pairs(teacher: nn.Module, captions: TextBatch, noise_seeds: np.ndarray,
+def sample_teacher_pairs(teacher: nn.Module, caption_table: TextBatch, noise_seeds: np.ndarray,
                          caption_rows: np.ndarray, clip_shape: tuple[int, int, int], steps: int,
                          cfg_scale: float, batch_size: int = 32,
                          negative: TextBatch | None = None, shift: float = 1.0) -> np.ndarray:
     """The teacher's `steps`-step Euler sample (time grid shifted by `shift`) with guidance
     `cfg_scale` from each seed's noise
-    for its caption row of `captions`. `clip_shape` is (T, H, W) of a clip. Returns
+    for its row of `caption_table`. `clip_shape` is (T, H, W) of a clip. Returns
     (N, T, H, W, 3) uint8. Shares of a plan cut at multiples of `batch_size` run the same
     batches as the whole plan."""
     rows = np.array(caption_rows, np.int64)  # a copy: Ray's arrays are read-only, torch warns
-    text = captions.select(rows).float()
+    text = caption_table.select(rows).float()
     _, sample = teacher_sample_pairs(teacher, text, [int(s) for s in noise_seeds],
                                      (3, *clip_shape), steps, cfg_scale, batch_size, negative,
                                      shift)
     return np.ascontiguousarray(to_uint8_video(sample))  # a file writes the buffer
 
 
-def draw_teacher_pairs(teacher: nn.Module, captions: TextBatch, caption_rows: np.ndarray,
+def draw_teacher_pairs(teacher: nn.Module, caption_table: TextBatch, caption_rows: np.ndarray,
                        clip_shape: tuple[int, int, int], count: int, steps: int,
                        cfg_scale: float, seed: int, batch_size: int = 32,
                        negative: TextBatch | None = None,
@@ -70,7 +70,7 @@ def draw_teacher_pairs(teacher: nn.Module, captions: TextBatch, caption_rows: np
     """
     seeds, rows = plan_teacher_pairs(caption_rows, count, seed)
     return {"noise_seed": seeds, "caption_row": rows,
-            "sample": sample_teacher_pairs(teacher, captions, seeds, rows, clip_shape, steps,
+            "sample": sample_teacher_pairs(teacher, caption_table, seeds, rows, clip_shape, steps,
                                            cfg_scale, batch_size, negative, shift)}
 
 

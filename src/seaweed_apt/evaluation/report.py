@@ -15,12 +15,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from seaweed_apt.data.video_io import encode_video_bytes, video_grid  # noqa: E402
+from seaweed_apt.diffusion.generation import GenerationConfig  # noqa: E402
 from seaweed_apt.evaluation.data import class_names_of  # noqa: E402
 from seaweed_apt.evaluation.motion import AXES  # noqa: E402
 from seaweed_apt.evaluation.summary import HEADLINE_FIGURES, SET_FIGURES  # noqa: E402
 from seaweed_apt.reporting.samples import grid_files, grid_videos  # noqa: E402
 from seaweed_apt.text.encoder import embed_prompts  # noqa: E402
-from seaweed_apt.training.stage import clip_geometry  # noqa: E402
 
 FAMILY_COLOURS = {"teacher": "tab:blue", "distilled": "tab:orange", "apt": "tab:green",
                   "floor": "tab:grey"}
@@ -151,8 +151,16 @@ def class_motion_video(videos: list[np.ndarray], classes: int) -> np.ndarray:
     return video_grid(tiles, columns=len(videos) * len(AXES))
 
 
+def row_generation(row, teacher: GenerationConfig) -> GenerationConfig:
+    """How a system of the results table is drawn: the teacher's block at the row's steps, with
+    the teacher's guidance for the teacher and none for a one-step generator's families."""
+    guidance = teacher.guidance_scale if row.family == "teacher" else 1.0
+    return teacher.model_copy(update={"num_inference_steps": int(row.steps),
+                                      "guidance_scale": guidance})
+
+
 def class_motion_files(headline: list, load_model, clips: pd.DataFrame,
-                       clip_manifest: pd.DataFrame, sampling, text_encoder,
+                       clip_manifest: pd.DataFrame, sampling, teacher: GenerationConfig,
                        files: dict[str, bytes]) -> dict[str, bytes]:
     """Every item class in every motion, drawn by each headline system side by side (the first
     grid seed): adds `samples/class_by_motion.{mp4,gif}` to `files` and returns {caption: gif}
@@ -163,23 +171,20 @@ def class_motion_files(headline: list, load_model, clips: pd.DataFrame,
     known = [i for i, caption in enumerate(compositions) if caption is not None]
     if not known:
         return {}
-    prompts = embed_prompts([compositions[i] for i in known], text_encoder)
-    one_seed = sampling.model_copy(update={"seeds": sampling.seeds[:1]})
-    geometry = clip_geometry(clip_manifest)
+    prompts = embed_prompts([compositions[i] for i in known], teacher.text_encoder)
     videos = []
     for row in headline:
-        one_step = row.family != "teacher"
-        drawn = grid_videos(load_model(row.checkpoint), prompts, one_seed, geometry,
-                            int(row.steps), 1.0 if one_step else sampling.cfg_scale, one_step)
+        drawn = grid_videos(load_model(row.checkpoint), prompts, sampling.seeds[:1],
+                            row_generation(row, teacher))
         every = np.full((len(compositions), *drawn.shape[1:]), 255, np.uint8)  # none: white
         every[known] = drawn
         videos.append(every)
     tiled = class_motion_video(videos, len(class_names))
     for kind in ("mp4", "gif"):
-        files[f"samples/class_by_motion.{kind}"] = encode_video_bytes(tiled, sampling.fps, kind)
+        files[f"samples/class_by_motion.{kind}"] = encode_video_bytes(tiled, teacher.fps, kind)
     caption = (f"class_by_motion (rows: {', '.join(class_names)}; for each of "
                f"{', '.join(row.system for row in headline)}, one column per axis: "
-               f"{', '.join(AXES)}; seed {one_seed.seeds[0]})")
+               f"{', '.join(AXES)}; seed {sampling.seeds[0]})")
     return {caption: files["samples/class_by_motion.gif"]}
 
 
@@ -293,10 +298,11 @@ inline-block;margin:6px;text-align:center;font-size:11px}}img{{max-width:100%}}<
 def build_report(summary: dict, goals: list[str], table: pd.DataFrame, clips: pd.DataFrame,
                  validation: pd.DataFrame, selection: dict,
                  histories: dict[str, tuple[pd.DataFrame, list[str]]], load_model,
-                 clip_manifest: pd.DataFrame, evaluation, sampling, text_encoder
-                 ) -> dict[str, bytes]:
+                 clip_manifest: pd.DataFrame, evaluation, sampling,
+                 teacher: GenerationConfig) -> dict[str, bytes]:
     """Every file of the report folder: charts, one grid per headline system (the fixed prompts
-    and seeds of every stage's grid), report.md and report.html."""
+    and seeds of every stage's grid, drawn as the teacher's generation block says at each
+    system's steps), report.md and report.html."""
     sections = report_sections(table, clips, validation, selection["system"],
                                f"teacher_{evaluation.reference_teacher_steps}step",
                                class_names_of(clip_manifest))
@@ -308,17 +314,15 @@ def build_report(summary: dict, goals: list[str], table: pd.DataFrame, clips: pd
     headline = [row for row in on_test.itertuples()
                 if row.family in ("teacher", "distilled")
                 or (row.family == "apt" and row.checkpoint_step == selected_step)]
-    prompts = embed_prompts(sampling.prompts, text_encoder)
-    geometry = clip_geometry(clip_manifest)
+    prompts = embed_prompts(sampling.prompts, teacher.text_encoder)
     files: dict[str, bytes] = dict(charts)
     gifs: dict[str, bytes] = {}
     all_videos = []
     for row in headline:
-        model = load_model(row.checkpoint)
-        one_step = row.family != "teacher"
-        videos = grid_videos(model, prompts, sampling, geometry, int(row.steps),
-                             1.0 if one_step else sampling.cfg_scale, one_step)
-        for name, data in grid_files(videos, sampling.prompts, sampling, row.system).items():
+        videos = grid_videos(load_model(row.checkpoint), prompts, sampling.seeds,
+                             row_generation(row, teacher))
+        for name, data in grid_files(videos, sampling.prompts, sampling.seeds, teacher.fps,
+                                     row.system).items():
             files[f"samples/{name}"] = data
         gifs[row.system] = files[f"samples/{row.system}.gif"]
         all_videos.append(videos)
@@ -326,11 +330,11 @@ def build_report(summary: dict, goals: list[str], table: pd.DataFrame, clips: pd
     side_by_side = np.stack(all_videos, axis=1).reshape(-1, *all_videos[0].shape[1:])
     tiled = video_grid(side_by_side, columns=len(all_videos))
     for kind in ("mp4", "gif"):
-        files[f"samples/side_by_side.{kind}"] = encode_video_bytes(tiled, sampling.fps, kind)
+        files[f"samples/side_by_side.{kind}"] = encode_video_bytes(tiled, teacher.fps, kind)
     gifs = {"side_by_side (columns: " + ", ".join(r.system for r in headline) + ")":
             files["samples/side_by_side.gif"],
-            **class_motion_files(headline, load_model, clips, clip_manifest, sampling,
-                                 text_encoder, files), **gifs}
+            **class_motion_files(headline, load_model, clips, clip_manifest, sampling, teacher,
+                                 files), **gifs}
     shown = table.drop(columns=["selected"])
     files["report.md"] = render_markdown(summary, goals, sections, list(charts),
                                          list(gifs)).encode()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from seaweed_apt.config.evaluation import EvaluationConfig
+from seaweed_apt.config.evaluation import EvaluationConfig, EvaluationGoals
 
 # Rows of the headline table (system-role key -> how the report names it) and its figures.
 HEADLINE_FIGURES = (
@@ -77,9 +77,19 @@ def summarize_evaluation(table: pd.DataFrame, clips: pd.DataFrame, selection: di
     if (table["prompt_set"] == "val").any():
         raise ValueError("the summary reports the test pass only; the table holds validation "
                          "rows")
-    selected_system = selection["system"]
+    rows = headline_rows(table, selection["system"],
+                         f"teacher_{config.reference_teacher_steps}step")
+    summary = headline_figures(table, rows, selection, clips, evaluator_record, speed)
+    summary |= class_accuracy_figures(rows["teacher"], rows["apt1"])
+    checks = goal_checks(summary, rows, selection["system"], config.goals, speed)
+    return summary, judge_goals(summary, checks) + noise_notes(summary, rows, config.num_samples)
+
+
+def headline_figures(table: pd.DataFrame, rows: dict[str, pd.Series], selection: dict,
+                     clips: pd.DataFrame, evaluator_record: dict, speed: dict) -> dict:
+    """The figures of the headline systems (`headline_rows`), the gap closure (the share of the
+    distilled-to-teacher FD gap APT closes), the speed-up and the baselines, by metric name."""
     by_name = table.set_index("system")
-    rows = headline_rows(table, selected_system, f"teacher_{config.reference_teacher_steps}step")
     teacher, distilled, apt = rows["teacher"], rows["distilled1"], rows["apt1"]
     real_floor = float(by_name.loc["real_train", "fd_efflite0"])
     trivial = table[table["family"] == "trivial"]
@@ -87,9 +97,8 @@ def summarize_evaluation(table: pd.DataFrame, clips: pd.DataFrame, selection: di
     gap_noise = max(teacher["fd_efflite0_spread"], distilled["fd_efflite0_spread"])
     gap_closure = (distilled["fd_efflite0"] - apt["fd_efflite0"]) / gap if gap != 0 \
         else float("nan")
-    chance = float(evaluator_record.get("chance_accuracy", 0.0))
     summary = {
-        "selected_apt_system": selected_system,
+        "selected_apt_system": selection["system"],
         "selection_split": selection.get("split", ""),
         "gap_closure": float(gap_closure),
         "gap_fd_distilled_minus_teacher": float(gap),
@@ -116,7 +125,7 @@ def summarize_evaluation(table: pd.DataFrame, clips: pd.DataFrame, selection: di
         if teacher["conditional_accuracy"] > 0 else float("nan"),
         "motion_axis_chance": _motion_axis_chance(clips),
         "evaluator_test_accuracy": float(evaluator_record["test_clip_accuracy"]),
-        "evaluator_chance_accuracy": chance,
+        "evaluator_chance_accuracy": float(evaluator_record.get("chance_accuracy", 0.0)),
     }
     for role, row in rows.items():
         for figure, _ in HEADLINE_FIGURES:
@@ -129,9 +138,17 @@ def summarize_evaluation(table: pd.DataFrame, clips: pd.DataFrame, selection: di
                 for figure in figures:
                     summary[f"{figure}_{role}_{prompt_set}"] = float(by_name.loc[name, figure])
     summary["fd_efflite0_distilled1"] = float(distilled["fd_efflite0"])
-    summary |= class_accuracy_figures(teacher, apt)
-    goals = config.goals
-    teacher_above_chance = bool(teacher["conditional_accuracy"] > chance)
+    return summary
+
+
+def goal_checks(summary: dict, rows: dict[str, pd.Series], selected_system: str,
+                goals: EvaluationGoals, speed: dict) -> list[tuple]:
+    """Each goal of `goals` as (key, label, value, sense, target, measurable, why not
+    measurable). Adds each paraphrase accuracy drop to `summary`."""
+    teacher, distilled, apt = rows["teacher"], rows["distilled1"], rows["apt1"]
+    chance = summary["evaluator_chance_accuracy"]
+    gap = summary["gap_fd_distilled_minus_teacher"]
+    gap_noise = max(teacher["fd_efflite0_spread"], distilled["fd_efflite0_spread"])
     paraphrase_checks = []
     for label, row, key in ((teacher.name, teacher, "teacher"), (selected_system, apt, "apt1")):
         reworded = f"conditional_accuracy_{key}_paraphrase"
@@ -142,7 +159,7 @@ def summarize_evaluation(table: pd.DataFrame, clips: pd.DataFrame, selection: di
         paraphrase_checks.append(
             (f"paraphrase_drop_{key}", f"{label}: accuracy on the test wording minus reworded",
              drop, "<=", goals.paraphrase_accuracy_drop_max, True, ""))
-    checks = [
+    return [
         ("teacher_accuracy", "teacher conditional accuracy",
          float(teacher["conditional_accuracy"]), ">=", goals.teacher_accuracy_min, True, ""),
         ("gap_closure", "gap closure", summary["gap_closure"], ">=", goals.gap_closure,
@@ -152,7 +169,7 @@ def summarize_evaluation(table: pd.DataFrame, clips: pd.DataFrame, selection: di
          goals.fd_ratio_max, True, ""),
         ("accuracy_ratio", "APT-1 conditional accuracy over teacher's",
          summary["accuracy_ratio_apt1_over_teacher"], ">=", goals.accuracy_ratio_min,
-         teacher_above_chance,
+         bool(teacher["conditional_accuracy"] > chance),
          f"the teacher's conditional accuracy ({teacher['conditional_accuracy']:.3f}) is not "
          f"above chance ({chance:.3f})"),
         ("speedup", f"speed-up of APT-1 over the teacher (median of {speed['rounds']} "
@@ -160,30 +177,42 @@ def summarize_evaluation(table: pd.DataFrame, clips: pd.DataFrame, selection: di
          summary["speedup"], ">=", goals.speedup_min, True, ""),
         *paraphrase_checks,
     ]
+
+
+def judge_goals(summary: dict, checks: list[tuple]) -> list[str]:
+    """Each check in words, met, NOT met or NOT measurable; `goal_<key>_met` into `summary`
+    (True only when measurable and met)."""
     words = []
     for key, label, value, sense, target, measurable, why_not in checks:
         met = bool(value >= target if sense == ">=" else value <= target)
         summary[f"goal_{key}_met"] = bool(met and measurable)
         verdict = ("met" if met else "NOT met") if measurable else f"NOT measurable: {why_not}"
         words.append(f"{label}: {value:.3f} (goal {sense} {target}): {verdict}")
+    return words
+
+
+def noise_notes(summary: dict, rows: dict[str, pd.Series], num_samples: int) -> list[str]:
+    """How far the figures can be read: the accuracy's standard errors (added to `summary`), the
+    FD half-set spread, what FD cannot see, and motion against its ceiling and chance."""
+    teacher, apt = rows["teacher"], rows["apt1"]
     # Accuracy is a share of num_samples captions: its binomial standard error sqrt(p(1-p)/n).
     for key, row in (("teacher", teacher), ("apt1", apt)):
         p = float(row["conditional_accuracy"])
-        summary[f"conditional_accuracy_{key}_stderr"] = float(
-            np.sqrt(p * (1 - p) / config.num_samples))
-    words.append(f"Accuracy noise: a share of {config.num_samples} captions, standard error "
-                 f"{summary['conditional_accuracy_teacher_stderr']:.3f} for the teacher and "
-                 f"{summary['conditional_accuracy_apt1_stderr']:.3f} for APT-1; a ratio within "
-                 "about two of them of its goal is not settled")
-    words.append(f"FD noise: the two half-sets of the selected APT system and the teacher differ "
-                 f"by up to {max(apt['fd_efflite0_spread'], teacher['fd_efflite0_spread']):.1f}; "
-                 "a smaller FD difference between systems is not a result")
-    words.append(f"FD cannot see motion: real first frames held still score "
-                 f"{summary['fd_efflite0_frozen_real']:.1f} against the teacher's "
-                 f"{float(teacher['fd_efflite0']):.1f}; read it beside the motion figures")
-    words.append(f"Motion along the captioned axis: teacher "
-                 f"{summary['motion_axis_accuracy_teacher']:.3f}, APT-1 "
-                 f"{summary['motion_axis_accuracy_apt1']:.3f}, real clips "
-                 f"{summary['motion_axis_accuracy_real']:.3f} (ceiling), always one axis "
-                 f"{summary['motion_axis_chance']:.3f}")
-    return summary, words
+        summary[f"conditional_accuracy_{key}_stderr"] = float(np.sqrt(p * (1 - p) / num_samples))
+    return [
+        f"Accuracy noise: a share of {num_samples} captions, standard error "
+        f"{summary['conditional_accuracy_teacher_stderr']:.3f} for the teacher and "
+        f"{summary['conditional_accuracy_apt1_stderr']:.3f} for APT-1; a ratio within "
+        "about two of them of its goal is not settled",
+        f"FD noise: the two half-sets of the selected APT system and the teacher differ "
+        f"by up to {max(apt['fd_efflite0_spread'], teacher['fd_efflite0_spread']):.1f}; "
+        "a smaller FD difference between systems is not a result",
+        f"FD cannot see motion: real first frames held still score "
+        f"{summary['fd_efflite0_frozen_real']:.1f} against the teacher's "
+        f"{float(teacher['fd_efflite0']):.1f}; read it beside the motion figures",
+        f"Motion along the captioned axis: teacher "
+        f"{summary['motion_axis_accuracy_teacher']:.3f}, APT-1 "
+        f"{summary['motion_axis_accuracy_apt1']:.3f}, real clips "
+        f"{summary['motion_axis_accuracy_real']:.3f} (ceiling), always one axis "
+        f"{summary['motion_axis_chance']:.3f}",
+    ]

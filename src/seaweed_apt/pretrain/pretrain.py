@@ -8,8 +8,12 @@ import pandas as pd
 
 from seaweed_apt.config.pretrain import PretrainConfig
 from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.config.sampling import SamplingConfig
+from seaweed_apt.config.text import TextEncoderConfig
+from seaweed_apt.diffusion.generation import GenerationConfig
 from seaweed_apt.models.dit import VideoDiT, build_config, count_parameters, flops_per_sample
 from seaweed_apt.pretrain.pretrain_phase import build_pretrain_phase
+from seaweed_apt.training.checkpoint import with_generation
 from seaweed_apt.training.stage import StageOutcome, clip_geometry, run_stage
 
 logger = logging.getLogger(__name__)
@@ -28,9 +32,11 @@ def run_identity(config: PretrainConfig) -> dict:
 
 def run_pretraining(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
                      config: PretrainConfig, ray_config: RayConfig, storage_path: str,
+                     sampling: SamplingConfig, text_encoder: TextEncoderConfig,
                      live_dir: str | None = None) -> tuple[StageOutcome, dict]:
-    """Returns the run's outcome and its metrics (loss, throughput, size, time). `live_dir`:
-    where rank 0 logs each window as it trains (DVCLive)."""
+    """Returns the run's outcome, whose teacher files carry their generation block (the clips'
+    shape; `sampling`'s fps, steps, guidance and shift; `text_encoder`), and its metrics (loss,
+    throughput, size, time). `live_dir`: where rank 0 logs each window as it trains (DVCLive)."""
     frames, height, width = clip_geometry(manifest)
     model_config = build_config(config.model.preset, config.model.overrides)
     params = count_parameters(VideoDiT(model_config))
@@ -40,6 +46,9 @@ def run_pretraining(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
     outcome = run_stage("pretrain", build_pretrain_phase, config.model_dump(), config.steps,
                         run_identity(config), manifest, shards_dir, captions_path, ray_config,
                         storage_path, config.keep_checkpoints, live_dir=live_dir)
+    # Stamped on export, not inside the loop: a finished run read back gets it too.
+    outcome.model_files = with_generation(outcome.model_files, GenerationConfig.for_teacher(
+        (frames, height, width), sampling, text_encoder))
     history = outcome.history
     # The first window includes start-up: leave it out of the throughput where there are others.
     throughput = [h["samples_per_s"] for h in history[1:]] or [h["samples_per_s"] for h in history]

@@ -12,9 +12,16 @@ import torch
 from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.data.video_io import encode_video_bytes, video_grid
 from seaweed_apt.device import default_device
+from seaweed_apt.diffusion.generation import GenerationConfig
 from seaweed_apt.diffusion.sampling import generate_videos
 from seaweed_apt.registry.registry import ModelRegistry
-from seaweed_apt.training.checkpoint import load_model_from_files
+from seaweed_apt.training.checkpoint import (
+    CONFIG_FILE,
+    GENERATION_KEY,
+    CheckpointError,
+    load_model_from_files,
+    read_generation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +42,20 @@ class OneStepGenerator:
         self.model_version = registry.get(version)
         files = registry.load_files(version)  # sha256-checked
         self.model = load_model_from_files(files, device=self.device)
-        generation = self.model_version.manifest["generation"]
-        self.geometry = (generation["num_frames"], generation["height"], generation["width"])
-        self.fps = generation["fps"]
-        self.text_encoder = TextEncoder(TextEncoderConfig(**generation["text_encoder"]),
-                                        device=str(self.device))
+        self.generation = served_generation(files, self.model_version.manifest, version)
+        self.text_encoder = TextEncoder(self.generation.text_encoder, device=str(self.device))
         logger.info("serving %s (%s) on %s, videos %s at %d fps", version,
                     json.loads(files["config.json"]).get("weights_sha256", "")[:12],
-                    self.device, "x".join(map(str, self.geometry)), self.fps)
+                    self.device, "x".join(map(str, self.generation.clip_shape)),
+                    self.generation.fps)
+
+    @property
+    def geometry(self) -> tuple[int, int, int]:
+        return self.generation.clip_shape
+
+    @property
+    def fps(self) -> int:
+        return self.generation.fps
 
     @property
     def version(self) -> str:
@@ -55,6 +68,35 @@ class OneStepGenerator:
         return generate_videos(self.model, text, seeds, steps=1, cfg_scale=1.0,
                                num_frames=frames, height=height, width=width,
                                one_step_generator=True, batch_size=max(len(seeds), 1))
+
+
+def served_generation(files: dict[str, bytes], manifest: dict, version: str
+                      ) -> GenerationConfig:
+    """How a registered version makes a video: its config.json's generation block; for a version
+    registered before files carried one, the registry manifest's settings (frames, size, fps,
+    text encoder), which were all a one-step generator needed.
+
+    Raises:
+        CheckpointError: the files' block is invalid, or neither place has the settings.
+        ValueError: the block is not a one-step generator's (this endpoint makes one step).
+    """
+    config = json.loads(files[CONFIG_FILE])
+    if GENERATION_KEY in config:
+        generation = read_generation(config, f"registry version {version}")
+    elif "generation" in manifest:
+        old = manifest["generation"]
+        generation = GenerationConfig(
+            num_frames=old["num_frames"], height=old["height"], width=old["width"],
+            fps=old["fps"], prediction_type="flow", num_inference_steps=1, guidance_scale=1.0,
+            shift=1.0, text_encoder=TextEncoderConfig(**old["text_encoder"]))
+    else:
+        raise CheckpointError(f"registry version {version} has no generation settings in its "
+                              "files or its manifest")
+    if not generation.is_one_step:
+        raise ValueError(f"registry version {version} is a {generation.num_inference_steps}-step "
+                         f"model with guidance {generation.guidance_scale}: the endpoint serves "
+                         "one-step generators (register an APT checkpoint)")
+    return generation
 
 
 def generate_per_request(generate, jobs: list[tuple[str, list[int]]]

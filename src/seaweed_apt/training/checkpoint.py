@@ -4,7 +4,8 @@ A checkpoint folder holds one `<name>.safetensors` per named network (the unwrap
 average `ema`, an APT `discriminator`), one `<name>.pt` per named optimiser (loaded with
 weights_only=True), `trainer_state.json` (step, metric history) and `config.json` (model config +
 the resolved training config). Anything downstream rebuilds the network from the folder alone
-with `load_model`.
+with `load_model`. A generator's exported files also say how to generate: `config.json`'s
+`generation` block (`config.generation.GenerationConfig`), stamped by the stage that exports them.
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ import tempfile
 from pathlib import Path
 
 import torch
+from pydantic import ValidationError
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from seaweed_apt import storage
+from seaweed_apt.diffusion.generation import GenerationConfig
 from seaweed_apt.models.dit import DiTConfig, VideoDiT
 
 MODEL_FILE, EMA_FILE = "model.safetensors", "ema.safetensors"
 STATE_FILE, CONFIG_FILE = "trainer_state.json", "config.json"
+GENERATION_KEY = "generation"
 
 
 class CheckpointError(Exception):
@@ -155,3 +159,40 @@ def export_model_files(folder: str | Path, use_ema: bool = True) -> dict[str, by
     config["weights_sha256"] = hashlib.sha256(weights).hexdigest()
     config["weights_are_ema"] = from_ema
     return {MODEL_FILE: weights, CONFIG_FILE: json.dumps(config, indent=2, sort_keys=True).encode()}
+
+
+def read_generation(config: dict, source: str) -> GenerationConfig:
+    """The `generation` block of a generator's `config.json` (a dict already read); `source`
+    names the files in errors.
+
+    Raises:
+        CheckpointError: the block is missing (files exported before checkpoints carried one:
+            rerunning the stage that made them stamps it, reading a finished run back without
+            training) or is not a valid block.
+    """
+    if GENERATION_KEY not in config:
+        raise CheckpointError(
+            f"{source}: {CONFIG_FILE} has no '{GENERATION_KEY}' block (clip shape, fps, steps, "
+            "text encoder); these files were exported before generators carried one: rerun the "
+            "stage that made them (a finished run is read back, not retrained)")
+    try:
+        return GenerationConfig.model_validate(config[GENERATION_KEY])
+    except ValidationError as error:
+        raise CheckpointError(f"{source}: invalid '{GENERATION_KEY}' block in {CONFIG_FILE}: "
+                              f"{error}") from None
+
+
+def generation_of_files(files: dict[str, bytes]) -> GenerationConfig:
+    """`read_generation` of a {file name: bytes} mapping (a Kedro file-tree dataset).
+
+    Raises: CheckpointError as `read_generation`, or when there is no config.json."""
+    if CONFIG_FILE not in files:
+        raise CheckpointError(f"model files need {CONFIG_FILE}, got {sorted(files)}")
+    return read_generation(json.loads(files[CONFIG_FILE]), "model files")
+
+
+def with_generation(files: dict[str, bytes], generation: GenerationConfig) -> dict[str, bytes]:
+    """`files` (from `export_model_files`) with `generation` written into their config.json."""
+    config = json.loads(files[CONFIG_FILE])
+    config[GENERATION_KEY] = generation.model_dump()
+    return files | {CONFIG_FILE: json.dumps(config, indent=2, sort_keys=True).encode()}

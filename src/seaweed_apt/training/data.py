@@ -12,13 +12,14 @@ import torch
 
 from seaweed_apt import storage
 from seaweed_apt.text.batch import TextBatch
+from seaweed_apt.text.caption_table import load_caption_table
 
 
 @dataclass
 class ClipSet:
     frames: torch.Tensor  # (N, T, H, W, 3) uint8
     caption_index: torch.Tensor  # (N,) int64 row of the caption table
-    captions: TextBatch  # the caption table: (U, L, Dt), (U, L), (U, Dt)
+    caption_table: TextBatch  # (U, L, Dt), (U, L), (U, Dt)
 
     def __len__(self) -> int:
         return self.frames.shape[0]
@@ -27,7 +28,7 @@ class ClipSet:
         """Clips as (B, C, T, H, W) floats in [-1, 1] and their captions."""
         x = self.frames[indices].permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
         rows = self.caption_index[indices]
-        text = self.captions.select(rows).float()
+        text = self.caption_table.select(rows).float()
         return x, text
 
     def frame_batch(self, indices: torch.Tensor, rng: torch.Generator | None = None
@@ -36,12 +37,6 @@ class ClipSet:
         x, text = self.batch(indices)
         pick = torch.randint(x.shape[2], (x.shape[0],), generator=rng)
         return x[torch.arange(x.shape[0]), :, pick][:, :, None], text
-
-
-def load_caption_table(uri: str | Path) -> TextBatch:
-    tensors = storage.load_safetensors(uri)
-    return TextBatch(torch.from_numpy(tensors["tokens"]), torch.from_numpy(tensors["mask"]),
-                     torch.from_numpy(tensors["pooled"]))
 
 
 def worker_shards(shard_names: list[str], rank: int, world_size: int) -> tuple[list[str], bool]:
@@ -56,20 +51,20 @@ def worker_shards(shard_names: list[str], rank: int, world_size: int) -> tuple[l
 def load_worker_clips(shards_dir: str | Path, caption_index_by_shard: dict[str, list[int]],
                       captions_path: str | Path, rank: int = 0, world_size: int = 1) -> ClipSet:
     names, stride_clips = worker_shards(list(caption_index_by_shard), rank, world_size)
-    frames, captions = [], []
+    frames, caption_rows = [], []
     for name in names:
         shard = storage.load_safetensors(storage.join(shards_dir, f"{name}.safetensors"))
         frames.append(shard["frames"])
-        captions.append(np.asarray(caption_index_by_shard[name], dtype=np.int64))
+        caption_rows.append(np.asarray(caption_index_by_shard[name], dtype=np.int64))
     if not frames:
         raise ValueError(f"no training shards under {shards_dir}")
-    all_frames, all_captions = np.concatenate(frames), np.concatenate(captions)
+    all_frames, all_rows = np.concatenate(frames), np.concatenate(caption_rows)
     if stride_clips:
-        all_frames, all_captions = all_frames[rank::world_size], all_captions[rank::world_size]
+        all_frames, all_rows = all_frames[rank::world_size], all_rows[rank::world_size]
     if len(all_frames) == 0:
         raise ValueError(f"worker {rank} of {world_size} got no clips: add clips or workers fewer")
     return ClipSet(torch.from_numpy(np.ascontiguousarray(all_frames)),
-                   torch.from_numpy(all_captions), load_caption_table(captions_path))
+                   torch.from_numpy(all_rows), load_caption_table(captions_path))
 
 
 def caption_index_by_shard(manifest: pd.DataFrame, split: str = "train") -> dict[str, list[int]]:
