@@ -1,3 +1,5 @@
+import json
+
 import torch
 
 from seaweed_apt.apt.collapse import CollapseWatch, batch_diversity
@@ -16,3 +18,26 @@ def test_diversity_is_near_zero_for_identical_samples_and_near_one_for_real_like
     real = torch.randn(8, 3, 4, 8, 8)
     assert batch_diversity(real[:1].expand(8, -1, -1, -1, -1), real) < 1e-6
     assert 0.8 < batch_diversity(torch.randn(8, 3, 4, 8, 8), real) < 1.2
+
+
+def test_a_watch_told_to_stop_ends_the_loop_after_its_window_with_a_checkpoint(pretrained_root,
+                                                                              tmp_path):
+    """APT with any D loss counted as collapse and a patience of 2 windows stops after its
+    second update of 6, writing a checkpoint there (one process; the slow
+    test_a_collapse_watch_told_to_stop_ends_every_rank_cleanly runs it on 2 Ray workers)."""
+    from seaweed_apt.apt.apt_phase import build_apt_phase
+    from seaweed_apt.training.loop import training_loop
+    from seaweed_apt.training.worker import LocalWorker
+    from tests.apt.test_consistency import _loop_config
+    from tests.apt.test_image_phase import _apt
+
+    teacher = str(pretrained_root / "06_models" / "teacher")
+    apt = _apt(generator_updates=6, checkpoint_every=6, log_every=1, regression_weight=0.0,
+               collapse_watch={"d_loss_floor": 1e9, "patience": 2, "stop": True})
+    done = training_loop(build_apt_phase, {"apt": apt.model_dump(),
+                                           **_loop_config(pretrained_root, distilled_dir=teacher)},
+                         LocalWorker.start(tmp_path, 1))
+    assert done["steps"] == 2
+    assert sorted(p.name for p in tmp_path.glob("step-*")) == ["step-00002"]
+    state = json.loads((tmp_path / "step-00002" / "trainer_state.json").read_text())
+    assert [h["collapse_flag"] for h in state["history"]] == [0.0, 1.0]

@@ -49,11 +49,18 @@ def test_posttrain_runs_writes_checkpoints_and_resumes(pretrained_root):
     # Read back without starting workers, its DVCLive record rebuilt from the checkpoint.
     assert json.loads((report / "distill_dvclive" / "metrics.json").read_text())["step"] == 4
 
-    # A collapse watch told to stop (here: any D loss counts as collapse) ends the run cleanly on
-    # every rank after its first logged window, with a checkpoint, instead of failing the stage.
-    run_kedro(pretrained_root, ["posttrain"], **{
+
+@pytest.mark.slow
+def test_a_collapse_watch_told_to_stop_ends_every_rank_cleanly(pretrained_root, tmp_path):
+    """A collapse watch told to stop (here: any D loss counts as collapse) ends the run cleanly
+    on both Ray workers after its first logged window, with a checkpoint, instead of failing the
+    stage. Slow: a posttrain run of its own (two Ray Train launches); by default
+    tests/apt/test_collapse.py runs the same stop in one process."""
+    root = tmp_path / "data"
+    shutil.copytree(pretrained_root, root)
+    run_kedro(root, ["posttrain"], **{
         "posttrain.apt.generator_updates": 10, "posttrain.apt.collapse_watch.d_loss_floor": 1e9,
         "posttrain.apt.collapse_watch.patience": 1, "posttrain.apt.collapse_watch.stop": True})
-    apt = json.loads((report / "apt_metrics.json").read_text())
+    apt = json.loads((root / "08_reporting" / "posttrain" / "apt_metrics.json").read_text())
     assert apt["stopped_by_collapse_watch"] and apt["collapse_flagged"]
     assert apt["generator_updates"] < 10

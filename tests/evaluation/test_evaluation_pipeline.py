@@ -82,7 +82,7 @@ def _small_test_pass(root):
     from seaweed_apt.evaluation.data import load_split_clips
     from seaweed_apt.evaluation.run import PromptSet, caption_text, prompt_seeds
     from seaweed_apt.evaluation.systems import reported_systems
-    from seaweed_apt.training.data import load_caption_table
+    from seaweed_apt.text.caption_table import load_caption_table
     from seaweed_apt.training.stage import clip_geometry
 
     def files(folder):
@@ -109,40 +109,18 @@ def _small_test_pass(root):
             config, clip_geometry(manifest), step)
 
 
-def test_systems_measured_on_ray_actors_match_one_process(evaluated_root):
-    """The same systems, prompts and seeds through `evaluate_systems` (this process) and
-    `evaluate_systems_on_ray` (two actors, one thread each): the same rows and figures."""
+def test_ray_actors_measure_as_one_process_and_a_rerun_measures_only_what_changed(
+        evaluated_root, tmp_path, caplog):
+    """The same systems, prompts and seeds through `evaluate_systems_on_ray` (two actors, one
+    thread each) and `evaluate_systems` (this process): the same rows and figures. Then the
+    evaluation cache: the same inputs again come back whole and equal, with no set measured;
+    another model for one system measures that system's set alone; an entry cut short is said
+    in the log and measured again. (One test: each pass on Ray costs actors and model loads.)"""
     from seaweed_apt.config.ray import RayConfig
     from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
     from seaweed_apt.evaluation.run import evaluate_systems
-    from seaweed_apt.training.checkpoint import load_model_from_files
-
-    (systems, model_files, reference, sets, floors, evaluator, config, geometry,
-     _) = _small_test_pass(evaluated_root)
-    here, here_clips = evaluate_systems(
-        systems, lambda key: load_model_from_files(model_files[key]), reference, sets, floors,
-        evaluator, config, geometry, 1.0, 4)
-    ray_config = base_config(RayConfig, "ray", num_workers=2)
-    on_ray, ray_clips = evaluate_systems_on_ray(systems, model_files, reference, sets, floors,
-                                                evaluator, config, geometry, 1.0, 4, ray_config)
-    assert list(on_ray["system"]) == list(here["system"])
-    figures = ["fd_efflite0", "fd_efflite0_clip", "conditional_accuracy", "diversity_ratio",
-               "motion_ratio", "class_consistency", "motion_axis_accuracy", "speed_ratio",
-               "jump_ratio"]
-    pd.testing.assert_frame_equal(on_ray[figures], here[figures], rtol=1e-4)
-    pd.testing.assert_frame_equal(ray_clips, here_clips, rtol=1e-4)
-    with pytest.raises(ValueError, match="no model files"):
-        evaluate_systems_on_ray(systems, {"teacher": model_files["teacher"]}, reference, sets,
-                                floors, evaluator, config, geometry, 1.0, 4, ray_config)
-
-
-def test_a_rerun_measures_only_the_sets_whose_inputs_changed(evaluated_root, tmp_path, caplog):
-    """The evaluation cache: the same inputs again come back whole and equal, with no set
-    measured; another model for one system measures that system's set alone; an entry cut
-    short is said in the log and measured again."""
-    from seaweed_apt.config.ray import RayConfig
-    from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
     from seaweed_apt.result_cache import ResultCache
+    from seaweed_apt.training.checkpoint import load_model_from_files
 
     (systems, model_files, reference, sets, floors, evaluator, config, geometry,
      step) = _small_test_pass(evaluated_root)
@@ -156,6 +134,17 @@ def test_a_rerun_measures_only_the_sets_whose_inputs_changed(evaluated_root, tmp
     first = ResultCache(tmp_path / "cache")
     table, clips = evaluate(model_files, first)
     assert (first.hits, first.misses) == (0, units)
+    here, here_clips = evaluate_systems(
+        systems, lambda key: load_model_from_files(model_files[key]), reference, sets, floors,
+        evaluator, config, geometry, 1.0, 4)
+    assert list(table["system"]) == list(here["system"])
+    figures = ["fd_efflite0", "fd_efflite0_clip", "conditional_accuracy", "diversity_ratio",
+               "motion_ratio", "class_consistency", "motion_axis_accuracy", "speed_ratio",
+               "jump_ratio"]
+    pd.testing.assert_frame_equal(table[figures], here[figures], rtol=1e-4)
+    pd.testing.assert_frame_equal(clips, here_clips, rtol=1e-4)
+    with pytest.raises(ValueError, match="no model files"):
+        evaluate({"teacher": model_files["teacher"]}, None)
     first_rows = sorted((tmp_path / "cache" / "rows").glob("*.parquet"))
     again = ResultCache(tmp_path / "cache")
     table_again, clips_again = evaluate(model_files, again)
