@@ -1,6 +1,7 @@
 """Kedro datasets for what kedro-datasets does not cover: safetensors, file trees, paths handed to
 Ray workers, optional YAML. (Raw video folders: `pipelines/video_folders.py`, read by
-data_curation alone.)
+data_curation alone; model files: `pipelines/model_files.py`, read by the stages that train or
+serve a network.)
 
 Each is a thin adapter over `seaweed_apt.storage`, so every one takes a local path or a storage
 URI (`s3://bucket/prefix/...`, credentials from the environment) as kedro-datasets' own types
@@ -43,6 +44,17 @@ class SafetensorsDataset(AbstractDataset[dict, dict]):
 
     def _exists(self) -> bool:
         return storage.exists(self._filepath)
+
+
+class SafetensorsFileDataset(SafetensorsDataset):
+    """A dict of numpy arrays saved in one `.safetensors` file, loaded as the file's URI (absolute
+    where local), so that a node hands it to Ray workers by reference under the one name that
+    wrote it."""
+
+    def load(self) -> str:  # type: ignore[override]
+        if not self._exists():
+            raise DatasetError(f"{self._filepath} does not exist: run the stage that writes it")
+        return storage.absolute(self._filepath)
 
 
 class FileTreeDataset(AbstractDataset[dict, dict]):

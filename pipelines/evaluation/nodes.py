@@ -28,7 +28,7 @@ from seaweed_apt.evaluation.systems import reported_systems, selection_systems
 from seaweed_apt.result_cache import ResultCache
 from seaweed_apt.text.caption_table import load_caption_table
 from seaweed_apt.text.encoder import embed_prompts
-from seaweed_apt.training.checkpoint import generation_of_files, load_model_from_files
+from seaweed_apt.training.checkpoint import ModelFiles, load_model_from_files
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +49,13 @@ def train_evaluator(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     return trained_evaluator(train, test, config, ResultCache(evaluation_cache_dir))
 
 
-def _temporal_patch(teacher_model: dict[str, bytes]) -> int:
-    return load_model_from_files(teacher_model).patch[0]
+def _temporal_patch(teacher_model: ModelFiles) -> int:
+    return teacher_model.load_model().patch[0]
 
 
 def measure_validation(clip_manifest: pd.DataFrame, clip_shards_dir: str,
-                       caption_embeddings_file: str, teacher_model: dict[str, bytes],
-                       distilled_model: dict[str, bytes], apt_checkpoints: dict[str, bytes],
+                       caption_embeddings_file: str, teacher_model: ModelFiles,
+                       distilled_model: ModelFiles, apt_checkpoints: dict[str, bytes],
                        evaluator_model: dict[str, bytes], evaluation_cache_dir: str,
                        evaluation: EvaluationConfig, ray: RayConfig) -> pd.DataFrame:
     """What selection reads: the reference teacher, the distilled student and every kept APT
@@ -68,10 +68,10 @@ def measure_validation(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     reference, prompt_sets = selection_prompts(
         clip_manifest, clip_shards_dir, load_caption_table(caption_embeddings_file), evaluation)
     steps = kept_checkpoint_steps(apt_checkpoints)
-    generation = generation_of_files(teacher_model)
+    generation = teacher_model.generation
     systems = selection_systems(evaluation.reference_teacher_steps, generation.guidance_scale,
                                 steps)
-    model_files = {"teacher": teacher_model, "distilled": distilled_model,
+    model_files = {"teacher": teacher_model.read(), "distilled": distilled_model.read(),
                    **{f"apt/{step}": kept_checkpoint_files(apt_checkpoints, step)
                       for step in steps}}
     measured, _ = evaluate_systems_on_ray(
@@ -106,8 +106,8 @@ def select_apt_checkpoint(validation_systems: pd.DataFrame, apt_checkpoints: dic
 
 
 def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
-                    caption_embeddings_file: str, teacher_model: dict[str, bytes],
-                    distilled_model: dict[str, bytes], apt_best_model: dict[str, bytes],
+                    caption_embeddings_file: str, teacher_model: ModelFiles,
+                    distilled_model: ModelFiles, apt_best_model: dict[str, bytes],
                     apt_selection: dict, evaluator_model: dict[str, bytes],
                     evaluation_cache_dir: str, evaluation: EvaluationConfig, ray: RayConfig
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -120,7 +120,7 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     Returns:
         one row per system and real or trivial set, and one row per clip of each.
     """
-    generation = generation_of_files(teacher_model)
+    generation = teacher_model.generation
     reference, prompt_sets, floors = reported_prompts(
         clip_manifest, clip_shards_dir, load_caption_table(caption_embeddings_file), evaluation,
         lambda prompts: embed_prompts(prompts, generation.text_encoder))
@@ -129,7 +129,7 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                                evaluation.apt_steps, evaluation.reference_teacher_steps,
                                tuple(name for name in ("unseen", "paraphrase")
                                      if name in prompt_sets))
-    model_files = {"teacher": teacher_model, "distilled": distilled_model,
+    model_files = {"teacher": teacher_model.read(), "distilled": distilled_model.read(),
                    f"apt/{step}": apt_best_model}
     return evaluate_systems_on_ray(systems, model_files, reference, prompt_sets, floors,
                                    evaluator_model, evaluation, generation.clip_shape,
@@ -137,7 +137,7 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                                    ResultCache(evaluation_cache_dir))
 
 
-def time_served_against_teacher(caption_embeddings_file: str, teacher_model: dict[str, bytes],
+def time_served_against_teacher(caption_embeddings_file: str, teacher_model: ModelFiles,
                                 apt_best_model: dict[str, bytes], evaluation: EvaluationConfig
                                 ) -> dict:
     """The speed-up goal's figure: the reference teacher (with CFG) and the served one-step
@@ -152,9 +152,9 @@ def time_served_against_teacher(caption_embeddings_file: str, teacher_model: dic
     table = load_caption_table(caption_embeddings_file)
     text = caption_text(table, np.arange(timing.videos) % table.tokens.shape[0])
     seeds = prompt_seeds(evaluation.seed, "test", timing.videos)
-    generation = generation_of_files(teacher_model)
+    generation = teacher_model.generation
     return time_one_step_against_teacher(
-        load_model_from_files(teacher_model), load_model_from_files(apt_best_model), text, seeds,
+        teacher_model.load_model(), load_model_from_files(apt_best_model), text, seeds,
         evaluation.reference_teacher_steps, generation.guidance_scale, generation.clip_shape,
         generation.shift, timing.rounds)
 
@@ -164,7 +164,7 @@ def report_evaluation(evaluation_systems: pd.DataFrame, evaluation_clips: pd.Dat
                       evaluation_speed: dict, evaluator_record: dict,
                       pretrain_history: pd.DataFrame, distill_history: pd.DataFrame,
                       apt_history: pd.DataFrame,
-                      teacher_model: dict[str, bytes], distilled_model: dict[str, bytes],
+                      teacher_model: ModelFiles, distilled_model: ModelFiles,
                       apt_checkpoints: dict[str, bytes], clip_manifest: pd.DataFrame,
                       evaluation: EvaluationConfig, sampling: SamplingConfig
                       ) -> tuple[dict, dict[str, bytes]]:
@@ -177,7 +177,8 @@ def report_evaluation(evaluation_systems: pd.DataFrame, evaluation_clips: pd.Dat
                  "apt": (apt_history, ["d_adv", "g_loss", "d_accuracy", "r1"])}
     files = build_report(summary, goals, evaluation_systems, evaluation_clips,
                          validation_systems, apt_selection, histories,
-                         model_loader(teacher_model, distilled_model, apt_checkpoints),
+                         model_loader(teacher_model.read(), distilled_model.read(),
+                                      apt_checkpoints),
                          clip_manifest, evaluation, sampling,
-                         generation_of_files(teacher_model))
+                         teacher_model.generation)
     return summary, files

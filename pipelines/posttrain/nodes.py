@@ -26,7 +26,11 @@ from seaweed_apt.result_cache import ResultCache
 from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.text.encoder import embed_prompts
 from seaweed_apt.timing import timed_passes
-from seaweed_apt.training.checkpoint import generation_of_files, load_model_from_files
+from seaweed_apt.training.checkpoint import (
+    ModelFiles,
+    generation_of_files,
+    load_model_from_files,
+)
 
 
 def _negative_text(distill: DistillConfig, text_encoder: TextEncoderConfig
@@ -37,8 +41,8 @@ def _negative_text(distill: DistillConfig, text_encoder: TextEncoderConfig
     return embed_prompts([distill.negative_prompt], text_encoder)
 
 
-def draw_teacher_pairs(clip_manifest: pd.DataFrame, pretrain_metrics: dict,
-                       teacher_model_dir: str, caption_embeddings_file: str,
+def draw_teacher_pairs(clip_manifest: pd.DataFrame, teacher_model: ModelFiles,
+                       caption_embeddings_file: str,
                        teacher_pairs_cache_dir: str, distill: DistillConfig, apt: APTConfig,
                        ray: RayConfig, text_encoder: TextEncoderConfig
                        ) -> tuple[dict[str, np.ndarray], dict]:
@@ -55,48 +59,47 @@ def draw_teacher_pairs(clip_manifest: pd.DataFrame, pretrain_metrics: dict,
                  "sample": np.zeros((0, 1, 1, 1, 3), np.uint8)}
         return empty, {"pairs": 0, "why": "distill.objective is consistency and "
                                           "apt.regression_weight is 0: nothing reads them"}
-    return make_teacher_pairs(clip_manifest, teacher_model_dir, caption_embeddings_file, distill,
+    return make_teacher_pairs(clip_manifest, teacher_model.uri, caption_embeddings_file, distill,
                               ray, _negative_text(distill, text_encoder),
                               ResultCache(teacher_pairs_cache_dir))
 
 
-def distill_generator(clip_manifest: pd.DataFrame, teacher_pairs_record: dict,
-                      teacher_model_dir: str, clip_shards_dir: str, caption_embeddings_file: str,
-                      teacher_pairs_file: str, posttrain_runs_dir: str, distill_live_dir: str,
-                      distill: DistillConfig, ray: RayConfig, text_encoder: TextEncoderConfig):
+def distill_generator(clip_manifest: pd.DataFrame, teacher_model: ModelFiles,
+                      teacher_pairs: str, clip_shards_dir: str, caption_embeddings_file: str,
+                      posttrain_runs_dir: str, distill_live_dir: str, distill: DistillConfig,
+                      ray: RayConfig, text_encoder: TextEncoderConfig):
     """Stage B1: the teacher distilled into a one-step student (consistency distillation, or
-    regression onto the teacher pairs).
-
-    `teacher_pairs_record` only orders this node after the pairs; workers read files by path.
+    regression onto the teacher pairs). Workers read the teacher's folder and the pairs file
+    (`teacher_pairs`, a URI) themselves.
 
     Returns:
         distilled model files, metrics, per-step history, loss curve.
     """
     outcome, metrics = run_distillation(clip_manifest, clip_shards_dir, caption_embeddings_file,
-                                        teacher_model_dir, distill, ray, posttrain_runs_dir,
+                                        teacher_model.uri, distill, ray, posttrain_runs_dir,
                                         _negative_text(distill, text_encoder),
-                                        teacher_pairs_file, distill_live_dir)
+                                        teacher_pairs, distill_live_dir)
     figure = loss_curve_figure(outcome.history, f"{distill.objective} distillation (rank 0)")
     return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure
 
 
-def adversarially_post_train(clip_manifest: pd.DataFrame, distill_metrics: dict,
-                             teacher_model_dir: str, distilled_model_dir: str,
+def adversarially_post_train(clip_manifest: pd.DataFrame, teacher_model: ModelFiles,
+                             distilled_model: ModelFiles, teacher_pairs: str,
                              clip_shards_dir: str, caption_embeddings_file: str,
-                             teacher_pairs_file: str, posttrain_runs_dir: str, apt_live_dir: str,
-                             apt: APTConfig, ray: RayConfig):
+                             posttrain_runs_dir: str, apt_live_dir: str, apt: APTConfig,
+                             ray: RayConfig):
     """Stage B2: APT (with `apt.regression_weight` > 0 also regression onto the teacher pairs).
     Returns every kept EMA checkpoint of G, metrics, history, curves."""
     outcome, metrics, checkpoints = run_adversarial_post_training(
-        clip_manifest, clip_shards_dir, caption_embeddings_file, teacher_model_dir,
-        distilled_model_dir, apt, ray, posttrain_runs_dir, teacher_pairs_file, apt_live_dir)
+        clip_manifest, clip_shards_dir, caption_embeddings_file, teacher_model.uri,
+        distilled_model.uri, apt, ray, posttrain_runs_dir, teacher_pairs, apt_live_dir)
     keys = ("d_adv", "g_loss", "d_accuracy", "r1", "diversity") + (
         ("g_regression",) if apt.regression_weight > 0 else ())
     figure = loss_curve_figure(outcome.history, "APT (rank 0)", keys=keys)
     return checkpoints, metrics, pd.DataFrame(outcome.history), figure
 
 
-def sample_one_step_grids(teacher_model: dict[str, bytes], distilled_model: dict[str, bytes],
+def sample_one_step_grids(teacher_model: ModelFiles, distilled_model: ModelFiles,
                           apt_checkpoints: dict[str, bytes], sampling: SamplingConfig
                           ) -> tuple[dict[str, bytes], dict]:
     """One-step grids of the distilled and the (latest) APT generator for the teacher grid's
@@ -109,12 +112,12 @@ def sample_one_step_grids(teacher_model: dict[str, bytes], distilled_model: dict
         grid files, and a speed record (seconds per video, network evaluations per video).
     """
     torch.manual_seed(0)
-    teacher_generation = generation_of_files(teacher_model)
+    teacher_generation = teacher_model.generation
     teacher_name = f"teacher_{teacher_generation.num_inference_steps}steps"
     prompts = embed_prompts(sampling.prompts, teacher_generation.text_encoder)
     latest_apt = kept_checkpoint_files(apt_checkpoints,
                                        kept_checkpoint_steps(apt_checkpoints)[-1])
-    systems = {teacher_name: teacher_model, "distilled_1step": distilled_model,
+    systems = {teacher_name: teacher_model.read(), "distilled_1step": distilled_model.read(),
                "apt_1step": latest_apt}
     files, speed, first_seed_frames = {}, {}, {}
     videos_per_grid = len(sampling.prompts) * len(sampling.seeds)

@@ -12,7 +12,7 @@ from seaweed_apt.pretrain.pretrain import run_pretraining
 from seaweed_apt.reporting.figures import loss_curve_figure
 from seaweed_apt.reporting.samples import grid_files, grid_videos
 from seaweed_apt.text.encoder import embed_prompts
-from seaweed_apt.training.checkpoint import generation_of_files, load_model_from_files
+from seaweed_apt.training.checkpoint import ModelFiles
 
 
 def pretrain_teacher(clip_manifest: pd.DataFrame, clip_shards_dir: str,
@@ -35,11 +35,11 @@ def pretrain_teacher(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure
 
 
-def sample_teacher_grid(teacher_model: dict[str, bytes], sampling: SamplingConfig
+def sample_teacher_grid(teacher_model: ModelFiles, sampling: SamplingConfig
                         ) -> dict[str, bytes]:
     """Returns: the teacher's grid for `sampling`'s fixed prompts and seeds, made as the teacher's
     files say (Euler steps with CFG), as mp4, GIF and a PNG contact sheet."""
-    model, generation = load_model_from_files(teacher_model), generation_of_files(teacher_model)
+    model, generation = teacher_model.load_model(), teacher_model.generation
     prompts = embed_prompts(sampling.prompts, generation.text_encoder)
     videos = grid_videos(model, prompts, sampling.seeds, generation)
     return grid_files(videos, sampling.prompts, sampling.seeds, generation.fps,

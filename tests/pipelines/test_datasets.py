@@ -64,3 +64,42 @@ def test_optional_yaml_is_none_when_absent(root):
     assert OptionalYAMLDataset(f"{root}/dvc.lock").load() is None
     storage.write_bytes(f"{root}/dvc.lock", b"schema: '2.0'\n")
     assert OptionalYAMLDataset(f"{root}/dvc.lock").load() == {"schema": "2.0"}
+
+
+def test_model_files_are_saved_as_bytes_and_loaded_as_a_handle_workers_can_open(root):
+    """One name for a network's files: the node that trains it saves {file: bytes}; the next
+    loads a `ModelFiles` (URI + config) that reads, builds or hands the folder on."""
+    import json
+
+    import torch
+
+    from pipelines.model_files import ModelFilesDataset
+    from seaweed_apt.training.checkpoint import load_model
+    from tests.registry.conftest import GENERATION_BLOCK, generator_files
+
+    dataset = ModelFilesDataset(f"{root}/06_models/teacher")
+    assert not dataset.exists()
+    with pytest.raises(Exception, match="has no config.json: run the stage that writes it"):
+        dataset.load()
+    files = generator_files(3)
+    dataset.save(files)
+    handle = dataset.load()
+    assert handle.uri.endswith("06_models/teacher") and handle.config == json.loads(
+        files["config.json"])
+    assert handle.read() == files
+    assert handle.generation.model_dump() == GENERATION_BLOCK
+    x, t = torch.randn(1, 3, 4, 32, 32), torch.rand(1)
+    text = handle.load_model().null_text(1)
+    with torch.no_grad():  # the handle's network is the one a worker builds from its URI
+        assert torch.equal(handle.load_model()(x, t, text), load_model(handle.uri)(x, t, text))
+
+
+def test_a_safetensors_file_dataset_saves_arrays_and_loads_their_uri(root):
+    from pipelines.datasets import SafetensorsFileDataset
+    from seaweed_apt import storage
+
+    dataset = SafetensorsFileDataset(f"{root}/05_model_input/teacher_pairs.safetensors")
+    with pytest.raises(Exception, match="does not exist: run the stage that writes it"):
+        dataset.load()
+    dataset.save({"sample": np.ones((2, 3), np.uint8)})
+    assert storage.load_safetensors(dataset.load())["sample"].shape == (2, 3)

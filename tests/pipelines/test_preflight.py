@@ -61,7 +61,7 @@ def test_a_curated_root_is_ready_for_pretrain_and_posttrain_before_any_run_folde
         missing = input_problems(register_pipelines()["posttrain"], catalog)
     assert not (root / "06_models" / "runs").exists()
     assert sorted(line.split(":")[0] for line in missing) == [
-        "dataset pretrain_metrics", "dataset teacher_model", "dataset teacher_model_dir"]
+        "dataset teacher_model"]
 
 
 def test_a_stride_of_zero_for_one_source_set_is_named_before_curation(raw_root):

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -196,3 +197,37 @@ def with_generation(files: dict[str, bytes], generation: GenerationConfig) -> di
     config = json.loads(files[CONFIG_FILE])
     config[GENERATION_KEY] = generation.model_dump()
     return files | {CONFIG_FILE: json.dumps(config, indent=2, sort_keys=True).encode()}
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """A network's exported files (`model.safetensors` + `config.json`, from `export_model_files`)
+    at `uri`, an absolute local path or a storage URI: what a stage hands the next one, by
+    reference, so that Ray workers read the files themselves. `config` is its config.json."""
+
+    uri: str
+    config: dict
+
+    @classmethod
+    def at(cls, uri: str | Path) -> ModelFiles:
+        """The files at `uri` (made absolute where local).
+
+        Raises: CheckpointError when there is no config.json there."""
+        uri = storage.absolute(uri)
+        return cls(uri, read_config(uri))
+
+    @property
+    def generation(self) -> GenerationConfig:
+        """Raises: CheckpointError as `read_generation`."""
+        return read_generation(self.config, self.uri)
+
+    def read(self) -> dict[str, bytes]:
+        """Every file, {relative path: bytes} (what Ray tasks receive through the object store)."""
+        return {relative: storage.read_bytes(uri)
+                for relative, uri in storage.list_files(self.uri).items()}
+
+    def load_model(self, device: str | torch.device = "cpu") -> VideoDiT:
+        """The network, built from the files alone (`load_model`).
+
+        Raises: CheckpointError naming the file that is missing or cannot be read."""
+        return load_model(self.uri, use_ema=False, device=device)
