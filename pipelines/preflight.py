@@ -11,14 +11,15 @@ class PreflightError(ValueError):
 
 def _location(catalog, dataset: str) -> str:
     description = catalog.get(dataset)._describe() if dataset in catalog else {}
-    where = description.get("filepath") or description.get("path") or description.get("folders")
+    where = (description.get("filepath") or description.get("path")
+             or description.get("folders") or description.get("manifest"))
     return ", ".join(map(str, where.values())) if isinstance(where, dict) else str(where or "")
 
 
 def input_problems(pipeline, catalog) -> list[str]:
     """Free inputs (read by the pipeline, written by none of its nodes) that do not exist;
     datasets marked `optional` (an absent dvc.lock) are not asked for."""
-    # A path input (`clip_shards_dir`) may name what an earlier node of this run writes.
+    # An input may name a location an earlier node of this run writes.
     written = {_location(catalog, name) for name in pipeline.all_outputs()} - {""}
     problems = []
     for dataset in sorted(pipeline.inputs()):

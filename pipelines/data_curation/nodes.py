@@ -10,6 +10,7 @@ import pandas as pd
 from seaweed_apt.config.curation import CurationConfig, QualityGateConfig, SplitConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.text import TextEncoderConfig
+from seaweed_apt.data.curated import CuratedClips, CuratedClipsParts
 from seaweed_apt.data.curation import REJECT_COLUMNS, compute_curation_summary
 from seaweed_apt.data.curation_on_ray import (
     cut_clips_on_ray,
@@ -51,7 +52,7 @@ def embed_captions(split_clips: pd.DataFrame, text_encoder: TextEncoderConfig
                    ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Embed each unique caption once.
     Args: split_clips, text_encoder (model package, token length).
-    Returns: clips with `caption_embedding_index`, and the embedding tensors."""
+    Returns: clips with `caption_embedding_index`, and the caption table's tensors."""
     index, captions = caption_index(split_clips["caption"])
     embeddings = TextEncoder(text_encoder).encode(captions)
     logger.info("embedded %d unique captions of %d clips", len(captions), len(split_clips))
@@ -78,16 +79,18 @@ def enforce_quality_gate(gated_clips: pd.DataFrame, quality_gate_report: dict,
     return gated_clips
 
 
-def write_clip_shards(validated_clips: pd.DataFrame, candidate_clips_dir: str,
-                      curation: CurationConfig) -> tuple[pd.DataFrame, dict]:
-    """Returns: the clip manifest (with shard and offset) and shard name -> a function making
-    its tensors from the candidate parts (saved one shard at a time)."""
+def write_clip_shards(validated_clips: pd.DataFrame, caption_table: dict[str, np.ndarray],
+                      candidate_clips_dir: str, curation: CurationConfig) -> CuratedClipsParts:
+    """Returns: the curated clips to write: the clip manifest (with shard and offset), shard
+    name -> a function making its tensors from the candidate parts (saved one shard at a time),
+    and the caption table."""
     def read_frames(rows: pd.DataFrame) -> np.ndarray:
         return read_candidate_frames(candidate_clips_dir, rows["candidate_part"].to_numpy(),
                                      rows["candidate_offset"].to_numpy())
 
     manifest, shards = shard_clips(validated_clips, read_frames, curation.shard_size)
-    return manifest.drop(columns=["candidate_part", "candidate_offset"]), shards
+    return CuratedClipsParts(manifest.drop(columns=["candidate_part", "candidate_offset"]),
+                             shards, caption_table)
 
 
 def quarantine_rejects(curation_rejects: pd.DataFrame, gate_rejects: pd.DataFrame) -> pd.DataFrame:
@@ -102,10 +105,10 @@ def quarantine_rejects(curation_rejects: pd.DataFrame, gate_rejects: pd.DataFram
     return quarantine.astype({"clip_start": "int64"})
 
 
-def summarize_curation(raw_videos: pd.DataFrame, clip_manifest: pd.DataFrame,
+def summarize_curation(raw_videos: pd.DataFrame, curated_clips: CuratedClips,
                        quarantine: pd.DataFrame) -> dict:
     """Returns: counts (files in, clips out, quarantined by reason); also logged as one line."""
-    summary = compute_curation_summary(raw_videos, clip_manifest, quarantine)
+    summary = compute_curation_summary(raw_videos, curated_clips.manifest, quarantine)
     logger.info("curation: %d files in, %d clips out %s, %d files quarantined %s, "
                 "%d static windows dropped", summary["files_in"], summary["clips_out"],
                 summary["clips_by_split"], summary["files_quarantined"],

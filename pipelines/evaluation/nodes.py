@@ -14,6 +14,7 @@ from seaweed_apt.apt.kept import kept_checkpoint_files, kept_checkpoint_steps
 from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
+from seaweed_apt.data.curated import CuratedClips
 from seaweed_apt.evaluation.collapse_alarm import collapse_alarms
 from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.evaluator import trained_evaluator
@@ -33,9 +34,8 @@ from seaweed_apt.training.checkpoint import ModelFiles, load_model_from_files
 logger = logging.getLogger(__name__)
 
 
-def train_evaluator(clip_manifest: pd.DataFrame, clip_shards_dir: str,
-                    evaluation_cache_dir: str, evaluation: EvaluationConfig
-                    ) -> tuple[dict[str, bytes], dict]:
+def train_evaluator(curated_clips: CuratedClips, evaluation_cache_dir: str,
+                    evaluation: EvaluationConfig) -> tuple[dict[str, bytes], dict]:
     """The item classifier on real train clips, frozen, with its accuracy on real test clips;
     from the evaluation cache where the same clips, settings and code trained one before.
 
@@ -43,9 +43,10 @@ def train_evaluator(clip_manifest: pd.DataFrame, clip_shards_dir: str,
         evaluator files (weights + config), and its record (accuracy, chance, history).
     """
     config = evaluation.evaluator
-    train = load_split_clips(clip_manifest, clip_shards_dir, "train", limit=config.train_clips,
+    train = load_split_clips(curated_clips.manifest, curated_clips.shards_uri, "train",
+                             limit=config.train_clips,
                              seed=config.seed)
-    test = load_split_clips(clip_manifest, clip_shards_dir, "test")
+    test = load_split_clips(curated_clips.manifest, curated_clips.shards_uri, "test")
     return trained_evaluator(train, test, config, ResultCache(evaluation_cache_dir))
 
 
@@ -53,8 +54,7 @@ def _temporal_patch(teacher_model: ModelFiles) -> int:
     return teacher_model.load_model().patch[0]
 
 
-def measure_validation(clip_manifest: pd.DataFrame, clip_shards_dir: str,
-                       caption_embeddings_file: str, teacher_model: ModelFiles,
+def measure_validation(curated_clips: CuratedClips, teacher_model: ModelFiles,
                        distilled_model: ModelFiles, apt_checkpoints: dict[str, bytes],
                        evaluator_model: dict[str, bytes], evaluation_cache_dir: str,
                        evaluation: EvaluationConfig, ray: RayConfig) -> pd.DataFrame:
@@ -66,7 +66,8 @@ def measure_validation(clip_manifest: pd.DataFrame, clip_shards_dir: str,
         one row per system (prompt set "val") and the validation clips' own ceiling row.
     """
     reference, prompt_sets = selection_prompts(
-        clip_manifest, clip_shards_dir, load_caption_table(caption_embeddings_file), evaluation)
+        curated_clips.manifest, curated_clips.shards_uri,
+        load_caption_table(curated_clips.caption_table_uri), evaluation)
     steps = kept_checkpoint_steps(apt_checkpoints)
     generation = teacher_model.generation
     systems = selection_systems(evaluation.reference_teacher_steps, generation.guidance_scale,
@@ -105,8 +106,7 @@ def select_apt_checkpoint(validation_systems: pd.DataFrame, apt_checkpoints: dic
     return files | {"selection.json": json.dumps(record, indent=2).encode()}, record
 
 
-def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
-                    caption_embeddings_file: str, teacher_model: ModelFiles,
+def measure_systems(curated_clips: CuratedClips, teacher_model: ModelFiles,
                     distilled_model: ModelFiles, apt_best_model: dict[str, bytes],
                     apt_selection: dict, evaluator_model: dict[str, bytes],
                     evaluation_cache_dir: str, evaluation: EvaluationConfig, ray: RayConfig
@@ -122,7 +122,8 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
     """
     generation = teacher_model.generation
     reference, prompt_sets, floors = reported_prompts(
-        clip_manifest, clip_shards_dir, load_caption_table(caption_embeddings_file), evaluation,
+        curated_clips.manifest, curated_clips.shards_uri,
+        load_caption_table(curated_clips.caption_table_uri), evaluation,
         lambda prompts: embed_prompts(prompts, generation.text_encoder))
     step = int(apt_selection["checkpoint_step"])
     systems = reported_systems(evaluation.teacher_steps, generation.guidance_scale, step,
@@ -137,7 +138,7 @@ def measure_systems(clip_manifest: pd.DataFrame, clip_shards_dir: str,
                                    ResultCache(evaluation_cache_dir))
 
 
-def time_served_against_teacher(caption_embeddings_file: str, teacher_model: ModelFiles,
+def time_served_against_teacher(curated_clips: CuratedClips, teacher_model: ModelFiles,
                                 apt_best_model: dict[str, bytes], evaluation: EvaluationConfig
                                 ) -> dict:
     """The speed-up goal's figure: the reference teacher (with CFG) and the served one-step
@@ -149,7 +150,7 @@ def time_served_against_teacher(caption_embeddings_file: str, teacher_model: Mod
         the timing record (`time_one_step_against_teacher`), written as speed.json.
     """
     timing = evaluation.speed_timing
-    table = load_caption_table(caption_embeddings_file)
+    table = load_caption_table(curated_clips.caption_table_uri)
     text = caption_text(table, np.arange(timing.videos) % table.tokens.shape[0])
     seeds = prompt_seeds(evaluation.seed, "test", timing.videos)
     generation = teacher_model.generation
@@ -165,7 +166,7 @@ def report_evaluation(evaluation_systems: pd.DataFrame, evaluation_clips: pd.Dat
                       pretrain_history: pd.DataFrame, distill_history: pd.DataFrame,
                       apt_history: pd.DataFrame,
                       teacher_model: ModelFiles, distilled_model: ModelFiles,
-                      apt_checkpoints: dict[str, bytes], clip_manifest: pd.DataFrame,
+                      apt_checkpoints: dict[str, bytes], curated_clips: CuratedClips,
                       evaluation: EvaluationConfig, sampling: SamplingConfig
                       ) -> tuple[dict, dict[str, bytes]]:
     """Returns: the headline metrics (DVC metrics) and the report folder (report.md,
@@ -179,6 +180,6 @@ def report_evaluation(evaluation_systems: pd.DataFrame, evaluation_clips: pd.Dat
                          validation_systems, apt_selection, histories,
                          model_loader(teacher_model.read(), distilled_model.read(),
                                       apt_checkpoints),
-                         clip_manifest, evaluation, sampling,
+                         curated_clips.manifest, evaluation, sampling,
                          teacher_model.generation)
     return summary, files

@@ -20,6 +20,7 @@ from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.config.text import TextEncoderConfig
+from seaweed_apt.data.curated import CuratedClips
 from seaweed_apt.reporting.figures import frame_table_png, loss_curve_figure
 from seaweed_apt.reporting.samples import grid_files, grid_videos
 from seaweed_apt.result_cache import ResultCache
@@ -41,8 +42,7 @@ def _negative_text(distill: DistillConfig, text_encoder: TextEncoderConfig
     return embed_prompts([distill.negative_prompt], text_encoder)
 
 
-def draw_teacher_pairs(clip_manifest: pd.DataFrame, teacher_model: ModelFiles,
-                       caption_embeddings_file: str,
+def draw_teacher_pairs(curated_clips: CuratedClips, teacher_model: ModelFiles,
                        teacher_pairs_cache_dir: str, distill: DistillConfig, apt: APTConfig,
                        ray: RayConfig, text_encoder: TextEncoderConfig
                        ) -> tuple[dict[str, np.ndarray], dict]:
@@ -59,15 +59,15 @@ def draw_teacher_pairs(clip_manifest: pd.DataFrame, teacher_model: ModelFiles,
                  "sample": np.zeros((0, 1, 1, 1, 3), np.uint8)}
         return empty, {"pairs": 0, "why": "distill.objective is consistency and "
                                           "apt.regression_weight is 0: nothing reads them"}
-    return make_teacher_pairs(clip_manifest, teacher_model.uri, caption_embeddings_file, distill,
+    return make_teacher_pairs(curated_clips.manifest, teacher_model.uri,
+                              curated_clips.caption_table_uri, distill,
                               ray, _negative_text(distill, text_encoder),
                               ResultCache(teacher_pairs_cache_dir))
 
 
-def distill_generator(clip_manifest: pd.DataFrame, teacher_model: ModelFiles,
-                      teacher_pairs: str, clip_shards_dir: str, caption_embeddings_file: str,
-                      posttrain_runs_dir: str, distill_live_dir: str, distill: DistillConfig,
-                      ray: RayConfig, text_encoder: TextEncoderConfig):
+def distill_generator(curated_clips: CuratedClips, teacher_model: ModelFiles,
+                      teacher_pairs: str, posttrain_runs_dir: str, distill_live_dir: str,
+                      distill: DistillConfig, ray: RayConfig, text_encoder: TextEncoderConfig):
     """Stage B1: the teacher distilled into a one-step student (consistency distillation, or
     regression onto the teacher pairs). Workers read the teacher's folder and the pairs file
     (`teacher_pairs`, a URI) themselves.
@@ -75,7 +75,8 @@ def distill_generator(clip_manifest: pd.DataFrame, teacher_model: ModelFiles,
     Returns:
         distilled model files, metrics, per-step history, loss curve.
     """
-    outcome, metrics = run_distillation(clip_manifest, clip_shards_dir, caption_embeddings_file,
+    outcome, metrics = run_distillation(curated_clips.manifest, curated_clips.shards_uri,
+                                        curated_clips.caption_table_uri,
                                         teacher_model.uri, distill, ray, posttrain_runs_dir,
                                         _negative_text(distill, text_encoder),
                                         teacher_pairs, distill_live_dir)
@@ -83,15 +84,15 @@ def distill_generator(clip_manifest: pd.DataFrame, teacher_model: ModelFiles,
     return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure
 
 
-def adversarially_post_train(clip_manifest: pd.DataFrame, teacher_model: ModelFiles,
+def adversarially_post_train(curated_clips: CuratedClips, teacher_model: ModelFiles,
                              distilled_model: ModelFiles, teacher_pairs: str,
-                             clip_shards_dir: str, caption_embeddings_file: str,
                              posttrain_runs_dir: str, apt_live_dir: str, apt: APTConfig,
                              ray: RayConfig):
     """Stage B2: APT (with `apt.regression_weight` > 0 also regression onto the teacher pairs).
     Returns every kept EMA checkpoint of G, metrics, history, curves."""
     outcome, metrics, checkpoints = run_adversarial_post_training(
-        clip_manifest, clip_shards_dir, caption_embeddings_file, teacher_model.uri,
+        curated_clips.manifest, curated_clips.shards_uri, curated_clips.caption_table_uri,
+        teacher_model.uri,
         distilled_model.uri, apt, ray, posttrain_runs_dir, teacher_pairs, apt_live_dir)
     keys = ("d_adv", "g_loss", "d_accuracy", "r1", "diversity") + (
         ("g_regression",) if apt.regression_weight > 0 else ())

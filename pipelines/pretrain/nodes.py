@@ -8,6 +8,7 @@ from seaweed_apt.config.pretrain import PretrainConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
 from seaweed_apt.config.text import TextEncoderConfig
+from seaweed_apt.data.curated import CuratedClips
 from seaweed_apt.pretrain.pretrain import run_pretraining
 from seaweed_apt.reporting.figures import loss_curve_figure
 from seaweed_apt.reporting.samples import grid_files, grid_videos
@@ -15,8 +16,7 @@ from seaweed_apt.text.encoder import embed_prompts
 from seaweed_apt.training.checkpoint import ModelFiles
 
 
-def pretrain_teacher(clip_manifest: pd.DataFrame, clip_shards_dir: str,
-                     caption_embeddings_file: str, pretrain_runs_dir: str,
+def pretrain_teacher(curated_clips: CuratedClips, pretrain_runs_dir: str,
                      pretrain_live_dir: str, pretrain: PretrainConfig, ray: RayConfig,
                      sampling: SamplingConfig, text_encoder: TextEncoderConfig):
     """Train the rectified-flow teacher on Ray Train (workers read the shards by URI; rank 0
@@ -27,7 +27,8 @@ def pretrain_teacher(clip_manifest: pd.DataFrame, clip_shards_dir: str,
         `sampling`'s fps, steps, guidance and shift, `text_encoder`), metrics, per-step history,
         loss curve.
     """
-    outcome, metrics = run_pretraining(clip_manifest, clip_shards_dir, caption_embeddings_file,
+    outcome, metrics = run_pretraining(curated_clips.manifest, curated_clips.shards_uri,
+                                       curated_clips.caption_table_uri,
                                        pretrain, ray, pretrain_runs_dir, sampling, text_encoder,
                                        pretrain_live_dir)
     figure = loss_curve_figure(outcome.history, "pretrain (rank 0)",

@@ -8,9 +8,8 @@ from pipelines.pretrain import nodes
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         Node(nodes.pretrain_teacher,
-             ["clip_manifest", "clip_shards_dir", "caption_embeddings_file", "pretrain_runs_dir",
-              "pretrain_live_dir", "params:pretrain", "params:ray", "params:sampling",
-              "params:text_encoder"],
+             ["curated_clips", "pretrain_runs_dir", "pretrain_live_dir", "params:pretrain",
+              "params:ray", "params:sampling", "params:text_encoder"],
              ["teacher_model", "pretrain_metrics", "pretrain_history", "pretrain_loss_curve"],
              name="pretrain_teacher", tags=["ray"]),
         Node(nodes.sample_teacher_grid,

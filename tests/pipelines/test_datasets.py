@@ -103,3 +103,33 @@ def test_a_safetensors_file_dataset_saves_arrays_and_loads_their_uri(root):
         dataset.load()
     dataset.save({"sample": np.ones((2, 3), np.uint8)})
     assert storage.load_safetensors(dataset.load())["sample"].shape == (2, 3)
+
+
+def test_curated_clips_are_written_together_and_loaded_as_one_handle(root):
+    """The manifest, the shards (made one at a time, stale ones deleted) and the caption table
+    under one name; the handle carries the manifest and the URIs workers open."""
+    import pandas as pd
+
+    from pipelines.curated_clips import CuratedClipsDataset
+    from seaweed_apt import storage
+    from seaweed_apt.data.curated import CuratedClipsParts
+
+    dataset = CuratedClipsDataset(f"{root}/03_primary/clip_manifest.parquet",
+                                  f"{root}/03_primary/clip_shards",
+                                  f"{root}/04_feature/caption_embeddings.safetensors")
+    with pytest.raises(Exception, match="does not exist: run data_curation first"):
+        dataset.load()
+    manifest = pd.DataFrame({"num_frames": [4, 4], "height": [8, 8], "width": [6, 6],
+                             "shard": ["train-00000", "train-00001"], "shard_offset": [0, 0]})
+    shard = {"frames": np.zeros((1, 4, 8, 6, 3), np.uint8), "caption_row": np.array([0])}
+    table = {"pooled": np.ones((1, 3), np.float32)}
+    dataset.save(CuratedClipsParts(manifest, {"train-00000": shard, "train-00001": lambda: shard,
+                                              "val-00000": shard}, table))
+    dataset.save(CuratedClipsParts(manifest, {"train-00000": shard,
+                                              "train-00001": lambda: shard}, table))
+    clips = dataset.load()
+    pd.testing.assert_frame_equal(clips.manifest, manifest)
+    assert clips.clip_shape == (4, 8, 6)
+    assert sorted(storage.list_files(clips.shards_uri)) == ["train-00000.safetensors",
+                                                            "train-00001.safetensors"]
+    assert storage.load_safetensors(clips.caption_table_uri)["pooled"].shape == (1, 3)

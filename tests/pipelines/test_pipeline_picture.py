@@ -21,10 +21,12 @@ BIN = Path(sys.executable).parent
 
 
 def _paths(entry: dict) -> set[str]:
-    """The data paths a catalog entry reads or writes."""
+    """The data paths a catalog entry reads or writes (every string but its types; the curated
+    clips name three)."""
     if "folders" in entry:
         return set(entry["folders"].values())
-    return {entry[key] for key in ("filepath", "path") if key in entry}
+    return {value for key, value in entry.items()
+            if isinstance(value, str) and key not in ("type", "dataset")}
 
 
 def _kedro_edges() -> set[tuple[str, str]]:

@@ -34,8 +34,7 @@ def test_a_typo_in_a_nested_group_is_named(curated_root):
 
 def test_a_missing_input_path_is_named_with_its_path(tmp_path):
     message = _refused(tmp_path / "empty", "pretrain")
-    assert "dataset clip_manifest: " in message and "03_primary/clip_manifest.parquet" in message
-    assert "dataset caption_embeddings_file: " in message
+    assert "dataset curated_clips: " in message and "03_primary/clip_manifest.parquet" in message
     message = _refused(tmp_path / "empty", "data_curation")
     assert "dataset raw_videos: " in message and "01_raw" in message
 

@@ -16,13 +16,15 @@ def shard_clips(manifest: pd.DataFrame, read_frames: Callable[[pd.DataFrame], np
     """Group clips into shards named `<split>-<nnnnn>`, each made only when it is saved.
 
     Args:
-        manifest: the validated clips, with a `split` column.
+        manifest: the validated clips, with `split` and `caption_embedding_index` columns.
         read_frames: manifest rows -> their frames (n, T, H, W, 3) uint8, in row order.
         shard_size: clips per shard.
 
     Returns:
         The manifest with `shard` and `shard_offset` columns, and shard name -> a function making
-        its tensors (`frames` (n, T, H, W, 3) uint8, `clip_row` (n,) int64 row of the manifest):
+        its tensors (`frames` (n, T, H, W, 3) uint8, `clip_row` (n,) int64 row of the manifest,
+        `caption_row` (n,) int64 row of the caption table, so a shard alone says each clip's
+        caption):
         Kedro's PartitionedDataset calls each at save time, so one shard is in memory at once.
     """
     manifest = manifest.reset_index(drop=True)
@@ -43,7 +45,8 @@ def shard_clips(manifest: pd.DataFrame, read_frames: Callable[[pd.DataFrame], np
 
 def _make_shard(read_frames: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFrame,
                 clip_row: np.ndarray) -> dict[str, np.ndarray]:
-    return {"frames": np.ascontiguousarray(read_frames(rows)), "clip_row": clip_row}
+    return {"frames": np.ascontiguousarray(read_frames(rows)), "clip_row": clip_row,
+            "caption_row": rows["caption_embedding_index"].to_numpy(np.int64)}
 
 
 def caption_index(captions: pd.Series) -> tuple[pd.Series, list[str]]:
