@@ -20,7 +20,7 @@ from seaweed_apt.data.curation_on_ray import (
 from seaweed_apt.data.shards import caption_index, shard_clips
 from seaweed_apt.data.splits import assign_splits
 from seaweed_apt.expectations import raise_if_gate_failed, run_quality_gate
-from seaweed_apt.text.caption_table import caption_table_tensors
+from seaweed_apt.text.caption_table import caption_table_arrays
 from seaweed_apt.text.encoder import TextEncoder
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def embed_captions(split_clips: pd.DataFrame, text_encoder: TextEncoderConfig
     embeddings = TextEncoder(text_encoder).encode(captions)
     logger.info("embedded %d unique captions of %d clips", len(captions), len(split_clips))
     return (split_clips.assign(caption_embedding_index=index),
-            caption_table_tensors(embeddings))
+            caption_table_arrays(embeddings))
 
 
 def validate_clip_manifest(embedded_clips: pd.DataFrame, curation: CurationConfig,

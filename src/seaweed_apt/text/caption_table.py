@@ -15,7 +15,7 @@ from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.text.encoder import CaptionEmbeddings
 
 
-def caption_table_tensors(embeddings: CaptionEmbeddings) -> dict[str, np.ndarray]:
+def caption_table_arrays(embeddings: CaptionEmbeddings) -> dict[str, np.ndarray]:
     """The arrays of the caption table's file, by name."""
     return {"tokens": embeddings.tokens, "mask": embeddings.mask, "pooled": embeddings.pooled}
 
