@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
+from pipelines.datasets import SafetensorsDataset
 from seaweed_apt import storage
 from seaweed_apt.data.curated import CuratedClips, CuratedClipsParts
 
@@ -36,22 +36,16 @@ class CuratedClipsDataset(AbstractDataset[CuratedClipsParts, CuratedClips]):
                             storage.absolute(self._caption_table))
 
     def save(self, data: CuratedClipsParts) -> None:
-        from safetensors.numpy import save
-
-        def safetensors_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-            return save({key: np.ascontiguousarray(value) for key, value in arrays.items()})
-
         stale = {relative for relative in storage.list_files(self._shards)
                  if relative.endswith(SHARD_SUFFIX)} - {f"{name}{SHARD_SUFFIX}"
                                                         for name in data.shards}
         for name, shard in data.shards.items():
-            arrays = shard() if callable(shard) else shard
-            storage.write_bytes(storage.join(self._shards, f"{name}{SHARD_SUFFIX}"),
-                                safetensors_bytes(arrays))
+            SafetensorsDataset(storage.join(self._shards, f"{name}{SHARD_SUFFIX}")).save(
+                shard() if callable(shard) else shard)
         for relative in sorted(stale):
             fs, path = storage.filesystem(storage.join(self._shards, relative))
             fs.rm(path)
-        storage.write_bytes(self._caption_table, safetensors_bytes(data.caption_table))
+        SafetensorsDataset(self._caption_table).save(data.caption_table)
         buffer = io.BytesIO()
         data.manifest.to_parquet(buffer, index=False)
         storage.write_bytes(self._manifest, buffer.getvalue())

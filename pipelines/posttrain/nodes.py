@@ -118,13 +118,13 @@ def sample_one_step_grids(teacher_model: ModelFiles, distilled_model: ModelFiles
     prompts = embed_prompts(sampling.prompts, teacher_generation.text_encoder)
     latest_apt = kept_checkpoint_files(apt_checkpoints,
                                        kept_checkpoint_steps(apt_checkpoints)[-1])
-    systems = {teacher_name: teacher_model.read(), "distilled_1step": distilled_model.read(),
-               "apt_1step": latest_apt}
+    systems = {teacher_name: (teacher_model.load_model(), teacher_generation),
+               "distilled_1step": (distilled_model.load_model(), distilled_model.generation),
+               "apt_1step": (load_model_from_files(latest_apt), generation_of_files(latest_apt))}
     files, speed, first_seed_frames = {}, {}, {}
     videos_per_grid = len(sampling.prompts) * len(sampling.seeds)
     middle = teacher_generation.num_frames // 2
-    for name, model_files in systems.items():
-        model, generation = load_model_from_files(model_files), generation_of_files(model_files)
+    for name, (model, generation) in systems.items():
         videos, seconds = timed_passes(partial(grid_videos, model, prompts, sampling.seeds,
                                                generation), sampling.min_timing_s)
         seconds /= videos_per_grid
