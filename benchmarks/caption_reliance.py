@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 
-import pandas as pd
 import torch
+from data_root import curated_clips
 
 from seaweed_apt.diffusion.flow import interpolate
 from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.checkpoint import load_model
-from seaweed_apt.training.data import caption_index_by_shard, load_worker_clips
+from seaweed_apt.training.data import load_worker_clips
 
 TIMES = (0.3, 0.6, 0.8, 0.95)
 
@@ -35,10 +35,7 @@ def main() -> None:
     parser.add_argument("--data", default="data")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    manifest = pd.read_parquet(f"{args.data}/03_primary/clip_manifest.parquet")
-    clips = load_worker_clips(f"{args.data}/03_primary/clip_shards",
-                              caption_index_by_shard(manifest, "val"),
-                              f"{args.data}/04_feature/caption_embeddings.safetensors")
+    clips = load_worker_clips(curated_clips(args.data), split="val")
     rng = torch.Generator().manual_seed(0)
     count = min(args.clips, len(clips))
     x0, text = clips.batch(torch.randperm(len(clips), generator=rng)[:count])

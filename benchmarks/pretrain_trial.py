@@ -18,13 +18,12 @@ import argparse
 import json
 import logging
 
-import pandas as pd
+from data_root import curated_clips
 
 from seaweed_apt.config.loading import load_parameters
 from seaweed_apt.config.pretrain import PretrainConfig
 from seaweed_apt.pretrain.pretrain_phase import build_pretrain_phase
-from seaweed_apt.training.data import caption_index_by_shard
-from seaweed_apt.training.loop import training_loop
+from seaweed_apt.training.loop import LoopConfig, training_loop
 from seaweed_apt.training.worker import LocalWorker
 
 WORKERS = 2  # the CPU default's Ray workers: the global batch is this times the per-worker one
@@ -53,11 +52,7 @@ def main() -> None:
     config = PretrainConfig.model_validate(merge(base, json.loads(args.params)))
     config = config.model_copy(update={"batch_size": WORKERS * config.batch_size,
                                        "image_batch_size": WORKERS * config.image_batch_size})
-    manifest = pd.read_parquet(f"{args.data}/03_primary/clip_manifest.parquet")
-    loop_config = {"pretrain": config.model_dump(),
-                   "shards_dir": f"{args.data}/03_primary/clip_shards",
-                   "caption_index_by_shard": caption_index_by_shard(manifest),
-                   "captions_path": f"{args.data}/04_feature/caption_embeddings.safetensors"}
+    loop_config = LoopConfig(config, curated_clips(args.data))
     done = training_loop(build_pretrain_phase, loop_config, LocalWorker.start(args.out, 2))
     print(f"done: {done}")
 

@@ -33,14 +33,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from data_root import curated_clips
 from torch.profiler import ProfilerActivity, profile
 
-from seaweed_apt.apt.apt_phase import build_apt_phase
-from seaweed_apt.apt.distill_phase import build_distill_phase
+from seaweed_apt.apt.apt_phase import APTInputs, build_apt_phase
+from seaweed_apt.apt.distill_phase import DistillInputs, build_distill_phase
 from seaweed_apt.config.loading import load_parameters
+from seaweed_apt.config.posttrain import APTConfig, DistillConfig
+from seaweed_apt.config.pretrain import PretrainConfig
 from seaweed_apt.pretrain.pretrain_phase import build_pretrain_phase
-from seaweed_apt.training.data import caption_index_by_shard, load_worker_clips
-from seaweed_apt.training.loop import LoopSchedule
+from seaweed_apt.training.data import load_worker_clips
+from seaweed_apt.training.loop import LoopConfig, LoopSchedule
 from seaweed_apt.training.mfu import counted_flops, measured_matmul_flops
 from seaweed_apt.training.worker import LocalWorker, step_seed
 
@@ -77,29 +80,32 @@ def family(name: str) -> str:
     return "other"
 
 
-def loop_config(data: Path, env: str, stage: str, threads: int) -> tuple[dict, str]:
-    """The loop config `run_stage` gives the phase `stage`, on `data`'s outputs."""
-    manifest = pd.read_parquet(data / "03_primary/clip_manifest.parquet")
+def loop_config(data: Path, env: str, stage: str, threads: int) -> tuple[LoopConfig, dict]:
+    """The loop config `run_stage` gives the phase `stage`, on `data`'s outputs (the teacher,
+    the distilled generator and the teacher pairs where the phase reads them)."""
+    models = data / "06_models"
+    pairs = str(data / "05_model_input/teacher_pairs.safetensors")
     if stage == "pretrain":
         config = load_parameters("conf", env, "parameters_pretrain.yml", "pretrain")
+        inputs = PretrainConfig.model_validate(config)
+    elif stage == "distill":
+        config = load_parameters("conf", env, "parameters_posttrain.yml", "posttrain.distill")
+        distill = DistillConfig.model_validate(config)
+        inputs = DistillInputs(distill, str(models / "teacher"), teacher_pairs_uri=(
+            pairs if distill.objective == "regression" else None))
     else:
-        config = load_parameters("conf", env, "parameters_posttrain.yml", f"posttrain.{stage}")
-    shards = caption_index_by_shard(manifest)
-    loop = {stage: config, "shards_dir": str(data / "03_primary/clip_shards"),
-            "captions_path": str(data / "04_feature/caption_embeddings.safetensors"),
-            "caption_index_by_shard": shards, "threads_per_worker": threads,
-            "teacher_dir": str(data / "06_models/teacher"),
-            "distilled_dir": str(data / "06_models/distilled"),
-            "teacher_pairs_path": str(data / "05_model_input/teacher_pairs.safetensors")}
-    return loop, config
+        config = load_parameters("conf", env, "parameters_posttrain.yml", "posttrain.apt")
+        apt = APTConfig.model_validate(config)
+        inputs = APTInputs(apt, str(models / "teacher"), str(models / "distilled"),
+                           pairs if apt.regression_weight > 0 else None)
+    return LoopConfig(inputs, curated_clips(data), threads_per_worker=threads), config
 
 
-def profile_phase(builder, loop: dict, worker: LocalWorker, steps: int) -> dict:
+def profile_phase(builder, loop: LoopConfig, worker: LocalWorker, steps: int) -> dict:
     """Median step seconds, FLOPs per step, and self CPU seconds per operator family."""
     phase = builder(loop, worker)
     networks = {name: worker.prepare(network) for name, network in phase.networks.items()}
-    clips = load_worker_clips(loop["shards_dir"], loop["caption_index_by_shard"],
-                              loop["captions_path"], 0, 1)
+    clips = load_worker_clips(loop.clips, 0, 1)
     schedule: LoopSchedule = phase.schedule
 
     def step(index: int) -> float:

@@ -55,8 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     worker = LocalWorker.start(Path("/tmp/compile-step-checkpoints"), args.threads)
     loop, _ = loop_config(args.data, args.env, args.phase, args.threads)
-    clips = load_worker_clips(loop["shards_dir"], loop["caption_index_by_shard"],
-                              loop["captions_path"], 0, 1)
+    clips = load_worker_clips(loop.clips, 0, 1)
     copies = {}
     # bf16: the pipeline's switch (`ray.cpu_bf16_autocast`), the phase's own autocast regions.
     bf16_worker = replace(worker, cpu_bf16_autocast=True)

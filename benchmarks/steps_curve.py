@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from data_root import curated_clips
 
 from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.loading import load_config
@@ -31,7 +32,6 @@ from seaweed_apt.result_cache import ResultCache
 from seaweed_apt.text.caption_table import load_caption_table
 from seaweed_apt.text.encoder import embed_prompts
 from seaweed_apt.training.checkpoint import load_model_from_files
-from seaweed_apt.training.stage import clip_geometry
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -69,7 +69,8 @@ def main() -> None:
                    f"apt/{step}": _files(data / "06_models/apt_best")}
     table, _ = evaluate_systems_on_ray(
         systems, model_files, reference, {"test": prompt_sets["test"]}, None,
-        _files(data / "06_models/evaluator"), evaluation, clip_geometry(manifest), sampling.shift,
+        _files(data / "06_models/evaluator"), evaluation, curated_clips(data).clip_shape,
+        sampling.shift,
         load_model_from_files(teacher).patch[0], ray,
         ResultCache(data / "07_model_output/evaluation_cache"))
     shown = table[table["family"] != "ceiling"][

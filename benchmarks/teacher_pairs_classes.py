@@ -45,7 +45,7 @@ DRAW_SEED = 7_000_000
 def caption_labels(manifest: pd.DataFrame) -> dict[int, int]:
     """Caption-table row -> the class its clips show, for captions of one labelled item."""
     return {int(row): found[0] for row, metadata in
-            zip(manifest["caption_embedding_index"], manifest["metadata"], strict=True)
+            zip(manifest["caption_row"], manifest["metadata"], strict=True)
             if (found := item_label(metadata))}
 
 
@@ -102,7 +102,7 @@ def main() -> None:
     draws += [((args.draw_steps or [12])[0], cfg) for cfg in args.draw_cfg]
     if draws:
         label = names.index(args.draw_class)
-        train_rows = set(manifest.loc[manifest["split"] == "train", "caption_embedding_index"])
+        train_rows = set(manifest.loc[manifest["split"] == "train", "caption_row"])
         draw_rows = sorted(r for r, found in labels_of.items()
                            if found == label and r in train_rows)
         if not draw_rows:

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
+from data_root import curated_clips
 
 from seaweed_apt.apt.posttrain import make_teacher_pairs
 from seaweed_apt.apt.teacher_pairs import draw_teacher_pairs
@@ -26,7 +26,6 @@ from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.ray_runtime import ensure_ray
 from seaweed_apt.text.caption_table import load_caption_table
 from seaweed_apt.training.checkpoint import load_model
-from seaweed_apt.training.stage import clip_geometry
 
 
 def main() -> None:
@@ -42,23 +41,23 @@ def main() -> None:
                           "posttrain.distill", regression_pairs=args.pairs,
                           regression_teacher_steps=args.steps)
     ray_config = load_config(RayConfig, conf, "base", "parameters.yml", "ray")
-    manifest = pd.read_parquet(args.data / "03_primary" / "clip_manifest.parquet")
+    clips = curated_clips(args.data)
+    manifest = clips.manifest
     teacher_dir = args.data / "06_models" / "teacher"
-    captions_path = args.data / "04_feature" / "caption_embeddings.safetensors"
     teacher = load_model(teacher_dir).requires_grad_(False)
-    captions = load_caption_table(captions_path)
-    rows = manifest.loc[manifest["split"] == "train", "caption_embedding_index"].to_numpy(np.int64)
+    captions = load_caption_table(clips.caption_table_uri)
+    rows = manifest.loc[manifest["split"] == "train", "caption_row"].to_numpy(np.int64)
     ensure_ray(ray_config)
     print(f"{args.pairs} pairs of {args.steps} steps; this process: {torch.get_num_threads()} "
           f"threads; Ray: {ray_config.num_workers} tasks x {ray_config.threads_per_worker} "
           "thread(s)")
     for round_ in range(args.rounds):
         began = time.perf_counter()
-        draw_teacher_pairs(teacher, captions, rows, clip_geometry(manifest), args.pairs,
+        draw_teacher_pairs(teacher, captions, rows, clips.clip_shape, args.pairs,
                            args.steps, distill.cfg_scale, distill.seed)
         in_process = args.pairs / (time.perf_counter() - began)
         began = time.perf_counter()
-        make_teacher_pairs(manifest, str(teacher_dir), str(captions_path), distill, ray_config)
+        make_teacher_pairs(clips, str(teacher_dir), distill, ray_config)
         on_ray = args.pairs / (time.perf_counter() - began)
         print(f"round {round_ + 1}: one process {in_process:.2f} pairs/s, Ray tasks "
               f"{on_ray:.2f} pairs/s, ratio {on_ray / in_process:.2f}", flush=True)

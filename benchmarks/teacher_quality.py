@@ -79,7 +79,7 @@ def main() -> None:
                            load_model(args.models[0]).patch[0])
     ref = extract_set_features(reference.frames, extractor, evaluator, motion)
     captions = load_caption_table(f"{args.data}/04_feature/caption_embeddings.safetensors")
-    text = caption_text(captions, prompts.caption_index)
+    text = caption_text(captions, prompts.caption_row)
     names = reference.class_names
     for kernel in [0, *args.blur]:
         frames = blurred(reference.frames, kernel) if kernel else reference.frames

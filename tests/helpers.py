@@ -55,3 +55,25 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def curated_clips(root):
+    """The curated clips of a data root that has been through data_curation (`data/`), as the
+    `curated_clips` dataset loads them."""
+    import pandas as pd
+
+    from seaweed_apt.data.curated import CuratedClips
+
+    return CuratedClips(pd.read_parquet(root / "03_primary" / "clip_manifest.parquet"),
+                        str(root / "03_primary" / "clip_shards"),
+                        str(root / "04_feature" / "caption_embeddings.safetensors"))
+
+
+def apt_loop_config(root, apt, teacher_pairs: str | None = None):
+    """The loop config of an APT run on a pretrained data root's clips, with its teacher as
+    both the teacher and the distilled generator (a test needs no distillation first)."""
+    from seaweed_apt.apt.apt_phase import APTInputs
+    from seaweed_apt.training.loop import LoopConfig
+
+    teacher = str(root / "06_models" / "teacher")
+    return LoopConfig(APTInputs(apt, teacher, teacher, teacher_pairs), curated_clips(root))

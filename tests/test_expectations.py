@@ -16,7 +16,7 @@ def _manifest(rows: int = 200) -> pd.DataFrame:
         "fps": [float(CURATION.fps)] * rows, "num_frames": [CURATION.clip_frames] * rows,
         "width": [CURATION.width] * rows, "height": [CURATION.height] * rows,
         "motion": [0.05] * rows, "split": ["train"] * rows,
-        "caption_embedding_index": pd.Series([0] * rows, dtype="int64"),
+        "caption_row": pd.Series([0] * rows, dtype="int64"),
         "source_sha256": ["a" * 64] * rows,
     })
 

@@ -17,7 +17,7 @@ from seaweed_apt.data.curation_on_ray import (
     probe_videos_on_ray,
     read_candidate_frames,
 )
-from seaweed_apt.data.shards import caption_index, shard_clips
+from seaweed_apt.data.shards import caption_rows, shard_clips
 from seaweed_apt.data.splits import assign_splits
 from seaweed_apt.expectations import raise_if_gate_failed, run_quality_gate
 from seaweed_apt.text.caption_table import caption_table_arrays
@@ -52,11 +52,11 @@ def embed_captions(split_clips: pd.DataFrame, text_encoder: TextEncoderConfig
                    ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Embed each unique caption once.
     Args: split_clips, text_encoder (model package, token length).
-    Returns: clips with `caption_embedding_index`, and the caption table's tensors."""
-    index, captions = caption_index(split_clips["caption"])
+    Returns: clips with `caption_row`, and the caption table's tensors."""
+    index, captions = caption_rows(split_clips["caption"])
     embeddings = TextEncoder(text_encoder).encode(captions)
     logger.info("embedded %d unique captions of %d clips", len(captions), len(split_clips))
-    return (split_clips.assign(caption_embedding_index=index),
+    return (split_clips.assign(caption_row=index),
             caption_table_arrays(embeddings))
 
 

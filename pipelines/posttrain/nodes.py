@@ -59,9 +59,8 @@ def draw_teacher_pairs(curated_clips: CuratedClips, teacher_model: ModelFiles,
                  "sample": np.zeros((0, 1, 1, 1, 3), np.uint8)}
         return empty, {"pairs": 0, "why": "distill.objective is consistency and "
                                           "apt.regression_weight is 0: nothing reads them"}
-    return make_teacher_pairs(curated_clips.manifest, teacher_model.uri,
-                              curated_clips.caption_table_uri, distill,
-                              ray, _negative_text(distill, text_encoder),
+    return make_teacher_pairs(curated_clips, teacher_model.uri, distill, ray,
+                              _negative_text(distill, text_encoder),
                               ResultCache(teacher_pairs_cache_dir))
 
 
@@ -75,10 +74,8 @@ def distill_generator(curated_clips: CuratedClips, teacher_model: ModelFiles,
     Returns:
         distilled model files, metrics, per-step history, loss curve.
     """
-    outcome, metrics = run_distillation(curated_clips.manifest, curated_clips.shards_uri,
-                                        curated_clips.caption_table_uri,
-                                        teacher_model.uri, distill, ray, posttrain_runs_dir,
-                                        _negative_text(distill, text_encoder),
+    outcome, metrics = run_distillation(curated_clips, teacher_model.uri, distill, ray,
+                                        posttrain_runs_dir, _negative_text(distill, text_encoder),
                                         teacher_pairs, distill_live_dir)
     figure = loss_curve_figure(outcome.history, f"{distill.objective} distillation (rank 0)")
     return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure
@@ -91,9 +88,8 @@ def adversarially_post_train(curated_clips: CuratedClips, teacher_model: ModelFi
     """Stage B2: APT (with `apt.regression_weight` > 0 also regression onto the teacher pairs).
     Returns every kept EMA checkpoint of G, metrics, history, curves."""
     outcome, metrics, checkpoints = run_adversarial_post_training(
-        curated_clips.manifest, curated_clips.shards_uri, curated_clips.caption_table_uri,
-        teacher_model.uri,
-        distilled_model.uri, apt, ray, posttrain_runs_dir, teacher_pairs, apt_live_dir)
+        curated_clips, teacher_model.uri, distilled_model.uri, apt, ray, posttrain_runs_dir,
+        teacher_pairs, apt_live_dir)
     keys = ("d_adv", "g_loss", "d_accuracy", "r1", "diversity") + (
         ("g_regression",) if apt.regression_weight > 0 else ())
     figure = loss_curve_figure(outcome.history, "APT (rank 0)", keys=keys)

@@ -27,10 +27,8 @@ def pretrain_teacher(curated_clips: CuratedClips, pretrain_runs_dir: str,
         `sampling`'s fps, steps, guidance and shift, `text_encoder`), metrics, per-step history,
         loss curve.
     """
-    outcome, metrics = run_pretraining(curated_clips.manifest, curated_clips.shards_uri,
-                                       curated_clips.caption_table_uri,
-                                       pretrain, ray, pretrain_runs_dir, sampling, text_encoder,
-                                       pretrain_live_dir)
+    outcome, metrics = run_pretraining(curated_clips, pretrain, ray, pretrain_runs_dir,
+                                       sampling, text_encoder, pretrain_live_dir)
     figure = loss_curve_figure(outcome.history, "pretrain (rank 0)",
                                keys=("loss", "grad_norm", "samples_per_s"))
     return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure

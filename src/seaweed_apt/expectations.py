@@ -53,8 +53,8 @@ def clip_manifest_expectations(curation: CurationConfig, gate: QualityGateConfig
         expect.ExpectColumnValuesToBeBetween(column="motion", min_value=curation.min_motion,
                                              max_value=gate.max_motion),
         expect.ExpectColumnValuesToBeInSet(column="split", value_set=SPLIT_VALUES),
-        expect.ExpectColumnValuesToBeOfType(column="caption_embedding_index", type_="int64"),
-        expect.ExpectColumnValuesToBeBetween(column="caption_embedding_index", min_value=0),
+        expect.ExpectColumnValuesToBeOfType(column="caption_row", type_="int64"),
+        expect.ExpectColumnValuesToBeBetween(column="caption_row", min_value=0),
         expect.ExpectColumnValueLengthsToEqual(column="source_sha256", value=64),
     ]
 

@@ -28,14 +28,12 @@ def test_a_watch_told_to_stop_ends_the_loop_after_its_window_with_a_checkpoint(p
     from seaweed_apt.apt.apt_phase import build_apt_phase
     from seaweed_apt.training.loop import training_loop
     from seaweed_apt.training.worker import LocalWorker
-    from tests.apt.test_consistency import _loop_config
     from tests.apt.test_image_phase import _apt
+    from tests.helpers import apt_loop_config
 
-    teacher = str(pretrained_root / "06_models" / "teacher")
     apt = _apt(generator_updates=6, checkpoint_every=6, log_every=1, regression_weight=0.0,
                collapse_watch={"d_loss_floor": 1e9, "patience": 2, "stop": True})
-    done = training_loop(build_apt_phase, {"apt": apt.model_dump(),
-                                           **_loop_config(pretrained_root, distilled_dir=teacher)},
+    done = training_loop(build_apt_phase, apt_loop_config(pretrained_root, apt),
                          LocalWorker.start(tmp_path, 1))
     assert done["steps"] == 2
     assert sorted(p.name for p in tmp_path.glob("step-*")) == ["step-00002"]

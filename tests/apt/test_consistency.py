@@ -1,6 +1,7 @@
 """The consistency-distillation loss (docs/method.md §2)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from seaweed_apt.apt.consistency import (
 )
 from seaweed_apt.diffusion.sampling import euler_sample
 from seaweed_apt.text.batch import TextBatch
-from tests.helpers import random_text, tiny_model
+from tests.helpers import apt_loop_config, curated_clips, random_text, tiny_model
 
 
 class _ConstantVelocity(torch.nn.Module):
@@ -109,7 +110,6 @@ def _distill_config():
 
 def _pairs_file(pretrained_root, tmp_path, count: int) -> str:
     """A pairs file of the pretrained test teacher, drawn as the posttrain node draws it."""
-    import pandas as pd
     from safetensors.numpy import save_file
 
     from seaweed_apt.apt.posttrain import make_teacher_pairs
@@ -122,10 +122,8 @@ def _pairs_file(pretrained_root, tmp_path, count: int) -> str:
     distill = load_config(DistillConfig, PROJECT_ROOT / "conf", "test",
                           "parameters_posttrain.yml", "posttrain.distill",
                           regression_pairs=count, regression_teacher_steps=2)
-    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
     arrays, record = make_teacher_pairs(
-        manifest, str(pretrained_root / "06_models" / "teacher"),
-        str(pretrained_root / "04_feature" / "caption_embeddings.safetensors"), distill,
+        curated_clips(pretrained_root), str(pretrained_root / "06_models" / "teacher"), distill,
         base_config(RayConfig, "ray", num_workers=2))
     assert record["pairs"] == count and record["teacher_steps"] == 2
     path = tmp_path / "teacher_pairs.safetensors"
@@ -133,17 +131,8 @@ def _pairs_file(pretrained_root, tmp_path, count: int) -> str:
     return str(path)
 
 
-def _loop_config(pretrained_root, **entries) -> dict:
-    import pandas as pd
-
-    from seaweed_apt.training.data import caption_index_by_shard
-
-    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
-    return {"teacher_dir": str(pretrained_root / "06_models" / "teacher"),
-            "shards_dir": str(pretrained_root / "03_primary" / "clip_shards"),
-            "caption_index_by_shard": caption_index_by_shard(manifest),
-            "captions_path": str(pretrained_root / "04_feature" /
-                                 "caption_embeddings.safetensors"), **entries}
+TEACHER = Path("06_models") / "teacher"
+CAPTION_TABLE = Path("04_feature") / "caption_embeddings.safetensors"
 
 
 def test_a_pairs_file_gives_each_worker_its_share_of_the_teachers_samples(pretrained_root,
@@ -158,44 +147,39 @@ def test_a_pairs_file_gives_each_worker_its_share_of_the_teachers_samples(pretra
     path = _pairs_file(pretrained_root, tmp_path, 5)
     arrays = load_file(path)
     assert arrays["sample"].dtype == np.uint8 and arrays["sample"].shape[0] == 5
-    config = _loop_config(pretrained_root)
-    shares = [TeacherPairs.load(path, config["captions_path"], rank, 2) for rank in (0, 1)]
+    shares = [TeacherPairs.load(path, pretrained_root / CAPTION_TABLE, rank, 2) for rank in (0, 1)]
     assert [len(share) for share in shares] == [3, 2]
     noise, text, sample = shares[1].batch(torch.tensor([0, 1]))
     # Rank 1 holds pairs 1 and 3: its noise is theirs, its captions their rows'.
     assert torch.equal(noise, seeded_noise(arrays["noise_seed"][[1, 3]].tolist(),
                                            tuple(noise.shape[1:]), "cpu"))
-    table = load_caption_table(config["captions_path"])
+    table = load_caption_table(pretrained_root / CAPTION_TABLE)
     assert torch.equal(text.pooled, table.pooled[arrays["caption_row"][[1, 3]]].float())
     # The stored sample is the teacher's 2-step guided sample from that noise (the configured
     # guidance and time grid), to 1/255.
-    teacher = load_model(config["teacher_dir"])
+    teacher = load_model(pretrained_root / TEACHER)
     distill = _distill_config()
     expected = euler_sample(teacher, noise, text, 2, distill.cfg_scale,
                             distill.timestep_shift).clamp(-1, 1)
     assert (sample - expected).abs().max() <= 1.0 / 127.5 + 1e-4
     with pytest.raises(ValueError, match="5 teacher pairs for 8 workers"):
-        TeacherPairs.load(path, config["captions_path"], 5, 8)
+        TeacherPairs.load(path, pretrained_root / CAPTION_TABLE, 5, 8)
 
 
 def test_pairs_drawn_in_two_ray_tasks_are_the_pairs_drawn_in_one_process(pretrained_root,
                                                                          tmp_path):
     """40 pairs: two tasks (32 + 8) against `draw_teacher_pairs` in this process."""
-    import pandas as pd
     from safetensors.numpy import load_file
 
     from seaweed_apt.apt.teacher_pairs import draw_teacher_pairs
     from seaweed_apt.text.caption_table import load_caption_table
     from seaweed_apt.training.checkpoint import load_model
-    from seaweed_apt.training.stage import clip_geometry
-
     arrays = load_file(_pairs_file(pretrained_root, tmp_path, 40))
-    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
-    config = _loop_config(pretrained_root)
-    train_rows = manifest.loc[manifest["split"] == "train", "caption_embedding_index"]
-    here = draw_teacher_pairs(load_model(config["teacher_dir"]),
-                              load_caption_table(config["captions_path"]),
-                              train_rows.to_numpy(np.int64), clip_geometry(manifest), 40, 2,
+    clips = curated_clips(pretrained_root)
+    train_rows = clips.manifest.loc[clips.manifest["split"] == "train", "caption_row"]
+    here = draw_teacher_pairs(load_model(pretrained_root / TEACHER),
+                              load_caption_table(clips.caption_table_uri),
+                              train_rows.to_numpy(np.int64), clips.clip_shape, 40, 2,
                               _distill_config().cfg_scale, seed=0,
                               shift=_distill_config().timestep_shift)
     assert np.array_equal(arrays["noise_seed"], here["noise_seed"])
@@ -205,20 +189,22 @@ def test_pairs_drawn_in_two_ray_tasks_are_the_pairs_drawn_in_one_process(pretrai
     assert arrays["sample"].shape == here["sample"].shape and difference.max() <= 1
 
 
-def test_the_distill_phase_trains_by_regression_when_switched(pretrained_root, tmp_path):
-    from seaweed_apt.apt.distill_phase import build_distill_phase
+def test_the_distill_phase_trains_by_regression_when_switched(pretrained_root,
+                                                               four_teacher_pairs, tmp_path):
+    from seaweed_apt.apt.distill_phase import DistillInputs, build_distill_phase
     from seaweed_apt.config.loading import load_config
     from seaweed_apt.config.posttrain import DistillConfig
     from seaweed_apt.training.checkpoint import STATE_FILE
-    from seaweed_apt.training.loop import training_loop
+    from seaweed_apt.training.loop import LoopConfig, training_loop
     from seaweed_apt.training.worker import LocalWorker
     from tests.conftest import PROJECT_ROOT
 
     config = load_config(DistillConfig, PROJECT_ROOT / "conf", "test",
                          "parameters_posttrain.yml", "posttrain.distill", steps=2,
                          objective="regression", log_every=1)
-    loop_config = _loop_config(pretrained_root, distill=config.model_dump(),
-                               teacher_pairs_path=_pairs_file(pretrained_root, tmp_path, 4))
+    loop_config = LoopConfig(DistillInputs(config, str(pretrained_root / TEACHER),
+                                           teacher_pairs_uri=four_teacher_pairs),
+                             curated_clips(pretrained_root))
     done = training_loop(build_distill_phase, loop_config, LocalWorker.start(tmp_path / "run", 1))
     assert done == {"steps": 2, "resumed_from": []}
     history = json.loads((tmp_path / "run" / "step-00002" / STATE_FILE).read_text())["history"]
@@ -226,6 +212,7 @@ def test_the_distill_phase_trains_by_regression_when_switched(pretrained_root, t
 
 
 def test_apt_adds_the_regression_term_on_the_teacher_pairs_when_weighted(pretrained_root,
+                                                                         four_teacher_pairs,
                                                                          tmp_path):
     from seaweed_apt.apt.apt_phase import build_apt_phase
     from seaweed_apt.config.loading import load_config
@@ -235,16 +222,13 @@ def test_apt_adds_the_regression_term_on_the_teacher_pairs_when_weighted(pretrai
     from seaweed_apt.training.worker import LocalWorker
     from tests.conftest import PROJECT_ROOT
 
-    common = _loop_config(pretrained_root,
-                          distilled_dir=str(pretrained_root / "06_models" / "teacher"),
-                          teacher_pairs_path=_pairs_file(pretrained_root, tmp_path, 4))
     histories = {}
     for weight in (0.0, 1.0):
         apt = load_config(APTConfig, PROJECT_ROOT / "conf", "test", "parameters_posttrain.yml",
                           "posttrain.apt", generator_updates=2, log_every=1,
                           regression_weight=weight)
         folder = tmp_path / f"run-{weight}"
-        training_loop(build_apt_phase, {"apt": apt.model_dump(), **common},
+        training_loop(build_apt_phase, apt_loop_config(pretrained_root, apt, four_teacher_pairs),
                       LocalWorker.start(folder, 1))
         histories[weight] = json.loads((folder / "step-00002" / STATE_FILE).read_text())["history"]
     assert all("g_regression" not in row for row in histories[0.0])
@@ -260,13 +244,11 @@ def test_apt_warms_the_discriminator_up_and_gives_the_caption_projection_its_own
     from seaweed_apt.training.worker import LocalWorker
     from tests.conftest import PROJECT_ROOT
 
-    common = _loop_config(pretrained_root,
-                          distilled_dir=str(pretrained_root / "06_models" / "teacher"))
     apt = load_config(APTConfig, PROJECT_ROOT / "conf", "test", "parameters_posttrain.yml",
                       "posttrain.apt", generator_updates=1, log_every=1, regression_weight=0.0,
                       caption_projection=True, caption_projection_lr=7e-4,
                       discriminator_warmup_updates=3)
-    training_loop(build_apt_phase, {"apt": apt.model_dump(), **common},
+    training_loop(build_apt_phase, apt_loop_config(pretrained_root, apt),
                   LocalWorker.start(tmp_path / "run", 1))
     saved = tmp_path / "run" / "step-00001"
     d_state = torch.load(saved / "discriminator_optimizer.pt")
@@ -281,7 +263,6 @@ def test_teacher_pairs_drawn_once_are_taken_from_the_cache_until_an_input_change
         pretrained_root, tmp_path):
     """Keyed by the teacher's weights, the captions and the pairs' settings: the same draw
     again is the cache's (equal arrays, no Ray task); another step count is drawn anew."""
-    import pandas as pd
 
     from seaweed_apt.apt.posttrain import make_teacher_pairs
     from seaweed_apt.config.loading import load_config
@@ -291,15 +272,12 @@ def test_teacher_pairs_drawn_once_are_taken_from_the_cache_until_an_input_change
     from tests.conftest import PROJECT_ROOT
     from tests.helpers import base_config
 
-    manifest = pd.read_parquet(pretrained_root / "03_primary" / "clip_manifest.parquet")
-
     def draw(steps: int, cache: ResultCache):
         distill = load_config(DistillConfig, PROJECT_ROOT / "conf", "test",
                               "parameters_posttrain.yml", "posttrain.distill",
                               regression_pairs=4, regression_teacher_steps=steps)
         return make_teacher_pairs(
-            manifest, str(pretrained_root / "06_models" / "teacher"),
-            str(pretrained_root / "04_feature" / "caption_embeddings.safetensors"), distill,
+            curated_clips(pretrained_root), str(pretrained_root / TEACHER), distill,
             base_config(RayConfig, "ray", num_workers=2), cache=cache)
 
     first, record = draw(2, ResultCache(tmp_path))

@@ -22,7 +22,7 @@ def test_the_video_phase_restarts_g_from_the_image_ema_and_d_from_its_start(pret
     from seaweed_apt.apt.apt_phase import build_apt_phase, build_players
     from seaweed_apt.training.loop import training_loop
     from seaweed_apt.training.worker import LocalWorker
-    from tests.apt.test_consistency import _loop_config
+    from tests.helpers import apt_loop_config
 
     teacher = str(pretrained_root / "06_models" / "teacher")
     apt = _apt(generator_updates=2, checkpoint_every=1, keep_checkpoints=2, log_every=1,
@@ -30,8 +30,7 @@ def test_the_video_phase_restarts_g_from_the_image_ema_and_d_from_its_start(pret
                g_lr=1e-12, d_lr=1e-12,
                image_phase={"updates": 1, "g_lr": 1e-3, "d_lr": 1e-3, "r1_sigma": 0.01,
                             "timestep_shift": 1.0})
-    training_loop(build_apt_phase, {"apt": apt.model_dump(),
-                                    **_loop_config(pretrained_root, distilled_dir=teacher)},
+    training_loop(build_apt_phase, apt_loop_config(pretrained_root, apt),
                   LocalWorker.start(tmp_path, 1))
     torch.manual_seed(apt.seed)  # as build_apt_phase: D's heads are drawn after this
     start = build_players(apt, teacher, teacher)[1].state_dict()

@@ -173,7 +173,8 @@ SWITCHES = {
 
 
 @pytest.mark.parametrize("image_mode", [True, False], ids=["image", "video"])
-def test_apt_runs_an_update_with_each_loss(pretrained_root, tmp_path, image_mode):
+def test_apt_runs_an_update_with_each_loss(pretrained_root, four_teacher_pairs, tmp_path,
+                                           image_mode):
     """Each switch on its own for one G update, on single frames (image mode, the paper's first
     phase; the regression term once crashed there) and on clips (+ motion negatives)."""
     from seaweed_apt.apt.apt_phase import build_apt_phase
@@ -182,12 +183,9 @@ def test_apt_runs_an_update_with_each_loss(pretrained_root, tmp_path, image_mode
     from seaweed_apt.training.checkpoint import STATE_FILE
     from seaweed_apt.training.loop import training_loop
     from seaweed_apt.training.worker import LocalWorker
-    from tests.apt.test_consistency import _loop_config, _pairs_file
     from tests.conftest import PROJECT_ROOT
+    from tests.helpers import apt_loop_config
 
-    common = _loop_config(pretrained_root,
-                          distilled_dir=str(pretrained_root / "06_models" / "teacher"),
-                          teacher_pairs_path=_pairs_file(pretrained_root, tmp_path, 4))
     switches = dict(SWITCHES)
     if not image_mode:
         switches["motion_negatives"] = {"motion_negatives": ["frozen", "reversed", "transposed"],
@@ -197,7 +195,7 @@ def test_apt_runs_an_update_with_each_loss(pretrained_root, tmp_path, image_mode
                           "posttrain.apt", generator_updates=1, log_every=1, image_mode=image_mode,
                           **{"regression_weight": 0.0, **switch})
         folder = tmp_path / name
-        training_loop(build_apt_phase, {"apt": apt.model_dump(), **common},
+        training_loop(build_apt_phase, apt_loop_config(pretrained_root, apt, four_teacher_pairs),
                       LocalWorker.start(folder, 1))
         row = json.loads((folder / "step-00001" / STATE_FILE).read_text())["history"][-1]
         assert all(torch.isfinite(torch.tensor(value)) for value in row.values()

@@ -14,13 +14,11 @@ def _lrs_per_update(pretrained_root, tmp_path, **overrides) -> list[dict[str, li
     from seaweed_apt.apt.apt_phase import build_apt_phase
     from seaweed_apt.training.loop import training_loop
     from seaweed_apt.training.worker import LocalWorker
-    from tests.apt.test_consistency import _loop_config
+    from tests.helpers import apt_loop_config
 
-    teacher = str(pretrained_root / "06_models" / "teacher")
     apt = _apt(checkpoint_every=1, log_every=1, regression_weight=0.0, g_lr=1e-6, d_lr=4e-6,
                caption_projection=True, caption_projection_lr=1e-3, **overrides)
-    training_loop(build_apt_phase, {"apt": apt.model_dump(),
-                                    **_loop_config(pretrained_root, distilled_dir=teacher)},
+    training_loop(build_apt_phase, apt_loop_config(pretrained_root, apt),
                   LocalWorker.start(tmp_path, 1))
     return [{name: [group["lr"] for group in
                     torch.load(tmp_path / f"step-{update:05d}" / f"{name}.pt",

@@ -10,7 +10,7 @@ from tests.conftest import run_kedro
 pytestmark = pytest.mark.timeout(600)
 
 
-def test_posttrain_runs_writes_checkpoints_and_resumes(pretrained_root):
+def test_posttrain_trains_and_writes_checkpoints_grids_and_live_records(pretrained_root):
     run_kedro(pretrained_root, ["posttrain"])
     report = pretrained_root / "08_reporting" / "posttrain"
     distill = json.loads((report / "distill_metrics.json").read_text())
@@ -34,10 +34,24 @@ def test_posttrain_runs_writes_checkpoints_and_resumes(pretrained_root):
             (live / "d_accuracy.tsv").read_text().splitlines()[1:]] == ["1", "2", "3", "4"]
     assert json.loads((report / "distill_dvclive" / "metrics.json").read_text())["step"] == 4
 
+
+@pytest.mark.slow
+def test_more_generator_updates_resume_apt_and_read_distillation_back(pretrained_root, tmp_path):
+    """A second posttrain with more APT updates resumes APT from its last checkpoint and
+    continues its DVCLive record; the finished distillation is read back, not trained. Slow: two
+    posttrain runs of their own (three Ray Train launches). By default the same stage code
+    (`training.stage.run_stage`: resume by run name, a finished run read back and its DVCLive
+    record rebuilt) is run on Ray by tests/pretrain/test_pretrain_ray.py."""
+    root = tmp_path / "data"
+    shutil.copytree(pretrained_root, root)
+    run_kedro(root, ["posttrain"])
+    report = root / "08_reporting" / "posttrain"
+    distill = json.loads((report / "distill_metrics.json").read_text())
+    live = report / "apt_dvclive" / "plots" / "metrics"
     # More generator updates for the same run: APT resumes from its last checkpoint. DVC deletes
     # a stage's non-persistent outputs first, DVCLive's folders among them.
     shutil.rmtree(report / "distill_dvclive")
-    run_kedro(pretrained_root, ["posttrain"], **{"posttrain.apt.generator_updates": 6})
+    run_kedro(root, ["posttrain"], **{"posttrain.apt.generator_updates": 6})
     apt = json.loads((report / "apt_metrics.json").read_text())
     assert apt["generator_updates"] == 6 and apt["resumed_from_steps"] == [4]
     assert [line.split("\t")[1] for line in (live / "d_accuracy.tsv").read_text().splitlines()[1:]

@@ -73,7 +73,7 @@ def test_whole_pipeline_from_the_command_line(curated_root):
         rows = manifest.iloc[tensors["clip_row"]]
         assert (rows["shard"] == shard.stem).all()
         # A shard alone says each clip's caption: its row of the caption table.
-        assert (tensors["caption_row"] == rows["caption_embedding_index"].to_numpy()).all()
+        assert (tensors["caption_row"] == rows["caption_row"].to_numpy()).all()
         assert tensors["frames"].shape[1:] == (16, 32, 32, 3)  # conf/base curates 32x32
         total += len(tensors["frames"])
     assert total == len(manifest)

@@ -2,8 +2,8 @@
 
 import json
 import logging
+import shutil
 
-import pandas as pd
 import pytest
 
 from seaweed_apt.config.loading import load_config
@@ -14,6 +14,7 @@ from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.pretrain.pretrain import run_pretraining
 from seaweed_apt.training.checkpoint import generation_of_files, load_model_from_files
 from tests.conftest import PROJECT_ROOT
+from tests.helpers import curated_clips
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -21,25 +22,19 @@ pytestmark = pytest.mark.timeout(300)
 TINY = dict(lr_schedule="constant", image_fraction=0.0, warmup_steps=1, log_every=1)
 
 
-def _train(root, storage, **overrides):
-    manifest = pd.read_parquet(root / "03_primary" / "clip_manifest.parquet")
+def _train(root, storage, live=None, **overrides):
     config = load_config(PretrainConfig, PROJECT_ROOT / "conf", "test",
                          "parameters_pretrain.yml", "pretrain", **{**TINY, **overrides})
     outcome, metrics = run_pretraining(
-        manifest, str(root / "03_primary" / "clip_shards"),
-        str(root / "04_feature" / "caption_embeddings.safetensors"), config,
+        curated_clips(root), config,
         load_config(RayConfig, PROJECT_ROOT / "conf", "test", "parameters.yml", "ray",
                     num_workers=2), str(storage),
         load_config(SamplingConfig, PROJECT_ROOT / "conf", "test", "parameters_pretrain.yml",
                     "sampling"),
         load_config(TextEncoderConfig, PROJECT_ROOT / "conf", "test",
-                    "parameters_data_curation.yml", "text_encoder"))
+                    "parameters_data_curation.yml", "text_encoder"),
+        str(live) if live else None)
     return outcome, metrics
-
-
-def manifest_shape(root) -> list[int]:
-    first = pd.read_parquet(root / "03_primary" / "clip_manifest.parquet").iloc[0]
-    return [int(first["num_frames"]), int(first["height"]), int(first["width"])]
 
 
 def test_two_workers_train_a_longer_run_resumes_and_a_killed_worker_resumes_it_again(
@@ -48,7 +43,8 @@ def test_two_workers_train_a_longer_run_resumes_and_a_killed_worker_resumes_it_a
     import threading
     import time
 
-    first, first_metrics = _train(curated_root, tmp_path, steps=3, checkpoint_every=3)
+    live = tmp_path / "dvclive"  # rank 0's live record (DVCLive), continued by each resume
+    first, first_metrics = _train(curated_root, tmp_path, live, steps=3, checkpoint_every=3)
     assert first_metrics["steps"] == 3 and first_metrics["resumed_from_steps"] == []
     assert {h["step"] for h in first.history} == {1, 2, 3}
     # What a crash while Ray copied a checkpoint into storage leaves: a newer, half folder. Ray
@@ -62,7 +58,7 @@ def test_two_workers_train_a_longer_run_resumes_and_a_killed_worker_resumes_it_a
     # run costs a Ray Train launch.)
     outcome = {}
     run = threading.Thread(target=lambda: outcome.update(result=_train(
-        curated_root, tmp_path, steps=30, checkpoint_every=3)))
+        curated_root, tmp_path, live, steps=30, checkpoint_every=3)))
     run.start()
     deadline = time.monotonic() + 240
     while max(_recorded_steps(tmp_path), default=0) <= 3 and time.monotonic() < deadline:
@@ -83,21 +79,27 @@ def test_two_workers_train_a_longer_run_resumes_and_a_killed_worker_resumes_it_a
     assert metrics["checkpoint"] == second.checkpoint_paths[-1]
     assert metrics["train_seconds"] > first_metrics["train_seconds"] > 0
     assert victims[0].pid not in {process.pid for process in _ray_train_workers()}
+    # One row per step in the live record, through the resume and the restart after the kill.
+    rows = (live / "plots" / "metrics" / "loss.tsv").read_text().splitlines()[1:]
+    assert [int(row.split("\t")[1]) for row in rows] == list(range(1, 31))
     # The same run again: it resumes at its last step, trains nothing and says so, read back
     # from Ray Train's record without starting a worker.
+    # DVC deletes a stage's outputs (the live record among them) before it reruns the stage.
     caplog.clear()
     caplog.set_level(logging.INFO, logger="seaweed_apt")
-    again_outcome, again = _train(curated_root, tmp_path, steps=30, checkpoint_every=3)
+    shutil.rmtree(live)
+    again_outcome, again = _train(curated_root, tmp_path, live, steps=30, checkpoint_every=3)
     assert again["resumed_from_steps"] == [*resumed, 30]
     assert again["train_seconds"] == metrics["train_seconds"]
     assert again_outcome.model_files == second.model_files
     # Read back without training, the teacher's files still say how to generate.
     generation = generation_of_files(again_outcome.model_files)
-    assert generation.clip_shape == tuple(manifest_shape(curated_root))
+    assert generation.clip_shape == curated_clips(curated_root).clip_shape
     assert generation.num_inference_steps > 1 and generation.guidance_scale > 1
     assert [step for step, _ in again_outcome.checkpoints] == [21, 24, 27, 30]
     assert "read back, no workers started" in caplog.text
     assert "training pretrain-" not in caplog.text  # no Ray Train launch
+    assert json.loads((live / "metrics.json").read_text())["step"] == 30  # rebuilt
     model = load_model_from_files(second.model_files)
     assert json.loads(second.model_files["config.json"])["weights_are_ema"]
     assert model.config.hidden == 48

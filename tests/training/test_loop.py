@@ -7,23 +7,24 @@ from safetensors.torch import load_file
 from seaweed_apt.config.loading import load_config
 from seaweed_apt.config.pretrain import PretrainConfig
 from seaweed_apt.pretrain.pretrain_phase import build_pretrain_phase
-from seaweed_apt.training.data import caption_index_by_shard
 from seaweed_apt.training.ema import EMA
-from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, training_loop
+from seaweed_apt.training.loop import (
+    LoopConfig,
+    LoopSchedule,
+    StepResult,
+    TrainingPhase,
+    training_loop,
+)
 from seaweed_apt.training.worker import LocalWorker
 from tests.conftest import PROJECT_ROOT
+from tests.helpers import curated_clips
 
 
-def _loop_config(root, **overrides) -> dict:
-    import pandas as pd
-
+def _loop_config(root, **overrides) -> LoopConfig[PretrainConfig]:
     config = load_config(PretrainConfig, PROJECT_ROOT / "conf", "test",
                          "parameters_pretrain.yml", "pretrain", lr_schedule="constant",
                          **overrides)
-    manifest = pd.read_parquet(root / "03_primary" / "clip_manifest.parquet")
-    return {"pretrain": config.model_dump(), "shards_dir": str(root / "03_primary" / "clip_shards"),
-            "caption_index_by_shard": caption_index_by_shard(manifest),
-            "captions_path": str(root / "04_feature" / "caption_embeddings.safetensors")}
+    return LoopConfig(config, curated_clips(root))
 
 
 def test_a_run_resumed_from_its_checkpoint_ends_where_the_uninterrupted_run_ends(curated_root,

@@ -21,8 +21,7 @@ def test_pretraining_flops_from_the_config_match_the_counted_flops_of_its_steps(
     phase = build_pretrain_phase(loop_config, worker)
     from seaweed_apt.training.data import load_worker_clips
 
-    clips = load_worker_clips(loop_config["shards_dir"], loop_config["caption_index_by_shard"],
-                              loop_config["captions_path"], 0, 1)
+    clips = load_worker_clips(loop_config.clips, 0, 1)
     kinds = set()
     for step in range(6):  # image and video steps both
         rng = torch.Generator().manual_seed(step_seed(0, 0, step))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +27,13 @@ from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.checkpoint import load_model, read_config, unwrap
 from seaweed_apt.training.data import ClipSet
 from seaweed_apt.training.ema import EMA
-from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, optimize
+from seaweed_apt.training.loop import (
+    LoopConfig,
+    LoopSchedule,
+    StepResult,
+    TrainingPhase,
+    optimize,
+)
 from seaweed_apt.training.schedule import learning_rate
 from seaweed_apt.training.worker import Worker
 
@@ -248,18 +255,30 @@ class APTStep:
             metrics["collapse_flag"] > 0)
 
 
-def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
-    """`loop_config`: "apt" (an `APTConfig` as a dict), "teacher_dir", "distilled_dir"; with
-    `regression_weight` > 0 also "teacher_pairs_path" (a file of `draw_teacher_pairs`)."""
-    config = APTConfig.model_validate(loop_config["apt"])
+@dataclass(frozen=True)
+class APTInputs:
+    """What an APT worker reads besides the clips: the config, the teacher's files (D starts
+    from its backbone), the distilled generator's files (G starts from them), and with
+    `regression_weight` > 0 the teacher pairs (a file of `make_teacher_pairs`); each a folder
+    or storage URI."""
+
+    config: APTConfig
+    teacher_uri: str
+    distilled_uri: str
+    teacher_pairs_uri: str | None = None
+
+
+def build_apt_phase(loop_config: LoopConfig[APTInputs], worker: Worker) -> TrainingPhase:
+    """The APT phase of `loop_config.phase`."""
+    inputs = loop_config.phase
+    config = inputs.config
     torch.manual_seed(config.seed)
-    generator, discriminator = build_players(config, loop_config["teacher_dir"],
-                                             loop_config["distilled_dir"])
+    generator, discriminator = build_players(config, inputs.teacher_uri, inputs.distilled_uri)
     ema = EMA(generator, config.ema_decay if config.use_ema else 0.0, config.ema_warmup,
               warmup_restart=config.image_phase.updates)
     pairs = None
     if config.regression_weight > 0:
-        pairs = TeacherPairs.load(loop_config["teacher_pairs_path"], loop_config["captions_path"],
+        pairs = TeacherPairs.load(inputs.teacher_pairs_uri, loop_config.clips.caption_table_uri,
                                   worker.rank, worker.world_size)
     step = APTStep(config, generator, discriminator, ema, pairs, worker)
     return TrainingPhase(
@@ -268,6 +287,6 @@ def build_apt_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
         optimizers={"optimizer": step.g_optimizer, "discriminator_optimizer": step.d_optimizer},
         ema=ema, train_step=step, progress_keys=("d_adv", "g_loss", "d_accuracy"),
         end_after_window=step.end_after_window,
-        saved_config={"model": read_config(loop_config["distilled_dir"])["model"],
+        saved_config={"model": read_config(inputs.distilled_uri)["model"],
                       "stage": "apt", "train": config.model_dump(),
                       "head_depths": list(discriminator.head_depths)})

@@ -4,6 +4,8 @@ of that output onto the teacher's multi-step samples."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -17,7 +19,13 @@ from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.training.checkpoint import load_model, read_config
 from seaweed_apt.training.data import ClipSet
 from seaweed_apt.training.ema import EMA
-from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, single_loss_step
+from seaweed_apt.training.loop import (
+    LoopConfig,
+    LoopSchedule,
+    StepResult,
+    TrainingPhase,
+    single_loss_step,
+)
 from seaweed_apt.training.schedule import learning_rate
 from seaweed_apt.training.worker import Worker
 
@@ -29,20 +37,24 @@ def freeze_null_caption(model: nn.Module) -> None:
     model.null_text_pooled.requires_grad_(False)
 
 
-def negative_caption(loop_config: dict) -> TextBatch | None:
-    """The caption that replaces the learned null caption in the teacher's guidance, from
-    `loop_config["negative_text"]` ([tokens, mask, pooled] of one prompt as lists), or None."""
-    if not loop_config.get("negative_text"):
-        return None
-    return TextBatch.from_arrays(*loop_config["negative_text"])
+@dataclass(frozen=True)
+class DistillInputs:
+    """What a distillation worker reads besides the clips: the config, the teacher's files
+    (`teacher_uri`, a folder or storage URI), the encoded negative prompt that replaces the
+    learned null caption in the teacher's guidance (one row, or None), and with the regression
+    objective the teacher pairs (`teacher_pairs_uri`, a file of `make_teacher_pairs`)."""
+
+    config: DistillConfig
+    teacher_uri: str
+    negative: TextBatch | None = None
+    teacher_pairs_uri: str | None = None
 
 
-def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
-    """`loop_config`: "distill" (a `DistillConfig` as a dict), "teacher_dir", optionally
-    "negative_text" ([tokens, mask, pooled] of one prompt as lists), and with the regression
-    objective "teacher_pairs_path" (a file of `draw_teacher_pairs`)."""
-    config = DistillConfig.model_validate(loop_config["distill"])
-    teacher_dir = loop_config["teacher_dir"]
+def build_distill_phase(loop_config: LoopConfig[DistillInputs], worker: Worker
+                        ) -> TrainingPhase:
+    """The distillation phase of `loop_config.phase`."""
+    inputs = loop_config.phase
+    config, teacher_dir = inputs.config, inputs.teacher_uri
     # Regression reads only the stored pairs: the teacher stays off this worker.
     teacher = (None if config.objective == "regression"
                else load_model(teacher_dir).to(worker.device).requires_grad_(False))
@@ -54,11 +66,11 @@ def build_distill_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
                                   lr=config.lr, weight_decay=0.0)
     loss_fn = ConsistencyDistillationLoss(config.intervals, config.cfg_scale,
                                           config.timestep_shift)
-    negative = negative_caption(loop_config)
+    negative = inputs.negative
 
     pairs = None
     if config.objective == "regression":
-        pairs = TeacherPairs.load(loop_config["teacher_pairs_path"], loop_config["captions_path"],
+        pairs = TeacherPairs.load(inputs.teacher_pairs_uri, loop_config.clips.caption_table_uri,
                                   worker.rank, worker.world_size)
     regression = RegressionDistillationLoss()
 

@@ -7,15 +7,15 @@ import logging
 import time
 
 import numpy as np
-import pandas as pd
 
 from seaweed_apt import storage
-from seaweed_apt.apt.apt_phase import build_apt_phase
-from seaweed_apt.apt.distill_phase import build_distill_phase
+from seaweed_apt.apt.apt_phase import APTInputs, build_apt_phase
+from seaweed_apt.apt.distill_phase import DistillInputs, build_distill_phase
 from seaweed_apt.apt.kept import checkpoint_folder
 from seaweed_apt.apt.teacher_pairs import plan_teacher_pairs, sample_teacher_pairs
 from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.data.curated import CuratedClips
 from seaweed_apt.device import bf16_autocast, default_device
 from seaweed_apt.diffusion.generation import GenerationConfig
 from seaweed_apt.ray_map import map_shares, split_evenly
@@ -29,7 +29,7 @@ from seaweed_apt.training.checkpoint import (
     read_generation,
     with_generation,
 )
-from seaweed_apt.training.stage import StageOutcome, export_kept_models, run_stage
+from seaweed_apt.training.stage import StageOutcome, StageSpec, export_kept_models, run_stage
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +47,12 @@ def teacher_generation(teacher_dir: str) -> GenerationConfig:
     return read_generation(read_config(teacher_dir), str(teacher_dir))
 
 
-def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str,
-                     teacher_dir: str, config: DistillConfig, ray_config: RayConfig,
-                     storage_path: str, negative: TextBatch | None = None,
+def run_distillation(clips: CuratedClips, teacher_dir: str, config: DistillConfig,
+                     ray_config: RayConfig, storage_path: str, negative: TextBatch | None = None,
                      teacher_pairs_path: str | None = None, live_dir: str | None = None
                      ) -> tuple[StageOutcome, dict]:
-    """Stage B1. The distilled files carry the teacher's generation block as one step.
-    `negative` (one encoded prompt) replaces the learned null
+    """Stage B1 on the training clips of `clips`. The distilled files carry the teacher's
+    generation block as one step. `negative` (one encoded prompt) replaces the learned null
     caption in the teacher's guidance when `config.negative_prompt` is set; `teacher_pairs_path`
     (a file of `make_teacher_pairs`) is read with the regression objective; `live_dir`: where
     rank 0 logs each window as it trains (DVCLive).
@@ -65,18 +64,16 @@ def run_distillation(manifest: pd.DataFrame, shards_dir: str, captions_path: str
     generation = teacher_generation(teacher_dir).as_one_step()
     identity = {"distill": config.model_dump(exclude={"steps"}),
                 "teacher": _weights_id(teacher_dir)}
-    extra = {"teacher_dir": storage.absolute(teacher_dir)}
+    pairs_uri = None
     if config.objective == "regression":
         if teacher_pairs_path is None:
             raise ValueError("posttrain.distill.objective regression needs the teacher pairs file")
         identity["teacher_pairs"] = storage.sha256(teacher_pairs_path)
-        extra["teacher_pairs_path"] = storage.absolute(teacher_pairs_path)
-    if negative is not None:  # the loop config is JSON: the workers rebuild it (from_arrays)
-        extra["negative_text"] = [a.tolist() for a in (negative.tokens, negative.mask,
-                                                        negative.pooled)]
-    outcome = run_stage("distill", build_distill_phase, config.model_dump(), config.steps,
-                        identity, manifest, shards_dir, captions_path, ray_config, storage_path,
-                        config.keep_checkpoints, extra, live_dir)
+        pairs_uri = storage.absolute(teacher_pairs_path)
+    inputs = DistillInputs(config, storage.absolute(teacher_dir), negative, pairs_uri)
+    spec = StageSpec("distill", build_distill_phase, inputs, config.steps, identity,
+                     config.keep_checkpoints)
+    outcome = run_stage(spec, clips, ray_config, storage_path, live_dir)
     outcome.model_files = with_generation(outcome.model_files, generation)
     return outcome, outcome.record()
 
@@ -98,29 +95,30 @@ def _sample_pairs_share(shared: dict, share: tuple[np.ndarray, np.ndarray]) -> n
                                     PAIRS_BATCH_SIZE, shared["negative"], shared["shift"])
 
 
-def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: str,
-                       config: DistillConfig, ray_config: RayConfig,
-                       negative: TextBatch | None = None,
+def make_teacher_pairs(clips: CuratedClips, teacher_dir: str, config: DistillConfig,
+                       ray_config: RayConfig, negative: TextBatch | None = None,
                        cache: ResultCache | None = None
                        ) -> tuple[dict[str, np.ndarray], dict]:
-    """Draw `config.regression_pairs` teacher pairs (`plan_teacher_pairs`, then
-    `sample_teacher_pairs` with `config.regression_teacher_steps` Euler steps and guidance
-    `config.cfg_scale` on the grid shifted by `config.timestep_shift`) for captions of training
-    clips, in `ray_config.num_workers` Ray tasks (`map_shares`); the teacher's weights reach
-    them through the object store. Pairs drawn before by the same teacher weights, captions,
-    settings, tasks and code come from `cache` instead (`cached: true` in the record). Returns
-    the arrays of the pairs file and a record (count, steps, tasks, seconds).
+    """Draw `config.regression_pairs` teacher pairs for captions of `clips`' training clips
+    (`plan_teacher_pairs`, then `sample_teacher_pairs` with `config.regression_teacher_steps`
+    Euler steps and guidance `config.cfg_scale` on the grid shifted by
+    `config.timestep_shift`), in `ray_config.num_workers` Ray tasks (`map_shares`); the
+    teacher's weights reach them through the object store. Pairs drawn before by the same
+    teacher weights, captions, settings, tasks and code come from `cache` instead (`cached:
+    true` in the record). Returns the arrays of the pairs file and a record (count, steps,
+    tasks, seconds).
 
     Raises:
         ValueError: no training clips to take captions from.
     """
-    train_rows = manifest.loc[manifest["split"] == "train", "caption_embedding_index"]
+    manifest = clips.manifest
+    train_rows = manifest.loc[manifest["split"] == "train", "caption_row"]
     seeds, rows = plan_teacher_pairs(train_rows.to_numpy(np.int64), config.regression_pairs,
                                      config.seed)
     shares = [(seeds[part], rows[part]) for part in
               split_evenly(len(seeds), ray_config.num_workers, PAIRS_BATCH_SIZE)]
     shared = {"teacher_files": export_model_files(teacher_dir),  # EMA weights where present
-              "caption_table": load_caption_table(captions_path),
+              "caption_table": load_caption_table(clips.caption_table_uri),
               "clip_shape": teacher_generation(teacher_dir).clip_shape,
               "steps": config.regression_teacher_steps, "cfg_scale": config.cfg_scale,
               "shift": config.timestep_shift, "negative": negative}
@@ -154,18 +152,17 @@ def make_teacher_pairs(manifest: pd.DataFrame, teacher_dir: str, captions_path: 
     return arrays, record | {"seconds": round(seconds, 1), "cached": False}
 
 
-def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
-                                  captions_path: str, teacher_dir: str, distilled_dir: str,
+def run_adversarial_post_training(clips: CuratedClips, teacher_dir: str, distilled_dir: str,
                                   config: APTConfig, ray_config: RayConfig, storage_path: str,
                                   teacher_pairs_path: str | None = None,
                                   live_dir: str | None = None
                                   ) -> tuple[StageOutcome, dict, dict[str, bytes]]:
-    """Stage B2. `teacher_pairs_path` (a file of `make_teacher_pairs`) is read only with
-    `config.regression_weight` > 0. Returns the outcome, metrics, and every kept EMA checkpoint
-    of G as files `step-NNNNN/{model.safetensors,config.json}` (with the teacher's generation
-    block as one step) so evaluation can pick the best one. `live_dir`: where rank 0 logs each
-    window (D loss, D(real), D(fake), D accuracy, aR1, G std, diversity, ...) as it trains
-    (DVCLive).
+    """Stage B2 on the training clips of `clips`. `teacher_pairs_path` (a file of
+    `make_teacher_pairs`) is read only with `config.regression_weight` > 0. Returns the
+    outcome, metrics, and every kept EMA checkpoint of G as files
+    `step-NNNNN/{model.safetensors,config.json}` (with the teacher's generation block as one
+    step) so evaluation can pick the best one. `live_dir`: where rank 0 logs each window (D
+    loss, D(real), D(fake), D accuracy, aR1, G std, diversity, ...) as it trains (DVCLive).
 
     Raises:
         ValueError: `config.regression_weight` > 0 without `teacher_pairs_path`.
@@ -174,16 +171,17 @@ def run_adversarial_post_training(manifest: pd.DataFrame, shards_dir: str,
     generation = teacher_generation(teacher_dir).as_one_step()
     identity = {"apt": config.model_dump(exclude={"generator_updates"}),
                 "teacher": _weights_id(teacher_dir), "distilled": _weights_id(distilled_dir)}
-    extra = {"teacher_dir": storage.absolute(teacher_dir),
-             "distilled_dir": storage.absolute(distilled_dir)}
+    pairs_uri = None
     if config.regression_weight > 0:
         if teacher_pairs_path is None:
             raise ValueError("posttrain.apt.regression_weight > 0 needs the teacher pairs file")
         identity["teacher_pairs"] = storage.sha256(teacher_pairs_path)
-        extra["teacher_pairs_path"] = storage.absolute(teacher_pairs_path)
-    outcome = run_stage("apt", build_apt_phase, config.model_dump(), config.generator_updates,
-                        identity, manifest, shards_dir, captions_path, ray_config, storage_path,
-                        config.keep_checkpoints, extra, live_dir)
+        pairs_uri = storage.absolute(teacher_pairs_path)
+    inputs = APTInputs(config, storage.absolute(teacher_dir), storage.absolute(distilled_dir),
+                       pairs_uri)
+    spec = StageSpec("apt", build_apt_phase, inputs, config.generator_updates, identity,
+                     config.keep_checkpoints)
+    outcome = run_stage(spec, clips, ray_config, storage_path, live_dir)
     kept = {f"{checkpoint_folder(step)}/{name}": data
             for step, files in export_kept_models(outcome, config.use_ema).items()
             for name, data in with_generation(files, generation).items()}

@@ -16,7 +16,7 @@ class CuratedClips:
     node hands them to Ray workers by reference.
 
     `manifest`: one row per clip (docs/data.md), with `shard`, `shard_offset` and
-    `caption_embedding_index`; `shards_uri`: a folder of `<split>-<nnnnn>.safetensors`, each
+    `caption_row`; `shards_uri`: a folder of `<split>-<nnnnn>.safetensors`, each
     `frames` (n, T, H, W, 3) uint8, `clip_row` (n,) int64 row of the manifest and `caption_row`
     (n,) int64 row of the caption table; `caption_table_uri`: the caption table
     (`text.caption_table`)."""
@@ -30,6 +30,14 @@ class CuratedClips:
         """(frames, height, width) in pixels, the same for every clip."""
         first = self.manifest.iloc[0]
         return int(first["num_frames"]), int(first["height"]), int(first["width"])
+
+    def shard_names(self, split: str = "train") -> list[str]:
+        """The shards holding `split`'s clips, sorted (`<split>-<nnnnn>`, no suffix)."""
+        return sorted(self.manifest.loc[self.manifest["split"] == split, "shard"].unique())
+
+    def count(self, split: str = "train") -> int:
+        """How many clips `split` has."""
+        return int((self.manifest["split"] == split).sum())
 
 
 @dataclass(frozen=True)

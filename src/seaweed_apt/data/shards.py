@@ -16,7 +16,7 @@ def shard_clips(manifest: pd.DataFrame, read_frames: Callable[[pd.DataFrame], np
     """Group clips into shards named `<split>-<nnnnn>`, each made only when it is saved.
 
     Args:
-        manifest: the validated clips, with `split` and `caption_embedding_index` columns.
+        manifest: the validated clips, with `split` and `caption_row` columns.
         read_frames: manifest rows -> their frames (n, T, H, W, 3) uint8, in row order.
         shard_size: clips per shard.
 
@@ -46,10 +46,10 @@ def shard_clips(manifest: pd.DataFrame, read_frames: Callable[[pd.DataFrame], np
 def _make_shard(read_frames: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFrame,
                 clip_row: np.ndarray) -> dict[str, np.ndarray]:
     return {"frames": np.ascontiguousarray(read_frames(rows)), "clip_row": clip_row,
-            "caption_row": rows["caption_embedding_index"].to_numpy(np.int64)}
+            "caption_row": rows["caption_row"].to_numpy(np.int64)}
 
 
-def caption_index(captions: pd.Series) -> tuple[pd.Series, list[str]]:
+def caption_rows(captions: pd.Series) -> tuple[pd.Series, list[str]]:
     """Each caption's row in the table of unique captions (embedded once each)."""
     codes, uniques = pd.factorize(captions, sort=True)
     return pd.Series(codes.astype("int64"), index=captions.index), [str(c) for c in uniques]

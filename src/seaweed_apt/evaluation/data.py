@@ -16,7 +16,7 @@ from seaweed_apt import storage
 class LabelledClips:
     frames: np.ndarray  # (N, T, H, W, 3) uint8
     captions: list[str]
-    caption_index: np.ndarray  # (N,) row of the caption table
+    caption_row: np.ndarray  # (N,) row of the caption table
     labels: np.ndarray  # (N,) item class, -1 where the clip shows no single known item
     class_names: list[str]
     axes: list[str]  # (N,) the motion axis its caption names, "" where unknown
@@ -118,5 +118,5 @@ def load_split_clips(manifest: pd.DataFrame, shards_dir: str | Path, split: str,
     for index, block in frames:
         stacked[[order[i] for i in index]] = block
     return LabelledClips(stacked, rows["caption"].tolist(),
-                         rows["caption_embedding_index"].to_numpy(np.int64), labels,
+                         rows["caption_row"].to_numpy(np.int64), labels,
                          class_names_of(manifest), [item_axis(m) for m in rows["metadata"]])

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 def prompt_set(name: str, clips: LabelledClips, caption_table: TextBatch, seed: int,
                text: TextBatch | None = None) -> PromptSet:
     """The clips' own captions (rows of `caption_table`) unless `text` rewords them."""
-    return PromptSet(clips, caption_text(caption_table, clips.caption_index) if text is None
+    return PromptSet(clips, caption_text(caption_table, clips.caption_row) if text is None
                      else text, prompt_seeds(seed, name, len(clips)))
 
 

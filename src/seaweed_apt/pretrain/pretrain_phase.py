@@ -11,15 +11,23 @@ from seaweed_apt.diffusion.flow import RectifiedFlowLoss, TimestepSampler
 from seaweed_apt.models.dit import VideoDiT, build_config, flops_per_sample
 from seaweed_apt.training.data import ClipSet
 from seaweed_apt.training.ema import EMA
-from seaweed_apt.training.loop import LoopSchedule, StepResult, TrainingPhase, single_loss_step
+from seaweed_apt.training.loop import (
+    LoopConfig,
+    LoopSchedule,
+    StepResult,
+    TrainingPhase,
+    single_loss_step,
+)
 from seaweed_apt.training.schedule import learning_rate
 from seaweed_apt.training.worker import Worker, step_seed
 
 
-def build_pretrain_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
-    """`loop_config["pretrain"]` is a `PretrainConfig` as a dict; `data_info` goes into every
-    checkpoint's config.json."""
-    config = PretrainConfig.model_validate(loop_config["pretrain"])
+def build_pretrain_phase(loop_config: LoopConfig[PretrainConfig], worker: Worker
+                         ) -> TrainingPhase:
+    """The phase of `loop_config.phase`; every checkpoint's config.json also says how many
+    training clips of which shape it learned from."""
+    config = loop_config.phase
+    clips = loop_config.clips
     torch.manual_seed(config.seed)  # identical initial weights on every rank
     model_config = build_config(config.model.preset, config.model.overrides)
     model = VideoDiT(model_config)
@@ -56,4 +64,5 @@ def build_pretrain_phase(loop_config: dict, worker: Worker) -> TrainingPhase:
         optimizers={"optimizer": optimizer}, ema=ema, train_step=train_step,
         saved_config={"model": model_config.as_dict(), "model_preset": config.model.preset,
                       "stage": "pretrain", "train": config.model_dump(),
-                      "data": loop_config.get("data_info", {})})
+                      "data": {"train_clips": clips.count("train"),
+                               "clip_shape": list(clips.clip_shape)}})

@@ -1,5 +1,5 @@
 """The caption table: each unique caption of the curated clips encoded once, one row per caption
-(the clip manifest's `caption_embedding_index` points into it). Stored as one safetensors file:
+(the clip manifest's `caption_row` points into it). Stored as one safetensors file:
 `tokens` (U, L, D) float16, zero where masked; `mask` (U, L) uint8, 1 for real tokens; `pooled`
 (U, D) float32, unit length (`text.encoder.CaptionEmbeddings`)."""
 

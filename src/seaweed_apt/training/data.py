@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from seaweed_apt import storage
+from seaweed_apt.data.curated import CuratedClips
 from seaweed_apt.text.batch import TextBatch
 from seaweed_apt.text.caption_table import load_caption_table
 
@@ -18,7 +17,7 @@ from seaweed_apt.text.caption_table import load_caption_table
 @dataclass
 class ClipSet:
     frames: torch.Tensor  # (N, T, H, W, 3) uint8
-    caption_index: torch.Tensor  # (N,) int64 row of the caption table
+    caption_row: torch.Tensor  # (N,) int64 row of the caption table
     caption_table: TextBatch  # (U, L, Dt), (U, L), (U, Dt)
 
     def __len__(self) -> int:
@@ -27,7 +26,7 @@ class ClipSet:
     def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, TextBatch]:
         """Clips as (B, C, T, H, W) floats in [-1, 1] and their captions."""
         x = self.frames[indices].permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
-        rows = self.caption_index[indices]
+        rows = self.caption_row[indices]
         text = self.caption_table.select(rows).float()
         return x, text
 
@@ -48,27 +47,30 @@ def worker_shards(shard_names: list[str], rank: int, world_size: int) -> tuple[l
     return names, True
 
 
-def load_worker_clips(shards_dir: str | Path, caption_index_by_shard: dict[str, list[int]],
-                      captions_path: str | Path, rank: int = 0, world_size: int = 1) -> ClipSet:
-    names, stride_clips = worker_shards(list(caption_index_by_shard), rank, world_size)
+def load_worker_clips(clips: CuratedClips, rank: int = 0, world_size: int = 1,
+                      split: str = "train") -> ClipSet:
+    """This worker's share of the clips of `clips`' `split`, each with its caption's row of
+    the caption table as its shard stores it (`caption_row`).
+
+    Raises:
+        ValueError: no shards of the split, a worker left with no clip, or a shard without
+            `caption_row` (written before shards stored it: rerun data_curation)."""
+    names, stride_clips = worker_shards(clips.shard_names(split), rank, world_size)
     frames, caption_rows = [], []
     for name in names:
-        shard = storage.load_safetensors(storage.join(shards_dir, f"{name}.safetensors"))
+        uri = storage.join(clips.shards_uri, f"{name}.safetensors")
+        shard = storage.load_safetensors(uri)
+        if "caption_row" not in shard:
+            raise ValueError(f"{uri} has no caption_row: it was written by an older "
+                             "data_curation; rerun it (dvc repro data_curation)")
         frames.append(shard["frames"])
-        caption_rows.append(np.asarray(caption_index_by_shard[name], dtype=np.int64))
+        caption_rows.append(shard["caption_row"].astype(np.int64))
     if not frames:
-        raise ValueError(f"no training shards under {shards_dir}")
+        raise ValueError(f"no {split} shards under {clips.shards_uri}")
     all_frames, all_rows = np.concatenate(frames), np.concatenate(caption_rows)
     if stride_clips:
         all_frames, all_rows = all_frames[rank::world_size], all_rows[rank::world_size]
     if len(all_frames) == 0:
         raise ValueError(f"worker {rank} of {world_size} got no clips: add clips or workers fewer")
     return ClipSet(torch.from_numpy(np.ascontiguousarray(all_frames)),
-                   torch.from_numpy(all_rows), load_caption_table(captions_path))
-
-
-def caption_index_by_shard(manifest: pd.DataFrame, split: str = "train") -> dict[str, list[int]]:
-    """Per training shard, the caption-table row of each clip in shard order."""
-    rows = manifest[manifest["split"] == split].sort_values(["shard", "shard_offset"])
-    return {shard: group["caption_embedding_index"].astype(int).tolist()
-            for shard, group in rows.groupby("shard")}
+                   torch.from_numpy(all_rows), load_caption_table(clips.caption_table_uri))

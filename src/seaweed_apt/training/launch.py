@@ -20,9 +20,10 @@ def run_name(stage: str, resolved: dict) -> str:
     return f"{stage}-{digest}"
 
 
-def fit(loop: Callable[[dict], dict | None], loop_config: dict, ray_config: RayConfig,
-        storage_path: str, name: str, keep_checkpoints: int):
-    """Run `loop` on `ray_config.num_workers` workers. Returns the Ray Train Result."""
+def fit(loop: Callable[[], dict | None], ray_config: RayConfig, storage_path: str, name: str,
+        keep_checkpoints: int):
+    """Run `loop` (its config bound into it) on `ray_config.num_workers` workers. Returns the
+    Ray Train Result."""
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
@@ -33,7 +34,6 @@ def fit(loop: Callable[[dict], dict | None], loop_config: dict, ray_config: RayC
     storage = absolute(storage_path)
     trainer = TorchTrainer(
         train_loop_per_worker=loop,
-        train_loop_config=loop_config,
         scaling_config=ScalingConfig(num_workers=ray_config.num_workers,
                                      use_gpu=ray_config.use_gpu,
                                      resources_per_worker=resources),

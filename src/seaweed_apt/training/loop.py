@@ -17,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import torch
 from torch import nn
 
+from seaweed_apt.data.curated import CuratedClips
 from seaweed_apt.training.checkpoint import restore_training, unwrap, write_checkpoint
 from seaweed_apt.training.data import ClipSet, load_worker_clips
 from seaweed_apt.training.ema import EMA
@@ -81,8 +83,27 @@ class TrainingPhase:
     end_after_window: Callable[[dict, int], bool] | None = None
 
 
-# (loop_config, worker) -> the phase, its networks on the CPU and not yet prepared for DDP
-PhaseBuilder = Callable[[dict, Worker], TrainingPhase]
+PhaseInputs = TypeVar("PhaseInputs")
+
+
+@dataclass(frozen=True)
+class LoopConfig(Generic[PhaseInputs]):
+    """What every worker of a training stage is given: the phase's own inputs (what its
+    `PhaseBuilder` reads: a `PretrainConfig`, an `apt.distill_phase.DistillInputs`, ...), the
+    curated clips it trains on (their URIs; each worker reads its share of the training shards),
+    the worker's CPU threads and bf16 autocast on CPU, and `live_dir`, where rank 0 logs each
+    window through DVCLive (None: no live log). Bound into Ray Train's `train_loop_per_worker`
+    (pickled, not JSON), so it may carry tensors (a negative prompt's `TextBatch`)."""
+
+    phase: PhaseInputs
+    clips: CuratedClips
+    threads_per_worker: int = 1
+    cpu_bf16_autocast: bool = False
+    live_dir: str | None = None
+
+
+# (loop config, worker) -> the phase, its networks on the CPU and not yet prepared for DDP
+PhaseBuilder = Callable[[LoopConfig, Worker], TrainingPhase]
 
 
 def optimize(optimizer: torch.optim.Optimizer, loss: torch.Tensor,
@@ -121,7 +142,7 @@ def _check_finite(phase: str, metrics: dict, keys, step: int) -> None:
                                      f"lower the learning rate")
 
 
-def count_step_flops(build_phase: PhaseBuilder, loop_config: dict, worker: Worker,
+def count_step_flops(build_phase: PhaseBuilder, loop_config: LoopConfig, worker: Worker,
                      clips: ClipSet) -> int:
     """FLOPs of one optimisation step of the phase on this worker (training.mfu), counted on a
     throwaway copy of the phase at its step 1 (step 0 may do one-off work: APT's discriminator
@@ -142,16 +163,13 @@ def count_step_flops(build_phase: PhaseBuilder, loop_config: dict, worker: Worke
             torch.cuda.set_rng_state_all(saved_cuda)
 
 
-def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) -> dict | None:
-    """Train the phase `build_phase` builds until its last step (or until it asks to end).
-
-    `loop_config` carries the phase's config and where this worker's clips are
-    (`shards_dir`, `caption_index_by_shard`, `captions_path`); with `live_dir`, rank 0 logs each
-    window there through DVCLive as it trains. Returns, on rank 0, the steps done and the steps
-    it resumed from.
+def training_loop(build_phase: PhaseBuilder, loop_config: LoopConfig,
+                  worker: Worker) -> dict | None:
+    """Train the phase `build_phase` builds from `loop_config` until its last step (or until it
+    asks to end), on this worker's share of the training clips. Returns, on rank 0, the steps
+    done and the steps it resumed from.
     """
-    clips = load_worker_clips(loop_config["shards_dir"], loop_config["caption_index_by_shard"],
-                              loop_config["captions_path"], worker.rank, worker.world_size)
+    clips = load_worker_clips(loop_config.clips, worker.rank, worker.world_size)
     flops_per_step = count_step_flops(build_phase, loop_config, worker, clips)
     phase = build_phase(loop_config, worker)
     checkpointed = {**phase.networks, "ema": phase.ema.model}
@@ -162,8 +180,8 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
     state = worker.resume(restore, {"step": 0, "history": []})
     state["worker_nodes"] = worker.nodes()  # this attempt's placement, in rank order
     live = None
-    if worker.rank == 0 and loop_config.get("live_dir"):
-        live = LiveMetrics(loop_config["live_dir"], history=state["history"])
+    if worker.rank == 0 and loop_config.live_dir:
+        live = LiveMetrics(loop_config.live_dir, history=state["history"])
     phase.ema.model.to(worker.device)
     networks = {name: worker.prepare(network) for name, network in phase.networks.items()}
 
@@ -237,13 +255,15 @@ def training_loop(build_phase: PhaseBuilder, loop_config: dict, worker: Worker) 
     return None
 
 
-def ray_train_loop(build_phase: PhaseBuilder, loop_config: dict) -> dict | None:
-    """`train_loop_per_worker` for Ray Train (bind `build_phase` with `functools.partial`)."""
+def ray_train_loop(build_phase: PhaseBuilder, loop_config: LoopConfig) -> dict | None:
+    """The training loop on a Ray Train worker."""
     return training_loop(build_phase, loop_config,
-                         RayTrainWorker.start(loop_config.get("threads_per_worker", 1),
-                                              loop_config.get("cpu_bf16_autocast", False)))
+                         RayTrainWorker.start(loop_config.threads_per_worker,
+                                              loop_config.cpu_bf16_autocast))
 
 
-def train_loop_per_worker(build_phase: PhaseBuilder) -> Callable[[dict], dict | None]:
-    """The `train_loop_per_worker` of a phase, as `TorchTrainer` takes it."""
-    return partial(ray_train_loop, build_phase)
+def train_loop_per_worker(build_phase: PhaseBuilder,
+                          loop_config: LoopConfig) -> Callable[[], dict | None]:
+    """The `train_loop_per_worker` of a phase, as `TorchTrainer` takes it, with no
+    `train_loop_config`: the `LoopConfig` is bound into it."""
+    return partial(ray_train_loop, build_phase, loop_config)

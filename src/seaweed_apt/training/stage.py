@@ -6,18 +6,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
 from ray.train import Checkpoint, Result
 
 from seaweed_apt import storage
 from seaweed_apt.config.ray import RayConfig
+from seaweed_apt.data.curated import CuratedClips
 from seaweed_apt.training.checkpoint import export_model_files
-from seaweed_apt.training.data import caption_index_by_shard
 from seaweed_apt.training.launch import fit, run_name
-from seaweed_apt.training.loop import PhaseBuilder, train_loop_per_worker
+from seaweed_apt.training.loop import LoopConfig, PhaseBuilder, train_loop_per_worker
 from seaweed_apt.training.tracking import LiveMetrics
 
 logger = logging.getLogger(__name__)
@@ -55,47 +55,47 @@ class StageOutcome:
                          "nodes": len(set(self.worker_nodes))}
 
 
-def clip_geometry(manifest: pd.DataFrame) -> tuple[int, int, int]:
-    first = manifest.iloc[0]
-    return int(first["num_frames"]), int(first["height"]), int(first["width"])
+@dataclass(frozen=True)
+class StageSpec:
+    """One training stage to run: its name ("pretrain", "distill", "apt": the run name's
+    prefix), the phase its workers build, the phase's inputs (`LoopConfig.phase`), the step it
+    trains to, what makes two runs the same run (`identity`: a rerun of the same run resumes
+    it) and how many checkpoints Ray keeps."""
+
+    stage: str
+    build_phase: PhaseBuilder
+    inputs: Any
+    last_step: int
+    identity: dict
+    keep_checkpoints: int
 
 
-def run_stage(stage: str, build_phase: PhaseBuilder, stage_config: dict, last_step: int,
-              identity: dict, manifest: pd.DataFrame, shards_dir: str, captions_path: str,
-              ray_config: RayConfig, storage_path: str, keep_checkpoints: int,
-              extra_loop_config: dict | None = None, live_dir: str | None = None
-              ) -> StageOutcome:
-    """Run the phase `build_phase` builds, up to step `last_step`, in the one training loop on
-    Ray Train. The run is named by `identity` (a dict of what makes two runs the same run), so
-    rerunning resumes it from its checkpoints; a run whose recorded checkpoint is already at
-    `last_step` is read back without starting workers. `live_dir`: a folder (local or a storage
-    URI) for the live metrics of rank 0 (DVCLive, `training.tracking`). Raises RuntimeError
-    naming the stage when training fails."""
+def run_stage(spec: StageSpec, clips: CuratedClips, ray_config: RayConfig, storage_path: str,
+              live_dir: str | None = None) -> StageOutcome:
+    """Run the phase `spec` names, up to its last step, in the one training loop on Ray Train,
+    on the training clips of `clips`. The run is named by `spec.identity`, so rerunning resumes
+    it from its checkpoints; a run whose recorded checkpoint is already at the last step is read
+    back without starting workers. `live_dir`: a folder (local or a storage URI) for the live
+    metrics of rank 0 (DVCLive, `training.tracking`). Raises RuntimeError naming the stage when
+    training fails."""
+    stage, last_step = spec.stage, spec.last_step
     storage_path = ray_config.storage_path or storage_path
-    shards = caption_index_by_shard(manifest)
     # bf16 on CPU names its own run (fp32 checkpoints are not its to resume); the default keeps
     # the names runs had before the switch.
     precision = {"cpu_bf16_autocast": True} if ray_config.cpu_bf16_autocast else {}
-    name = run_name(stage, {**identity, **precision,
-                            "train_clips": sum(len(v) for v in shards.values())})
+    name = run_name(stage, {**spec.identity, **precision, "train_clips": clips.count("train")})
     run_uri = storage.join(storage.absolute(storage_path), name)
-    loop_config = {
-        stage: stage_config, "shards_dir": storage.absolute(shards_dir),
-        "captions_path": storage.absolute(captions_path), "caption_index_by_shard": shards,
-        "threads_per_worker": ray_config.threads_per_worker,
-        "cpu_bf16_autocast": ray_config.cpu_bf16_autocast,
-        "data_info": {"train_clips": sum(len(v) for v in shards.values()),
-                      "clip_shape": list(clip_geometry(manifest))},
-        **(extra_loop_config or {}),
-    }
-    if live_dir:
-        loop_config["live_dir"] = storage.absolute(live_dir)
+    loop_config = LoopConfig(
+        spec.inputs, replace(clips, shards_uri=storage.absolute(clips.shards_uri),
+                             caption_table_uri=storage.absolute(clips.caption_table_uri)),
+        ray_config.threads_per_worker, ray_config.cpu_bf16_autocast,
+        storage.absolute(live_dir) if live_dir else None)
     step_before = last_recorded_step(run_uri)
     start = time.perf_counter()
     finished = finished_run(run_uri, last_step) if step_before is not None else None
     if finished is None:
-        result = fit(train_loop_per_worker(build_phase), loop_config, ray_config, storage_path,
-                     name, keep_checkpoints)
+        result = fit(train_loop_per_worker(spec.build_phase, loop_config), ray_config,
+                     storage_path, name, spec.keep_checkpoints)
     else:
         result = finished
         logger.info("%s: run %s already has its checkpoint at step %d: read back, no workers "
