@@ -18,7 +18,8 @@ import json, ray
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.ray_runtime import ensure_ray
 config = RayConfig(address=None, num_workers=1, use_gpu=False, cpus_per_worker=1,
-                   threads_per_worker=1, max_failures=0, cpu_bf16_autocast=False)
+                   threads_per_worker=1, max_failures=0, cpu_bf16_autocast=False,
+                   worker_poll_interval_s=0.5)
 ensure_ray(config)
 
 

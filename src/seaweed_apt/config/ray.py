@@ -21,3 +21,7 @@ class RayConfig(StrictConfig):
     max_failures: int = Field(ge=0)
     cpu_bf16_autocast: bool = Field(description=(
         "training steps under bf16 autocast on CPU workers too (CUDA workers always are)"))
+    worker_poll_interval_s: float = Field(gt=0.0, description=(
+        "seconds between Ray Train's polls of the workers (its RAY_TRAIN_HEALTH_CHECK_INTERVAL_S, "
+        "2 s by default); each poll takes one report, so the reports of a run's last steps "
+        "and its end wait one interval each"))

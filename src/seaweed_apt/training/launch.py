@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.ray_runtime import ensure_ray
@@ -45,4 +47,22 @@ def fit(loop: Callable[[], dict | None], ray_config: RayConfig, storage_path: st
     )
     logger.info("training %s on %d worker(s) (gpu=%s), runs under %s", name,
                 ray_config.num_workers, ray_config.use_gpu, storage)
-    return trainer.fit()
+    # Ray Train takes the interval from the driver's environment when it starts the run's
+    # controller, and hands it on to the controller (ENV_VARS_TO_PROPAGATE).
+    with environment(RAY_TRAIN_HEALTH_CHECK_INTERVAL_S=str(ray_config.worker_poll_interval_s)):
+        return trainer.fit()
+
+
+@contextmanager
+def environment(**variables: str):
+    """`variables` set in this process's environment for the block, then put back."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
