@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-import pandas as pd
+from data_root import curated_clips
 
 from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.config.loading import load_config
@@ -34,15 +34,14 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, nargs="+",
                         default=[config.motion.item_threshold])
     args = parser.parse_args()
-    manifest = pd.read_parquet(f"{args.data}/03_primary/clip_manifest.parquet")
-    shards = f"{args.data}/03_primary/clip_shards"
+    curated = curated_clips(args.data)
     speed = config.motion.min_speed_px
     rng = np.random.default_rng(0)
     print(f"{'set':<22}{'clips':>6}{'thr':>6}{'axis':>7}{'x0.15':>7}{'x0.1':>7}{'px/f':>7}"
           f"{'jump':>7}{'bound.':>7}{'shuffled jump':>15}{'frozen axis':>13}")
     for name, split, seen in (("val", "val", None), ("test, seen", "test", True),
                               ("test, held out", "test", False)):
-        clips = load_split_clips(manifest, shards, split, compositions_seen=seen)
+        clips = load_split_clips(curated, split, compositions_seen=seen)
         for threshold in args.threshold:
             read = read_motion(clips.frames, threshold, speed, TEMPORAL_PATCH)
             dimmed = [motion_axis_accuracy(read_motion(

@@ -17,7 +17,6 @@ import argparse
 import json
 from pathlib import Path
 
-import pandas as pd
 from data_root import curated_clips
 
 from seaweed_apt.config.evaluation import EvaluationConfig
@@ -29,7 +28,6 @@ from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
 from seaweed_apt.evaluation.prompts import reported_prompts
 from seaweed_apt.evaluation.systems import reported_systems
 from seaweed_apt.result_cache import ResultCache
-from seaweed_apt.text.caption_table import load_caption_table
 from seaweed_apt.text.encoder import embed_prompts
 from seaweed_apt.training.checkpoint import load_model_from_files
 
@@ -54,12 +52,9 @@ def main() -> None:
     text_encoder = config(TextEncoderConfig, "_data_curation", "text_encoder")
     ray = config(RayConfig, "", "ray")
     data = args.data
-    manifest = pd.read_parquet(data / "03_primary/clip_manifest.parquet")
-    shards = str(data / "03_primary/clip_shards")
-    captions = load_caption_table(str(data / "04_feature/caption_embeddings.safetensors"))
+    clips = curated_clips(data)
     reference, prompt_sets, _ = reported_prompts(
-        manifest, shards, captions, evaluation,
-        lambda prompts: embed_prompts(prompts, text_encoder))
+        clips, evaluation, lambda prompts: embed_prompts(prompts, text_encoder))
     selection = json.loads((data / "08_reporting/evaluation/selection.json").read_text())
     step = int(selection["checkpoint_step"])
     systems = reported_systems(args.teacher_steps, sampling.cfg_scale, step, args.apt_steps,
@@ -69,7 +64,7 @@ def main() -> None:
                    f"apt/{step}": _files(data / "06_models/apt_best")}
     table, _ = evaluate_systems_on_ray(
         systems, model_files, reference, {"test": prompt_sets["test"]}, None,
-        _files(data / "06_models/evaluator"), evaluation, curated_clips(data).clip_shape,
+        _files(data / "06_models/evaluator"), evaluation, clips.clip_shape,
         sampling.shift,
         load_model_from_files(teacher).patch[0], ray,
         ResultCache(data / "07_model_output/evaluation_cache"))

@@ -28,8 +28,8 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
+from data_root import curated_clips
 from PIL import Image
 
 from seaweed_apt.config.evaluation import EvaluationConfig
@@ -65,12 +65,11 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    manifest = pd.read_parquet(f"{args.data}/03_primary/clip_manifest.parquet")
-    shards = f"{args.data}/03_primary/clip_shards"
+    clips = curated_clips(args.data)
     config = load_config(EvaluationConfig, "conf", "local", "parameters_evaluation.yml",
                          "evaluation", num_samples=args.samples)
-    reference = load_split_clips(manifest, shards, args.split)
-    prompts = load_split_clips(manifest, shards, args.split, limit=args.samples, seed=1)
+    reference = load_split_clips(clips, args.split)
+    prompts = load_split_clips(clips, args.split, limit=args.samples, seed=1)
     evaluator_dir = f"{args.data}/06_models/evaluator"
     evaluator, _ = load_evaluator({name: open(f"{evaluator_dir}/{name}", "rb").read()
                                    for name in ("evaluator.safetensors", "evaluator.json")})

@@ -51,18 +51,22 @@ def _probes(*envs: dict) -> list[dict]:
     return answers
 
 
-def test_ray_address_in_the_environment_is_joined(ray_local):
-    import ray
+def test_ray_address_in_the_environment_is_joined():
+    from ray.cluster_utils import Cluster
 
     env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
     env.pop("RAY_ADDRESS", None)
-    # The session's Ray stands for a cluster that a job is submitted to.
-    address = ray.get_runtime_context().gcs_address
-    joined, private = _probes({**env, "RAY_ADDRESS": address}, env)
-    assert joined["gcs"] == address
-    assert private["gcs"] != address
-    # Its workers' State API is refused at once, never answered by another Ray's dashboard
-    # on 127.0.0.1:8265 (the endpoint's head after a make demo), which made Ray Train's
-    # placement-group cleaner give up and log 8 lines at every training launch.
-    assert private["state_api"].startswith("ServerUnavailable") and \
-        NO_STATE_API in private["state_api"], private["state_api"]
+    # A cluster of its own (not `ray start`, whose `ray stop` would end every Ray here).
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": False})
+    try:
+        joined, private = _probes({**env, "RAY_ADDRESS": cluster.address}, env)
+        assert joined["gcs"] == cluster.address
+        assert private["gcs"] != cluster.address
+        # Its workers' State API is refused at once, never answered by another Ray's dashboard
+        # on 127.0.0.1:8265 (the endpoint's head after a make demo), which made Ray Train's
+        # placement-group cleaner give up and log 8 lines at every training launch.
+        assert private["state_api"].startswith("ServerUnavailable") and \
+            NO_STATE_API in private["state_api"], private["state_api"]
+    finally:
+        cluster.shutdown()

@@ -54,10 +54,10 @@ def embed_captions(split_clips: pd.DataFrame, text_encoder: TextEncoderConfig
     Args: split_clips, text_encoder (model package, token length).
     Returns: clips with `caption_row`, and the caption table's tensors."""
     index, captions = caption_rows(split_clips["caption"])
-    embeddings = TextEncoder(text_encoder).encode(captions)
+    table = TextEncoder(text_encoder).encode(captions)
     logger.info("embedded %d unique captions of %d clips", len(captions), len(split_clips))
     return (split_clips.assign(caption_row=index),
-            caption_table_arrays(embeddings))
+            caption_table_arrays(table))
 
 
 def validate_clip_manifest(embedded_clips: pd.DataFrame, curation: CurationConfig,

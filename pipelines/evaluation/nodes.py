@@ -43,10 +43,8 @@ def train_evaluator(curated_clips: CuratedClips, evaluation_cache_dir: str,
         evaluator files (weights + config), and its record (accuracy, chance, history).
     """
     config = evaluation.evaluator
-    train = load_split_clips(curated_clips.manifest, curated_clips.shards_uri, "train",
-                             limit=config.train_clips,
-                             seed=config.seed)
-    test = load_split_clips(curated_clips.manifest, curated_clips.shards_uri, "test")
+    train = load_split_clips(curated_clips, "train", limit=config.train_clips, seed=config.seed)
+    test = load_split_clips(curated_clips, "test")
     return trained_evaluator(train, test, config, ResultCache(evaluation_cache_dir))
 
 
@@ -65,9 +63,7 @@ def measure_validation(curated_clips: CuratedClips, teacher_model: ModelFiles,
     Returns:
         one row per system (prompt set "val") and the validation clips' own ceiling row.
     """
-    reference, prompt_sets = selection_prompts(
-        curated_clips.manifest, curated_clips.shards_uri,
-        load_caption_table(curated_clips.caption_table_uri), evaluation)
+    reference, prompt_sets = selection_prompts(curated_clips, evaluation)
     steps = kept_checkpoint_steps(apt_checkpoints)
     generation = teacher_model.generation
     systems = selection_systems(evaluation.reference_teacher_steps, generation.guidance_scale,
@@ -122,9 +118,7 @@ def measure_systems(curated_clips: CuratedClips, teacher_model: ModelFiles,
     """
     generation = teacher_model.generation
     reference, prompt_sets, floors = reported_prompts(
-        curated_clips.manifest, curated_clips.shards_uri,
-        load_caption_table(curated_clips.caption_table_uri), evaluation,
-        lambda prompts: embed_prompts(prompts, generation.text_encoder))
+        curated_clips, evaluation, lambda prompts: embed_prompts(prompts, generation.text_encoder))
     step = int(apt_selection["checkpoint_step"])
     systems = reported_systems(evaluation.teacher_steps, generation.guidance_scale, step,
                                evaluation.apt_steps, evaluation.reference_teacher_steps,

@@ -84,10 +84,36 @@ def _plain(value):
 def run_quality_gate(manifest: pd.DataFrame, dataset: str, curation: CurationConfig,
                      gate: QualityGateConfig) -> GateResult:
     """Validate `manifest` against the suite of `dataset`; build Data Docs; decide pass or stop."""
+    frame = manifest.reset_index(drop=True).assign(**{ROW_KEY: lambda f: range(len(f))})
+    outcome, docs = _validate(frame, dataset, curation, gate)
+    report, reasons, table_failures = _read_results(outcome)
+    failed_mask = frame[ROW_KEY].isin(reasons)
+    failed = frame[failed_mask].assign(
+        reason=lambda f: f[ROW_KEY].map(lambda r: "gx:" + ";".join(reasons[r]))
+    ).drop(columns=ROW_KEY)
+    passed = frame[~failed_mask].drop(columns=ROW_KEY)
+    fraction = len(failed) / max(len(frame), 1)
+    summary = {"rows": len(frame), "failed_rows": len(failed), "failed_fraction": fraction,
+               "expectations": report}
+    summary["passed"] = not table_failures and fraction <= gate.max_failed_fraction
+    summary["message"] = (
+        f"quality gate '{dataset}': {len(failed)}/{len(frame)} rows failed "
+        f"({fraction:.1%}, max_failed_fraction {gate.max_failed_fraction:.1%}); "
+        f"table-level failures: {table_failures or 'none'}; failing expectations: "
+        f"{[name for name, item in report.items() if not item['success']] or 'none'}"
+    )
+    if len(failed) and summary["passed"]:
+        logger.warning("%s: those rows go to quarantine", summary["message"])
+    return GateResult(passed=passed, failed=failed, report=summary, data_docs=docs)
+
+
+def _validate(frame: pd.DataFrame, dataset: str, curation: CurationConfig,
+              gate: QualityGateConfig) -> tuple[object, dict[str, bytes]]:
+    """The suite of `dataset` run on `frame` by a Great Expectations checkpoint in an ephemeral
+    context: its result, and the Data Docs it built (relative path -> bytes)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    frame = manifest.reset_index(drop=True).assign(**{ROW_KEY: lambda f: range(len(f))})
     with tempfile.TemporaryDirectory() as docs_dir:
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -111,7 +137,12 @@ def run_quality_gate(manifest: pd.DataFrame, dataset: str, curation: CurationCon
         outcome = checkpoint.run(batch_parameters={"dataframe": frame})
         docs = {p.relative_to(docs_dir).as_posix(): p.read_bytes()
                 for p in Path(docs_dir).rglob("*") if p.is_file()}
+    return outcome, docs
 
+
+def _read_results(outcome) -> tuple[dict, dict[int, list[str]], list[str]]:
+    """Per expectation its report entry; per failing row the expectations it failed; and the
+    table-level failures in words (nothing to quarantine: the table itself is wrong)."""
     report, reasons, table_failures = {}, {}, []
     for validation in outcome.run_results.values():
         for result in validation.results:
@@ -128,32 +159,14 @@ def run_quality_gate(manifest: pd.DataFrame, dataset: str, curation: CurationCon
                             "bounds": _plain(bounds)}
             if result.success:
                 continue
-            if not rows:  # a table-level expectation: nothing to quarantine, the table is wrong
+            if not rows:
                 observed = _plain(result.result.get("observed_value"))
                 hint = TABLE_HINTS.get(config.type, lambda _: "")(observed)
                 table_failures.append(
                     f"{name}: observed {observed}, expected {_plain(bounds)}{hint}")
             for row in rows:
                 reasons.setdefault(row, []).append(name)
-
-    failed_mask = frame[ROW_KEY].isin(reasons)
-    failed = frame[failed_mask].assign(
-        reason=lambda f: f[ROW_KEY].map(lambda r: "gx:" + ";".join(reasons[r]))
-    ).drop(columns=ROW_KEY)
-    passed = frame[~failed_mask].drop(columns=ROW_KEY)
-    fraction = len(failed) / max(len(frame), 1)
-    summary = {"rows": len(frame), "failed_rows": len(failed), "failed_fraction": fraction,
-               "expectations": report}
-    summary["passed"] = not table_failures and fraction <= gate.max_failed_fraction
-    summary["message"] = (
-        f"quality gate '{dataset}': {len(failed)}/{len(frame)} rows failed "
-        f"({fraction:.1%}, max_failed_fraction {gate.max_failed_fraction:.1%}); "
-        f"table-level failures: {table_failures or 'none'}; failing expectations: "
-        f"{[name for name, item in report.items() if not item['success']] or 'none'}"
-    )
-    if len(failed) and summary["passed"]:
-        logger.warning("%s: those rows go to quarantine", summary["message"])
-    return GateResult(passed=passed, failed=failed, report=summary, data_docs=docs)
+    return report, reasons, table_failures
 
 
 def raise_if_gate_failed(report: dict) -> None:

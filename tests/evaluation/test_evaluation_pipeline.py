@@ -90,31 +90,31 @@ def _small_test_pass(root):
 
     config = base_config(EvaluationConfig, "evaluation", num_samples=8, reference_clips=16,
                          generation_batch_size=8, feature_image_size=32)
-    manifest = pd.read_parquet(root / "03_primary" / "clip_manifest.parquet")
-    shards = root / "03_primary" / "clip_shards"
-    reference = load_split_clips(manifest, shards, "test", limit=16, seed=0)
-    prompts = load_split_clips(manifest, shards, "test", limit=8, seed=1)
-    floors = load_split_clips(manifest, shards, "train", limit=8, seed=2)
+    clips = curated_clips(root)
+    reference = load_split_clips(clips, "test", limit=16, seed=0)
+    prompts = load_split_clips(clips, "test", limit=8, seed=1)
+    floors = load_split_clips(clips, "train", limit=8, seed=2)
     apt = files(root / "06_models" / "apt")
     step = kept_checkpoint_steps(apt)[0]
     systems = reported_systems([1], 5.0, step, [1], 1, ())
     model_files = {"teacher": files(root / "06_models" / "teacher"),
                    "distilled": files(root / "06_models" / "distilled"),
                    f"apt/{step}": kept_checkpoint_files(apt, step)}
-    captions = load_caption_table(root / "04_feature" / "caption_embeddings.safetensors")
+    captions = load_caption_table(clips.caption_table_uri)
     sets = {"test": PromptSet(prompts, caption_text(captions, prompts.caption_row),
                               prompt_seeds(0, "test", len(prompts)))}
     return (systems, model_files, reference, sets, floors, files(root / "06_models" / "evaluator"),
-            config, curated_clips(root).clip_shape, step)
+            config, clips.clip_shape, step)
 
 
 def test_ray_actors_measure_as_one_process_and_a_rerun_measures_only_what_changed(
         evaluated_root, tmp_path, caplog):
-    """The same systems, prompts and seeds through `evaluate_systems_on_ray` (two actors, one
-    thread each) and `evaluate_systems` (this process): the same rows and figures. Then the
-    evaluation cache: the same inputs again come back whole and equal, with no set measured;
-    another model for one system measures that system's set alone; an entry cut short is said
-    in the log and measured again. (One test: each pass on Ray costs actors and model loads.)"""
+    """The same prompts and seeds through `evaluate_systems_on_ray` (two actors, one thread
+    each) and `evaluate_systems` (this process; the real test set and the APT system): the same
+    rows and figures. Then the evaluation cache: the same inputs again come back whole and
+    equal, with no set measured; another model for one system, and another set's entry cut
+    short, measure those two sets alone, the cut one said in the log. (One test: each pass on
+    Ray costs actors and model loads.)"""
     from seaweed_apt.config.ray import RayConfig
     from seaweed_apt.evaluation.on_ray import evaluate_systems_on_ray
     from seaweed_apt.evaluation.run import evaluate_systems
@@ -133,15 +133,20 @@ def test_ray_actors_measure_as_one_process_and_a_rerun_measures_only_what_change
     first = ResultCache(tmp_path / "cache")
     table, clips = evaluate(model_files, first)
     assert (first.hits, first.misses) == (0, units)
+    # This process measures a real set and a generated one (the two kinds of unit) of the same
+    # inputs; the other units go through the same code on the actors.
+    apt_system = [system for system in systems if system.family == "apt"]
     here, here_clips = evaluate_systems(
-        systems, lambda key: load_model_from_files(model_files[key]), reference, sets, floors,
+        apt_system, lambda key: load_model_from_files(model_files[key]), reference, sets, None,
         evaluator, config, geometry, 1.0, 4)
-    assert list(table["system"]) == list(here["system"])
+    assert list(here["system"]) == ["real_test", apt_system[0].name]
     figures = ["fd_efflite0", "fd_efflite0_clip", "conditional_accuracy", "diversity_ratio",
                "motion_ratio", "class_consistency", "motion_axis_accuracy", "speed_ratio",
                "jump_ratio"]
-    pd.testing.assert_frame_equal(table[figures], here[figures], rtol=1e-4)
-    pd.testing.assert_frame_equal(clips, here_clips, rtol=1e-4)
+    on_ray = table.set_index("system").loc[list(here["system"])].reset_index()
+    pd.testing.assert_frame_equal(on_ray[figures], here[figures], rtol=1e-4)
+    ray_clips = clips[clips["system"].isin(here["system"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(ray_clips, here_clips, rtol=1e-4)
     with pytest.raises(ValueError, match="no model files"):
         evaluate({"teacher": model_files["teacher"]}, None)
     first_rows = sorted((tmp_path / "cache" / "rows").glob("*.parquet"))
@@ -155,9 +160,11 @@ def test_ray_actors_measure_as_one_process_and_a_rerun_measures_only_what_change
     # leaves it): those two sets alone are measured again, the cut one said in the log. (One
     # pass for both: each pass that measures starts the actors and loads the models.)
     other = dict(model_files, distilled=model_files[f"apt/{step}"])
-    cut = next(path for path in first_rows  # file names are keys: find a row by its system
-               if "distilled_1step" not in set(pd.read_parquet(path)["system"]))
-    cut_system = pd.read_parquet(cut)["system"].iloc[0]
+    def system_of(path):  # file names are keys: a row's own file names its system
+        return json.loads(path.with_suffix(".json").read_text())["system"]
+
+    cut = next(path for path in first_rows if system_of(path) != "distilled_1step")
+    cut_system = system_of(cut)
     cut.write_bytes(cut.read_bytes()[:100])
     changed = ResultCache(tmp_path / "cache")
     with caplog.at_level("WARNING"):

@@ -2,14 +2,13 @@
 generator breaks them: frozen, shuffled in time, a jump where two temporal patches meet."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from seaweed_apt.config.evaluation import EvaluationConfig
 from seaweed_apt.evaluation.data import load_split_clips
 from seaweed_apt.evaluation.motion import NO_AXIS, jump_ratios, read_motion
 from seaweed_apt.evaluation.quality import motion_axis_accuracy
-from tests.helpers import base_config
+from tests.helpers import base_config, curated_clips
 
 
 def _read(videos, patch=4):
@@ -18,9 +17,7 @@ def _read(videos, patch=4):
 
 
 def _real_clips(curated_root):
-    root = curated_root / "03_primary"
-    return load_split_clips(pd.read_parquet(root / "clip_manifest.parquet"),
-                            root / "clip_shards", "test")
+    return load_split_clips(curated_clips(curated_root), "test")
 
 
 def test_real_held_out_clips_move_along_their_captioned_axis_and_frozen_ones_do_not(curated_root):

@@ -83,19 +83,19 @@ class TeacherPairs:
     text: TextBatch  # (N, L, Dt), (N, L), (N, Dt)
 
     @classmethod
-    def load(cls, pairs_path: str | Path, captions_path: str | Path, rank: int = 0,
+    def load(cls, pairs_uri: str | Path, caption_table_uri: str | Path, rank: int = 0,
              world_size: int = 1) -> TeacherPairs:
         """Raises:
             ValueError: the file holds fewer pairs than there are workers."""
-        arrays = storage.load_safetensors(pairs_path)
+        arrays = storage.load_safetensors(pairs_uri)
         share = slice(rank, None, world_size)
         seeds = torch.from_numpy(arrays["noise_seed"][share].copy())
         if len(seeds) == 0:
-            raise ValueError(f"{pairs_path}: {len(arrays['noise_seed'])} teacher pairs for "
+            raise ValueError(f"{pairs_uri}: {len(arrays['noise_seed'])} teacher pairs for "
                              f"{world_size} workers; draw more (posttrain.distill."
                              "regression_pairs)")
         rows = torch.from_numpy(arrays["caption_row"][share].copy())
-        table = load_caption_table(captions_path)
+        table = load_caption_table(caption_table_uri)
         return cls(seeds, torch.from_numpy(np.ascontiguousarray(arrays["sample"][share])),
                    table.select(rows).float())
 

@@ -187,31 +187,37 @@ def cut_clips_from_file(source: pd.Series, probe: pd.Series, config: CurationCon
             rejects.append(_reject(source, "static", f"motion {motion:.5f} < {config.min_motion}",
                                    level="clip", clip_start=start))
             continue
-        rows.append({
-            "clip_id": f"{source['source_set']}/{source['clip_stem']}/{start:05d}",
-            "source_set": source["source_set"],
-            "source_file": source["file"],
-            "source_sha256": probe["sha256"],
-            "source_package": source["source_package"],
-            "licence": source["licence"],
-            "split_hint": source["split_hint"],
-            "caption": source["caption"],
-            "metadata": source["metadata"],
-            "start_frame": start,
-            "num_frames": config.clip_frames,
-            "fps": float(config.fps),
-            "width": config.width,
-            "height": config.height,
-            "motion": motion,
-            "source_codec": probe["codec"],
-            "source_fps": float(probe["fps"]),
-            "source_width": int(probe["width"]),
-            "source_height": int(probe["height"]),
-        })
+        rows.append(_clip_row(source, probe, config, start, motion))
         clips.append(clip)
     if not rows:
         rejects.append(_reject(source, "static", "every window is below the motion threshold"))
     return rows, clips, rejects
+
+
+def _clip_row(source: pd.Series, probe: pd.Series, config: CurationConfig, start: int,
+              motion: float) -> dict:
+    """The manifest row of the clip of `source` that starts at frame `start`."""
+    return {
+        "clip_id": f"{source['source_set']}/{source['clip_stem']}/{start:05d}",
+        "source_set": source["source_set"],
+        "source_file": source["file"],
+        "source_sha256": probe["sha256"],
+        "source_package": source["source_package"],
+        "licence": source["licence"],
+        "split_hint": source["split_hint"],
+        "caption": source["caption"],
+        "metadata": source["metadata"],
+        "start_frame": start,
+        "num_frames": config.clip_frames,
+        "fps": float(config.fps),
+        "width": config.width,
+        "height": config.height,
+        "motion": motion,
+        "source_codec": probe["codec"],
+        "source_fps": float(probe["fps"]),
+        "source_width": int(probe["width"]),
+        "source_height": int(probe["height"]),
+    }
 
 
 def _note_retiming(source: pd.Series, retiming: Retiming, num_frames: int, clip_frames: int,

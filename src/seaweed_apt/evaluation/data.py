@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from seaweed_apt import storage
+from seaweed_apt.data.curated import CuratedClips
 
 
 @dataclass
@@ -82,16 +82,18 @@ def class_names_of(manifest: pd.DataFrame) -> list[str]:
     return [names.get(i, "") for i in range(max(names) + 1)]
 
 
-def load_split_clips(manifest: pd.DataFrame, shards_dir: str | Path, split: str,
-                     labelled_only: bool = True, limit: int = 0, seed: int = 0,
+def load_split_clips(clips: CuratedClips, split: str, labelled_only: bool = True,
+                     limit: int = 0, seed: int = 0,
                      compositions_seen: bool | None = None) -> LabelledClips:
-    """Clips of one split. `limit` > 0 takes that many, spread evenly over the split (seeded).
-    `compositions_seen` True keeps only clips of seen (item, axis) compositions, False only those
-    of held-out ones (`unseen_composition_mask`), None every clip.
+    """Clips of one split of the curated clips, read from their shards. `limit` > 0 takes that
+    many, spread evenly over the split (seeded). `compositions_seen` True keeps only clips of
+    seen (item, axis) compositions, False only those of held-out ones
+    (`unseen_composition_mask`), None every clip.
 
     Raises:
         ValueError: no clip is left.
     """
+    manifest = clips.manifest
     keep = manifest["split"] == split
     if compositions_seen is not None:
         keep &= unseen_composition_mask(manifest) != compositions_seen
@@ -111,7 +113,7 @@ def load_split_clips(manifest: pd.DataFrame, shards_dir: str | Path, split: str,
     frames = []
     for shard, group in rows.groupby("shard", sort=False):
         stored = storage.load_safetensors(
-            storage.join(shards_dir, f"{shard}.safetensors"))["frames"]
+            storage.join(clips.shards_uri, f"{shard}.safetensors"))["frames"]
         frames.append((group.index, stored[group["shard_offset"].to_numpy()]))
     order = {index: i for i, index in enumerate(rows.index)}
     stacked = np.empty((len(rows), *frames[0][1].shape[1:]), dtype=np.uint8)

@@ -9,15 +9,14 @@ differs). The real clips of every set are drawn by `evaluation.seed`; the noise 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-
-import pandas as pd
 
 from seaweed_apt.config.evaluation import EvaluationConfig
+from seaweed_apt.data.curated import CuratedClips
 from seaweed_apt.evaluation.data import LabelledClips, load_split_clips, unseen_composition_mask
 from seaweed_apt.evaluation.paraphrase import paraphrase_captions
 from seaweed_apt.evaluation.run import PromptSet, caption_text, prompt_seeds
 from seaweed_apt.text.batch import TextBatch
+from seaweed_apt.text.caption_table import load_caption_table
 
 logger = logging.getLogger(__name__)
 
@@ -29,44 +28,41 @@ def prompt_set(name: str, clips: LabelledClips, caption_table: TextBatch, seed: 
                      else text, prompt_seeds(seed, name, len(clips)))
 
 
-def selection_prompts(manifest: pd.DataFrame, shards_dir: str | Path,
-                       caption_table: TextBatch, config: EvaluationConfig
-                       ) -> tuple[LabelledClips, dict[str, PromptSet]]:
+def selection_prompts(clips: CuratedClips, config: EvaluationConfig
+                      ) -> tuple[LabelledClips, dict[str, PromptSet]]:
     """The validation pass: its reference clips (every labelled one, or `reference_clips`) and
-    `num_samples` prompts.
+    `num_samples` prompts, with their captions from the caption table.
 
     Raises:
         ValueError: the split has no labelled clip.
     """
-    reference = load_split_clips(manifest, shards_dir, "val", limit=config.reference_clips,
-                                 seed=config.seed)
-    asked = load_split_clips(manifest, shards_dir, "val", limit=config.num_samples,
-                             seed=config.seed + 1)
+    reference = load_split_clips(clips, "val", limit=config.reference_clips, seed=config.seed)
+    asked = load_split_clips(clips, "val", limit=config.num_samples, seed=config.seed + 1)
+    caption_table = load_caption_table(clips.caption_table_uri)
     return reference, {"val": prompt_set("val", asked, caption_table, config.seed)}
 
 
-def reported_prompts(manifest: pd.DataFrame, shards_dir: str | Path, caption_table: TextBatch,
-                      config: EvaluationConfig, embed: callable
-                      ) -> tuple[LabelledClips, dict[str, PromptSet], LabelledClips]:
-    """The test pass: its reference clips, the prompt sets `test`, `paraphrase` and (where the
-    test split has held-out compositions) `unseen`, and real train clips for the floors.
+def reported_prompts(clips: CuratedClips, config: EvaluationConfig, embed: callable
+                     ) -> tuple[LabelledClips, dict[str, PromptSet], LabelledClips]:
+    """The test pass on the curated clips: its reference clips, the prompt sets `test`,
+    `paraphrase` and (where the test split has held-out compositions) `unseen`, and real train
+    clips for the floors.
     `embed(prompts) -> TextBatch` encodes the rewordings.
 
     Raises:
         ValueError: the test split has no labelled clip of a seen composition, or a caption has
             no paraphrase template.
     """
-    reference = load_split_clips(manifest, shards_dir, "test", limit=config.reference_clips,
-                                 seed=config.seed)
-    seen = load_split_clips(manifest, shards_dir, "test", limit=config.num_samples,
-                            seed=config.seed + 1, compositions_seen=True)
-    floors = load_split_clips(manifest, shards_dir, "train", limit=config.num_samples,
-                              seed=config.seed + 2)
+    manifest, caption_table = clips.manifest, load_caption_table(clips.caption_table_uri)
+    reference = load_split_clips(clips, "test", limit=config.reference_clips, seed=config.seed)
+    seen = load_split_clips(clips, "test", limit=config.num_samples, seed=config.seed + 1,
+                            compositions_seen=True)
+    floors = load_split_clips(clips, "train", limit=config.num_samples, seed=config.seed + 2)
     reworded = embed(paraphrase_captions(seen.captions, config.paraphrases))
     sets = {"test": prompt_set("test", seen, caption_table, config.seed),
             "paraphrase": prompt_set("paraphrase", seen, caption_table, config.seed, reworded)}
     if unseen_composition_mask(manifest)[manifest["split"] == "test"].any():
-        unseen = load_split_clips(manifest, shards_dir, "test", limit=config.num_samples,
+        unseen = load_split_clips(clips, "test", limit=config.num_samples,
                                   seed=config.seed + 3, compositions_seen=False)
         sets["unseen"] = prompt_set("unseen", unseen, caption_table, config.seed)
     else:

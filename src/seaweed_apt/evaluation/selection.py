@@ -32,15 +32,7 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
         ValueError: the table is empty, lacks a column, holds a row of another prompt set than
             "val", or no candidate has an FD.
     """
-    if table.empty:
-        raise ValueError("no APT checkpoint was evaluated: nothing to select")
-    needed = {"system", "prompt_set", "checkpoint_step", "fd_efflite0", "conditional_accuracy"}
-    if needed - set(table.columns):
-        raise ValueError(f"the selection table lacks columns {sorted(needed - set(table.columns))}")
-    other = sorted(set(table["prompt_set"]) - {"val"})
-    if other:
-        raise ValueError(f"selection reads validation rows only; the table holds {other} rows "
-                         "(the test prompts are reported, never used to choose)")
+    _check_selection_table(table)
     alarms = table["collapse_alarm"].fillna("").astype(str) if "collapse_alarm" in table \
         else pd.Series("", index=table.index)
     collapsed = bool((alarms != "").all())
@@ -55,33 +47,54 @@ def select_checkpoint(table: pd.DataFrame, teacher_accuracy: float, min_accuracy
     tied = pool[pool["fd_efflite0"] <= best_fd + fd_tie_tolerance]
     chosen = tied.sort_values(["conditional_accuracy", "fd_efflite0", "checkpoint_step"],
                               ascending=[False, True, True]).iloc[0]
-    step = int(chosen["checkpoint_step"])
     rule = (f"conditional accuracy >= {min_accuracy_ratio} x the teacher's "
             f"{teacher_accuracy:.3f} = {floor:.3f}")
-    if qualifying.empty:
-        reason = (f"no checkpoint qualifies ({rule}; the best reached "
-                  f"{table['conditional_accuracy'].max():.3f}): served instead the lowest "
-                  f"FD-EffLite0 of all, {chosen['fd_efflite0']:.2f} at update {step}")
-    else:
-        reason = (f"{len(qualifying)} of {len(table)} checkpoints qualify ({rule}); lowest "
-                  f"FD-EffLite0 among them {chosen['fd_efflite0']:.2f} at update {step}")
-    if collapsed:
-        named = "; ".join(f"update {int(step)}: {alarm}"
-                          for step, alarm in zip(table["checkpoint_step"], alarms, strict=True))
-        reason = (f"every checkpoint raised the collapse alarm ({named}), so the rule ran over "
-                  f"all of them: a preview, not a model to promote. {reason}")
-    elif len(unalarmed) < len(table):
-        steps = sorted(int(step) for step in table.loc[alarms != "", "checkpoint_step"])
-        reason += f"; collapsed, never considered: updates {steps}"
-    if len(tied) > 1:
-        reason += (f"; {len(tied)} within {fd_tie_tolerance} of it, the highest conditional "
-                   f"accuracy ({chosen['conditional_accuracy']:.3f}) wins")
+    reason = _selection_reason(table, chosen, rule, alarms, len(qualifying), len(tied),
+                               fd_tie_tolerance)
     record = {key: (value.item() if hasattr(value, "item") else value)
               for key, value in chosen.to_dict().items()}
     candidates = table[["system", "checkpoint_step", "fd_efflite0", "conditional_accuracy"]]
     return record | {"split": "val", "qualified": not qualifying.empty and not collapsed,
                      "collapsed": collapsed, "reason": reason,
                      "candidates": candidates.assign(collapse_alarm=alarms).to_dict("records")}
+
+
+def _check_selection_table(table: pd.DataFrame) -> None:
+    if table.empty:
+        raise ValueError("no APT checkpoint was evaluated: nothing to select")
+    needed = {"system", "prompt_set", "checkpoint_step", "fd_efflite0", "conditional_accuracy"}
+    if needed - set(table.columns):
+        raise ValueError(f"the selection table lacks columns {sorted(needed - set(table.columns))}")
+    other = sorted(set(table["prompt_set"]) - {"val"})
+    if other:
+        raise ValueError(f"selection reads validation rows only; the table holds {other} rows "
+                         "(the test prompts are reported, never used to choose)")
+
+
+def _selection_reason(table: pd.DataFrame, chosen: pd.Series, rule: str, alarms: pd.Series,
+                      qualifying: int, tied: int, fd_tie_tolerance: float) -> str:
+    """`select_checkpoint`'s choice in words: how many qualified under `rule`, the alarms, the
+    tie."""
+    step = int(chosen["checkpoint_step"])
+    if not qualifying:
+        reason = (f"no checkpoint qualifies ({rule}; the best reached "
+                  f"{table['conditional_accuracy'].max():.3f}): served instead the lowest "
+                  f"FD-EffLite0 of all, {chosen['fd_efflite0']:.2f} at update {step}")
+    else:
+        reason = (f"{qualifying} of {len(table)} checkpoints qualify ({rule}); lowest "
+                  f"FD-EffLite0 among them {chosen['fd_efflite0']:.2f} at update {step}")
+    if bool((alarms != "").all()):
+        named = "; ".join(f"update {int(step)}: {alarm}"
+                          for step, alarm in zip(table["checkpoint_step"], alarms, strict=True))
+        reason = (f"every checkpoint raised the collapse alarm ({named}), so the rule ran over "
+                  f"all of them: a preview, not a model to promote. {reason}")
+    elif (alarms != "").any():
+        steps = sorted(int(step) for step in table.loc[alarms != "", "checkpoint_step"])
+        reason += f"; collapsed, never considered: updates {steps}"
+    if tied > 1:
+        reason += (f"; {tied} within {fd_tie_tolerance} of it, the highest conditional "
+                   f"accuracy ({chosen['conditional_accuracy']:.3f}) wins")
+    return reason
 
 
 def reference_row(table: pd.DataFrame, config: EvaluationConfig) -> pd.Series:

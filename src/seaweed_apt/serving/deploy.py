@@ -74,6 +74,18 @@ def stop_local_head(port: int = LOCAL_HEAD_PORT, grace_s: float = 10.0) -> int:
     `ray stop`'s order: the raylet, then the rest, the GCS server last (signalled together,
     the GCS server and raylet did not exit within 10 s). Each group gets SIGTERM, then SIGKILL
     after `grace_s` seconds. Returns how many processes were stopped (0: no head on that port)."""
+    processes = _head_processes(port)
+    if not processes:
+        return 0
+    killed = _stop_in_order(processes, grace_s)
+    logger.info("stopped the Ray head on port %d: %d processes (%d killed after %.0f s)",
+                port, len(processes), killed, grace_s)
+    return len(processes)
+
+
+def _head_processes(port: int) -> dict:
+    """pid -> process of every process of the head whose GCS listens on `port`, with their
+    children; empty when there is no such head."""
     import psutil
 
     def command_lines():  # (process, its arguments); [] where they cannot be read
@@ -82,7 +94,7 @@ def stop_local_head(port: int = LOCAL_HEAD_PORT, grace_s: float = 10.0) -> int:
 
     heads = [args for _, args in command_lines() if f"--gcs_server_port={port}" in args]
     if not heads:
-        return 0
+        return {}
 
     def values(key: str) -> set[str]:
         return {arg.split("=", 1)[1] for args in heads for arg in args
@@ -100,6 +112,13 @@ def stop_local_head(port: int = LOCAL_HEAD_PORT, grace_s: float = 10.0) -> int:
                     processes[member.pid] = member
             except psutil.NoSuchProcess:
                 pass
+    return processes
+
+
+def _stop_in_order(processes: dict, grace_s: float) -> int:
+    """SIGTERM to the raylet, then the rest, the GCS server last, each group SIGKILLed after
+    `grace_s` seconds; returns how many had to be killed."""
+    import psutil
 
     def name(process) -> str:
         try:
@@ -125,9 +144,7 @@ def stop_local_head(port: int = LOCAL_HEAD_PORT, grace_s: float = 10.0) -> int:
                 pass
         psutil.wait_procs(alive, timeout=grace_s)
         killed += len(alive)
-    logger.info("stopped the Ray head on port %d: %d processes (%d killed after %.0f s)",
-                port, len(processes), killed, grace_s)
-    return len(processes)
+    return killed
 
 
 def cluster_address(address: str | None) -> str | None:

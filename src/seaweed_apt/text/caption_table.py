@@ -1,7 +1,7 @@
 """The caption table: each unique caption of the curated clips encoded once, one row per caption
 (the clip manifest's `caption_row` points into it). Stored as one safetensors file:
 `tokens` (U, L, D) float16, zero where masked; `mask` (U, L) uint8, 1 for real tokens; `pooled`
-(U, D) float32, unit length (`text.encoder.CaptionEmbeddings`)."""
+(U, D) float32, unit length (as `text.encoder.TextEncoder.encode` returns them)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import torch
 
 from seaweed_apt import storage
 from seaweed_apt.text.batch import TextBatch
-from seaweed_apt.text.encoder import CaptionEmbeddings
 
 
-def caption_table_arrays(embeddings: CaptionEmbeddings) -> dict[str, np.ndarray]:
-    """The arrays of the caption table's file, by name."""
-    return {"tokens": embeddings.tokens, "mask": embeddings.mask, "pooled": embeddings.pooled}
+def caption_table_arrays(table: TextBatch) -> dict[str, np.ndarray]:
+    """The arrays of the caption table's file, by name, from a table in its stored dtypes."""
+    return {"tokens": table.tokens.numpy(), "mask": table.mask.numpy(),
+            "pooled": table.pooled.numpy()}
 
 
 def load_caption_table(uri: str | Path) -> TextBatch:

@@ -8,21 +8,12 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.text.batch import TextBatch
-
-
-@dataclass(frozen=True)
-class CaptionEmbeddings:
-    tokens: np.ndarray  # (U, L, D) float16, zero where masked
-    mask: np.ndarray  # (U, L) uint8, 1 for real tokens
-    pooled: np.ndarray  # (U, D) float32, unit length
 
 
 def resolve_model_dir(model: str) -> Path:
@@ -62,7 +53,10 @@ class TextEncoder:
         return int(self.model.get_embedding_dimension())
 
     @torch.no_grad()
-    def encode(self, captions: list[str]) -> CaptionEmbeddings:
+    def encode(self, captions: list[str]) -> TextBatch:
+        """`captions` as the caption table stores them (`text.caption_table`): tokens (U, L, D)
+        float16, zero where masked; mask (U, L) uint8, 1 for real tokens; pooled (U, D) float32,
+        unit length; on the CPU."""
         tokens, masks, pooled = [], [], []
         for begin in range(0, len(captions), self.config.batch_size):
             batch = self.model.tokenizer(
@@ -71,22 +65,19 @@ class TextEncoder:
             )
             out = self.model.forward({k: v.to(self.device) for k, v in batch.items()})
             mask = out["attention_mask"]  # (B, L)
-            tokens.append((out["token_embeddings"] * mask[..., None]).half().cpu().numpy())
-            masks.append(mask.to(torch.uint8).cpu().numpy())
-            pooled.append(out["sentence_embedding"].float().cpu().numpy())
+            tokens.append((out["token_embeddings"] * mask[..., None]).half().cpu())
+            masks.append(mask.to(torch.uint8).cpu())
+            pooled.append(out["sentence_embedding"].float().cpu())
         if not captions:
             length, width = self.config.max_tokens, self.dim
-            return CaptionEmbeddings(np.zeros((0, length, width), np.float16),
-                                     np.zeros((0, length), np.uint8),
-                                     np.zeros((0, width), np.float32))
-        return CaptionEmbeddings(np.concatenate(tokens), np.concatenate(masks),
-                                 np.concatenate(pooled))
+            return TextBatch(torch.zeros(0, length, width, dtype=torch.float16),
+                             torch.zeros(0, length, dtype=torch.uint8), torch.zeros(0, width))
+        return TextBatch(torch.cat(tokens), torch.cat(masks), torch.cat(pooled))
 
     def encode_text(self, prompts: list[str]) -> TextBatch:
         """`prompts` as the networks take them: `encode`, then float32 tokens (B, L, Dt), a bool
         mask (B, L) and float32 pooled vectors (B, Dt)."""
-        out = self.encode(prompts)
-        return TextBatch.from_arrays(out.tokens, out.mask, out.pooled)
+        return self.encode(prompts).float()
 
 
 def embed_prompts(prompts: list[str], config: TextEncoderConfig) -> TextBatch:

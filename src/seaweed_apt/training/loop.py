@@ -142,6 +142,44 @@ def _check_finite(phase: str, metrics: dict, keys, step: int) -> None:
                                      f"lower the learning rate")
 
 
+class LoggingWindow:
+    """The steps since the last logged window, summed: each term's mean over the steps that
+    have it (a term a step leaves out, no wrong caption in its batch say, is averaged over the
+    others), the last step's `latest` figures, samples per second and, where every step's FLOPs
+    are known, FLOP/s and MFU against `peak_flops` (FLOP/s)."""
+
+    def __init__(self, peak_flops: float) -> None:
+        self.peak_flops = peak_flops
+        self.begin()
+
+    def begin(self) -> None:
+        """Start an empty window now."""
+        self.sums, self.counts, self.latest = defaultdict(float), defaultdict(int), {}
+        self.samples, self.flops, self.flops_known = 0.0, 0.0, True
+        self.started = time.perf_counter()
+
+    def add(self, result: StepResult, flops: float | None) -> None:
+        """One step's result and FLOPs (None: unknown)."""
+        for key, value in result.terms.items():
+            self.sums[key] += value
+            self.counts[key] += 1
+        self.samples += result.samples
+        self.latest = result.latest
+        self.flops += flops or 0.0
+        self.flops_known &= flops is not None
+
+    def close(self, step: int, rank: int) -> tuple[dict, float, list[str]]:
+        """The window's metrics as logged at `step` by `rank`, its seconds, and its terms."""
+        elapsed = time.perf_counter() - self.started
+        metrics = {"step": step, **{key: value / self.counts[key]
+                                    for key, value in self.sums.items()},
+                   **self.latest, "samples_per_s": self.samples / elapsed, "rank": rank}
+        if self.flops_known:
+            metrics |= {"flop_per_s": self.flops / elapsed,
+                        "mfu": self.flops / elapsed / self.peak_flops}
+        return metrics, elapsed, list(self.sums)
+
+
 def count_step_flops(build_phase: PhaseBuilder, loop_config: LoopConfig, worker: Worker,
                      clips: ClipSet) -> int:
     """FLOPs of one optimisation step of the phase on this worker (training.mfu), counted on a
@@ -168,6 +206,10 @@ def training_loop(build_phase: PhaseBuilder, loop_config: LoopConfig,
     """Train the phase `build_phase` builds from `loop_config` until its last step (or until it
     asks to end), on this worker's share of the training clips. Returns, on rank 0, the steps
     done and the steps it resumed from.
+
+    One function on purpose, as EDM2's `training_loop`: its order (resume before DDP wraps the
+    networks, the EMA after each step, the window logged before the report that is Ray's
+    barrier) is what every phase relies on, and reads in one place.
     """
     clips = load_worker_clips(loop_config.clips, worker.rank, worker.world_size)
     flops_per_step = count_step_flops(build_phase, loop_config, worker, clips)
@@ -193,51 +235,30 @@ def training_loop(build_phase: PhaseBuilder, loop_config: LoopConfig,
     peak_flops, peak_source = device_peak_flops(worker.device)
     if worker.rank == 0:
         logger.info("%s: MFU against %.3g FLOP/s (%s)", phase.name, peak_flops, peak_source)
-    window_flops, window_flops_known = 0.0, True
     progress = progress_bar(schedule.steps, state["step"], phase.name, worker.rank)
-    # Sums and counts per term: a term a step leaves out (no wrong caption in its batch, say)
-    # is averaged over the steps that have it.
-    window, counts, latest = defaultdict(float), defaultdict(int), {}
-    window_start = time.perf_counter()
+    window = LoggingWindow(peak_flops)
     while state["step"] < schedule.steps:
         step = state["step"]
         rng = torch.Generator().manual_seed(step_seed(schedule.seed, worker.rank, step))
         result = phase.train_step(networks, clips, rng, step)
-        step_flops = result.flops if result.flops is not None else flops_per_step
-        window_flops += step_flops or 0.0
-        window_flops_known &= step_flops is not None
+        window.add(result, result.flops if result.flops is not None else flops_per_step)
         phase.ema.update(unwrap(networks["model"]), step)
         state["step"] = step = step + 1
-        for key, value in result.terms.items():
-            window[key] += value
-            counts[key] += 1
-        window["samples"] += result.samples
-        window["steps"] += 1
-        latest = result.latest
         progress.update(1)
 
         at_checkpoint = step % schedule.checkpoint_every == 0 or step == schedule.steps
         if step % schedule.log_every and not at_checkpoint:
             continue
-        elapsed = time.perf_counter() - window_start
+        metrics, elapsed, terms = window.close(step, worker.rank)
         state["train_seconds"] = state.get("train_seconds", 0.0) + elapsed
-        window.pop("steps")
-        samples = window.pop("samples")
-        metrics = {"step": step, **{key: value / counts[key] for key, value in window.items()},
-                   **latest, "samples_per_s": samples / elapsed, "rank": worker.rank}
-        if window_flops_known:
-            metrics |= {"flop_per_s": window_flops / elapsed,
-                        "mfu": window_flops / elapsed / peak_flops}
-        _check_finite(phase.name, metrics, window, step)
+        _check_finite(phase.name, metrics, terms, step)
         end_now = bool(phase.end_after_window and phase.end_after_window(metrics, step))
         progress.set_postfix({key: f"{metrics[key]:.4f}" for key in phase.progress_keys},
                              refresh=False)
         state["history"].append(metrics)
         if live:
             live.log(metrics)
-        window, counts = defaultdict(float), defaultdict(int)
-        window_flops, window_flops_known = 0.0, True
-        window_start = time.perf_counter()
+        window.begin()  # the logging above is no window's time
         # Ray hears of a window only with a checkpoint: each report is a barrier across the
         # workers (every 10 steps it made a distillation-sized step 1.12-1.34x slower, a
         # pretraining-sized one no slower; docs/benchmarks.md, "A report to Ray Train per
