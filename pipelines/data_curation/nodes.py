@@ -52,7 +52,7 @@ def embed_captions(split_clips: pd.DataFrame, text_encoder: TextEncoderConfig
                    ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Embed each unique caption once.
     Args: split_clips, text_encoder (model package, token length).
-    Returns: clips with `caption_row`, and the caption table's tensors."""
+    Returns: clips with `caption_row`, and the caption table's arrays."""
     index, captions = caption_rows(split_clips["caption"])
     table = TextEncoder(text_encoder).encode(captions)
     logger.info("embedded %d unique captions of %d clips", len(captions), len(split_clips))

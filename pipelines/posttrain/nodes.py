@@ -19,7 +19,6 @@ from seaweed_apt.apt.posttrain import (
 from seaweed_apt.config.posttrain import APTConfig, DistillConfig
 from seaweed_apt.config.ray import RayConfig
 from seaweed_apt.config.sampling import SamplingConfig
-from seaweed_apt.config.text import TextEncoderConfig
 from seaweed_apt.data.curated import CuratedClips
 from seaweed_apt.reporting.figures import frame_table_png, loss_curve_figure
 from seaweed_apt.reporting.samples import grid_files, grid_videos
@@ -34,18 +33,17 @@ from seaweed_apt.training.checkpoint import (
 )
 
 
-def _negative_text(distill: DistillConfig, text_encoder: TextEncoderConfig
-                   ) -> TextBatch | None:
-    """`distill.negative_prompt` encoded, or None for the learned null caption."""
+def _negative_text(distill: DistillConfig, teacher_model: ModelFiles) -> TextBatch | None:
+    """`distill.negative_prompt` encoded by the teacher's own text encoder (its files'
+    generation block), or None for the learned null caption."""
     if not distill.negative_prompt:
         return None
-    return embed_prompts([distill.negative_prompt], text_encoder)
+    return embed_prompts([distill.negative_prompt], teacher_model.generation.text_encoder)
 
 
 def draw_teacher_pairs(curated_clips: CuratedClips, teacher_model: ModelFiles,
                        teacher_pairs_cache_dir: str, distill: DistillConfig, apt: APTConfig,
-                       ray: RayConfig, text_encoder: TextEncoderConfig
-                       ) -> tuple[dict[str, np.ndarray], dict]:
+                       ray: RayConfig) -> tuple[dict[str, np.ndarray], dict]:
     """The teacher's (noise seed, caption, sample) pairs that distillation by regression and
     APT's regression term read, drawn once here in `ray.num_workers` Ray tasks (or taken from
     the cache, keyed by the teacher's weights and the pairs' settings); an empty file when
@@ -60,13 +58,13 @@ def draw_teacher_pairs(curated_clips: CuratedClips, teacher_model: ModelFiles,
         return empty, {"pairs": 0, "why": "distill.objective is consistency and "
                                           "apt.regression_weight is 0: nothing reads them"}
     return make_teacher_pairs(curated_clips, teacher_model.uri, distill, ray,
-                              _negative_text(distill, text_encoder),
+                              _negative_text(distill, teacher_model),
                               ResultCache(teacher_pairs_cache_dir))
 
 
 def distill_generator(curated_clips: CuratedClips, teacher_model: ModelFiles,
                       teacher_pairs: str, posttrain_runs_dir: str, distill_live_dir: str,
-                      distill: DistillConfig, ray: RayConfig, text_encoder: TextEncoderConfig):
+                      distill: DistillConfig, ray: RayConfig):
     """Stage B1: the teacher distilled into a one-step student (consistency distillation, or
     regression onto the teacher pairs). Workers read the teacher's folder and the pairs file
     (`teacher_pairs`, a URI) themselves.
@@ -75,7 +73,7 @@ def distill_generator(curated_clips: CuratedClips, teacher_model: ModelFiles,
         distilled model files, metrics, per-step history, loss curve.
     """
     outcome, metrics = run_distillation(curated_clips, teacher_model.uri, distill, ray,
-                                        posttrain_runs_dir, _negative_text(distill, text_encoder),
+                                        posttrain_runs_dir, _negative_text(distill, teacher_model),
                                         teacher_pairs, distill_live_dir)
     figure = loss_curve_figure(outcome.history, f"{distill.objective} distillation (rank 0)")
     return outcome.model_files, metrics, pd.DataFrame(outcome.history), figure

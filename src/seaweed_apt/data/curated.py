@@ -15,10 +15,10 @@ class CuratedClips:
     """The curated clips at their storage URIs (absolute local paths or `s3://...`), so that a
     node hands them to Ray workers by reference.
 
-    `manifest`: one row per clip (docs/data.md), with `shard`, `shard_offset` and
-    `caption_row`; `shards_uri`: a folder of `<split>-<nnnnn>.safetensors`, each
-    `frames` (n, T, H, W, 3) uint8, `clip_row` (n,) int64 row of the manifest and `caption_row`
-    (n,) int64 row of the caption table; `caption_table_uri`: the caption table
+    `manifest`: one row per clip (docs/pipeline.md, data_curation's "Outputs"), with `shard`,
+    `shard_offset` and `caption_row`; `shards_uri`: a folder of `<split>-<nnnnn>.safetensors`,
+    each `frames` (n, T, H, W, 3) uint8, `clip_row` (n,) int64 row of the manifest and
+    `caption_row` (n,) int64 row of the caption table; `caption_table_uri`: the caption table
     (`text.caption_table`)."""
 
     manifest: pd.DataFrame
@@ -42,9 +42,9 @@ class CuratedClips:
 
 @dataclass(frozen=True)
 class CuratedClipsParts:
-    """What data_curation writes as the curated clips: the manifest; each shard's tensors, or a
+    """What data_curation writes as the curated clips: the manifest; each shard's arrays, or a
     function making them (called when that shard is written, so one is in memory at once); and
-    the caption table's tensors."""
+    the caption table's arrays (`text.caption_table.caption_table_arrays`)."""
 
     manifest: pd.DataFrame
     shards: dict[str, Callable[[], dict[str, np.ndarray]] | dict[str, np.ndarray]]

@@ -1,4 +1,4 @@
-"""Clip shards: uint8 tensors grouped per split, read back by URI in training workers."""
+"""Clip shards: uint8 frame arrays grouped per split, read back by URI in training workers."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ def shard_clips(manifest: pd.DataFrame, read_frames: Callable[[pd.DataFrame], np
 
     Returns:
         The manifest with `shard` and `shard_offset` columns, and shard name -> a function making
-        its tensors (`frames` (n, T, H, W, 3) uint8, `clip_row` (n,) int64 row of the manifest,
+        its arrays (`frames` (n, T, H, W, 3) uint8, `clip_row` (n,) int64 row of the manifest,
         `caption_row` (n,) int64 row of the caption table, so a shard alone says each clip's
-        caption):
-        Kedro's PartitionedDataset calls each at save time, so one shard is in memory at once.
+        caption): `pipelines.curated_clips.CuratedClipsDataset` calls each as it writes that
+        shard, so one shard is in memory at once.
     """
     manifest = manifest.reset_index(drop=True)
     shard_names = pd.Series("", index=manifest.index)
